@@ -1,0 +1,91 @@
+# Community service hotline. `make run` starts everything; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.10: an explicit PYTHON310, else a python3.10 that runs, else pyenv's 3.10.x.
+PY310 := $(shell \
+  for c in "$(PYTHON310)" python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10*/bin/python 2>/dev/null | sort -rV); do \
+    [ -n "$$c" ] || continue; \
+    if "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1; then \
+      command -v "$$c"; break; fi; \
+  done)
+
+VENV := .venv
+RASA_VENV := .venv-rasa
+RASA := $(RASA_VENV)/bin/rasa
+PY := $(VENV)/bin/python
+MODEL := models/hotline.tar.gz
+RASA_INPUTS := config.yml domain.yml $(shell find data -type f \( -name '*.yml' -o -name '*.txt' \) 2>/dev/null)
+
+export HOTLINE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/hotline.db
+export RASA_TOKEN ?= hotline-dev-token
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup python train run run-scaled test test-fast lint validate crossval bench clean db
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+python:
+	@if [ -z "$(PY310)" ]; then \
+	  echo "Python 3.10 was not found: install Python 3.10 (for example 'pyenv install 3.10') or run make with PYTHON310=/path/to/python3.10." >&2; \
+	  exit 1; fi
+
+$(VENV)/.installed: pyproject.toml | python
+	@echo "==> building $(VENV) with $(PY310)"
+	@[ -x $(PY) ] || $(PY310) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements-rasa.txt | python
+	@echo "==> building $(RASA_VENV) with $(PY310) (Rasa; a few minutes the first time)"
+	@[ -x $(RASA_VENV)/bin/python ] || $(PY310) -m venv $(RASA_VENV)
+	@$(RASA_VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 'setuptools<70' wheel
+	@$(RASA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-rasa.txt
+	@touch $@
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed ## Build both environments (fast when nothing changed)
+
+db: $(VENV)/.installed ## Apply database migrations
+	@$(VENV)/bin/hotline db upgrade
+
+$(MODEL): $(RASA_INPUTS) $(RASA_VENV)/.installed
+	@echo "==> training the assistant (data, config or domain changed)"
+	@$(RASA) train --fixed-model-name hotline --out models --num-threads 2 >var/train.log 2>&1 || { tail -40 var/train.log; exit 1; }
+	@touch $@
+
+train: | var ## Train the assistant when data, config or domain changed
+	@$(MAKE) -s $(MODEL)
+
+var:
+	@mkdir -p var
+
+run: setup db train ## Set up what is missing, then start the whole system
+	@./scripts/run.sh Procfile
+
+run-scaled: setup train ## Start with 2 Rasa workers, Redis lock store and PostgreSQL
+	@./scripts/run.sh Procfile.scaled
+
+validate: $(RASA_VENV)/.installed ## Check the Rasa training data
+	@$(RASA) data validate --fail-on-warnings
+
+test: setup train ## Run every test
+	@$(VENV)/bin/pytest -q -rfE
+
+test-fast: setup ## Run the tests that start no server
+	@$(VENV)/bin/pytest -q -m "not slow"
+
+lint: $(VENV)/.installed ## ruff and mypy
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
+
+crossval: setup ## 5-fold cross-validation of the NLU
+	@$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out var/crossval
+
+bench: setup train ## Run the benchmarks and append to docs/benchmarks.md
+	@$(PY) -m bench
+
+clean: ## Remove trained models and local data (keeps the environments)
+	rm -rf models var

@@ -1,0 +1,1 @@
+"""Further CLI subcommands (routing, accounts); registered into hotline.cli.EXTENSIONS."""

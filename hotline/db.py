@@ -1,0 +1,116 @@
+"""Database engines and sessions. SQLite runs in WAL mode and writers queue instead of failing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config import PROJECT_ROOT, load_settings
+from hotline.errors import StorageUnavailableError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Take the write lock up front: a deferred transaction that later upgrades to a writer
+        # fails with "database is locked" instead of waiting on the busy timeout.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """Creates an engine for a database URL, configured for concurrent use."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """Returns the shared engine for a URL (default: ``HOTLINE_DATABASE_URL``)."""
+    url = url or load_settings().database_url
+    with _lock:
+        if url not in _engines:
+            _engines[url] = make_engine(url)
+        return _engines[url]
+
+
+def dispose_engines() -> None:
+    """Closes every pooled connection (tests, and after a fork)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    """A session factory bound to the engine for a URL."""
+    return sessionmaker(get_engine(url), expire_on_commit=False)
+
+
+@contextmanager
+def transaction(url: str | None = None) -> Iterator[Session]:
+    """A session inside one transaction: committed on success, rolled back on error.
+
+    Raises:
+        StorageUnavailableError: When the database cannot be reached.
+    """
+    try:
+        with session_factory(url)() as session, session.begin():
+            yield session
+    except (OperationalError, InterfaceError) as exc:
+        if _is_connectivity_error(exc):
+            raise StorageUnavailableError(f"case database unavailable: {exc.orig}") from exc
+        raise
+
+
+def _is_connectivity_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    markers = ("connection", "could not connect", "server closed", "unable to open", "timeout")
+    return any(m in text for m in markers) or "locked" in text
+
+
+def alembic_config(url: str | None = None) -> Any:
+    """The Alembic configuration for the project's migrations."""
+    from alembic.config import Config
+
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", (url or load_settings().database_url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str | None = None) -> None:
+    """Applies every migration to the database."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Starts every component under honcho; Ctrl-C stops them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+procfile=${1:-Procfile}
+procs=$(grep -oE '^[a-z_-]+' "$procfile" | grep -v '^bot$' | paste -sd, -)
+if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then
+  procs="$procs,bot"
+  bot_note="Telegram bot:        started (polling${TELEGRAM_WEBHOOK_URL:+, webhook $TELEGRAM_WEBHOOK_URL})"
+else
+  bot_note="Telegram bot:        not started (set TELEGRAM_BOT_TOKEN to start it)"
+fi
+cat <<MSG
+
+  Community service hotline
+  Operator console:    http://127.0.0.1:${CONSOLE_PORT:-8000}/
+  Resident web chat:   http://127.0.0.1:${CONSOLE_PORT:-8000}/chat
+  Rasa server:         http://127.0.0.1:${RASA_PORT:-5005}/  (REST channel: /webhooks/rest/webhook)
+  Action server:       http://127.0.0.1:${ACTION_PORT:-5055}/health
+  $bot_note
+  Case database:       ${HOTLINE_DATABASE_URL}
+  Create an operator:  .venv/bin/hotline user add NAME --role operator   (password on stdin)
+  Stop everything:     Ctrl-C
+
+MSG
+exec .venv/bin/honcho start -f "$procfile" "$procs"
