@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -178,19 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
     spool_sub = spool.add_subparsers(dest="spool_command", required=True)
     spool_sub.add_parser("flush", help="log them now").set_defaults(func=cmd_spool_flush)
 
-    for register in EXTENSIONS:
-        register(sub)
+    for module in EXTENSION_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 
-EXTENSIONS: list[Callable[[Any], None]] = []
-"""Functions that add subcommands (routing, accounts, …) to the parser."""
+EXTENSION_MODULES = ("hotline.cli_routing", "hotline.cli_accounts")
+"""Modules whose ``register(subparsers)`` adds further subcommands."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; errors are one line on stderr and exit status 1."""
-    from hotline import cli_extras  # noqa: F401  (registers further subcommands)
-
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -261,6 +261,7 @@ class ConversationMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     source_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Attachment(Base):

@@ -1,1 +1,0 @@
-"""Further CLI subcommands (routing, accounts); registered into hotline.cli.EXTENSIONS."""
