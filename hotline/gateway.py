@@ -128,6 +128,7 @@ async def relay(
     *,
     metadata: dict[str, Any] | None = None,
     source_id: str | None = None,
+    stored_text: str | None = None,
 ) -> list[Reply]:
     """Handles one message from a resident on any channel.
 
@@ -136,6 +137,8 @@ async def relay(
         text: What the resident wrote (or a button payload).
         metadata: Channel details passed to Rasa (user id, language, first name).
         source_id: The channel's id of this message; a repeat is ignored.
+        stored_text: What the conversation record (and an operator) shows instead of ``text``,
+            e.g. a button's title for its payload, or a masked phone for a shared contact.
 
     Returns:
         The replies to show the resident, in order (empty for a duplicate, or while an
@@ -143,8 +146,9 @@ async def relay(
     """
     cut = len(text) > MAX_MESSAGE_CHARS
     text = text[:MAX_MESSAGE_CHARS]
+    record = text if stored_text is None else stored_text[:MAX_MESSAGE_CHARS]
     try:
-        row, mode, recent = await asyncio.to_thread(_store_inbound, sender_id, text, source_id)
+        row, mode, recent = await asyncio.to_thread(_store_inbound, sender_id, record, source_id)
     except StorageUnavailableError:
         log.error("case database unavailable; relaying %s without storing", sender_id)
         row, mode, recent = None, handoff.BOT, 0

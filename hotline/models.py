@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -290,3 +291,34 @@ class DataRequest(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_by: Mapped[str | None] = mapped_column(String(64))
     handled_at: Mapped[datetime | None]
+
+
+class ButtonPayload(Base):
+    """A button payload too long for a channel's button data, kept under a short reference.
+
+    Telegram allows 64 bytes of callback data; Rasa payloads such as survey ratings are longer.
+    The reference is derived from the payload, so storing it again is harmless.
+    """
+
+    __tablename__ = "button_payloads"
+
+    ref: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseAlert(Base):
+    """A new urgent or emergency case posted to an operators' channel (e.g. a Telegram group)."""
+
+    __tablename__ = "case_alerts"
+    __table_args__ = (UniqueConstraint("case_id", "channel", name="uq_case_alerts_case_channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message_ref: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,26 @@
+"""``python -m bot``: run the Telegram front end with the settings from the environment."""
+
+from __future__ import annotations
+
+import sys
+
+from bot.settings import BotConfigError, load_bot_settings
+
+
+def main() -> int:
+    """Starts the bot; prints a one-line error and returns 2 when it is not configured."""
+    try:
+        settings = load_bot_settings()
+    except BotConfigError as exc:
+        print(f"bot: {exc}", file=sys.stderr)
+        return 2
+    from bot.app import run
+    from bot.logs import configure_logging
+
+    configure_logging()
+    run(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

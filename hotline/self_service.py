@@ -1,0 +1,140 @@
+"""What a resident can do on any channel without the assistant: progress, privacy, deletion.
+
+These answers come straight from the case database, so they work even when the assistant is
+down. A resident only ever sees their own cases; someone else's number gets the same answer as
+a number that does not exist.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.cases import get_case, resident_cases
+from hotline.catalogue import get_catalogue
+from hotline.config import load_settings
+from hotline.errors import NotFoundError
+from hotline.messages import format_local
+from hotline.models import Case, DataRequest, utcnow
+from hotline.workflow import OPEN_STATUSES, CaseStatus
+
+MAX_LISTED = 5
+DELETE = "delete"
+OPEN = "open"
+
+
+def _describe(case: Case) -> str:
+    settings = load_settings()
+    catalogue = get_catalogue()
+    status = CaseStatus(case.status)
+    name = catalogue.get(case.category).name if catalogue.has(case.category) else case.category
+    lines = [f"工单 {case.number}｜{name}｜{status.label}"]
+    if status in OPEN_STATUSES:
+        if case.department:
+            lines.append(f"承办单位：{case.department}")
+        lines.append(f"办理时限：{format_local(case.due_at, settings.timezone)} 前")
+    elif status is CaseStatus.RESOLVED and case.resolution:
+        lines.append(f"办理结果：{case.resolution}")
+    return "\n".join(lines)
+
+
+def status_text(session: Session, sender_id: str, number: str | None = None) -> str:
+    """The progress of one of the resident's cases, or of all their open ones.
+
+    Args:
+        session: A session.
+        sender_id: The resident's conversation id.
+        number: A case number, or None for every open case of the resident.
+
+    Returns:
+        The answer, in Chinese.
+    """
+    if number:
+        cleaned = number.strip().upper()
+        try:
+            case = get_case(session, cleaned)
+        except NotFoundError:
+            case = None
+        if case is None or case.resident_ref != sender_id:
+            return f"没有找到工单 {cleaned}，请核对工单号。只能查询您本人反映的工单。"
+        return _describe(case)
+    cases = resident_cases(session, sender_id, open_only=True)
+    if not cases:
+        return "您目前没有正在办理的工单。如需反映问题，直接告诉我即可。"
+    shown = cases[:MAX_LISTED]
+    text = "您的工单：\n\n" + "\n\n".join(_describe(c) for c in shown)
+    if len(cases) > MAX_LISTED:
+        text += f"\n\n另有 {len(cases) - MAX_LISTED} 个工单未列出，可发送「/status 工单号」查询。"
+    return text
+
+
+def retention_days() -> int:
+    """Days a closed case keeps its personal data before it is anonymised (for the notice)."""
+    try:
+        return max(int(os.environ.get("HOTLINE_RETENTION_DAYS", "365")), 1)
+    except ValueError:
+        return 365
+
+
+def privacy_notice() -> str:
+    """What is stored about a resident, for how long, and who sees it."""
+    phone = load_settings().hotline_phone
+    return (
+        "【个人信息说明】\n"
+        "保存的内容：您发送的消息、手机号、位置、照片和称呼，以及工单的办理记录。\n"
+        "用途：只用于受理、转办和回访您反映的问题。\n"
+        "谁能看到：热线工作人员和负责办理的单位。手机号默认隐去中间四位，"
+        "工作人员查看完整号码时会留下记录。\n"
+        f"保存多久：工单办结归档后保存 {retention_days()} 天，之后删除手机号、姓名和详细地址，"
+        "只保留不含个人信息的统计数据。\n"
+        "删除：发送 /forget 可申请删除您的个人信息，由工作人员处理；"
+        "正在办理的工单会保留到办结为止。\n"
+        f"如有疑问，请拨打热线 {phone}。"
+    )
+
+
+def request_deletion(
+    session: Session, sender_id: str, now: datetime | None = None
+) -> tuple[DataRequest, bool]:
+    """Records a resident's request to delete their personal data, for an operator.
+
+    Open cases are kept; an operator carries the request out. A second request while one is
+    open returns the open one.
+
+    Returns:
+        The request, and whether this call created it.
+    """
+    existing = session.scalar(
+        select(DataRequest)
+        .where(DataRequest.sender_id == sender_id)
+        .where(DataRequest.kind == DELETE)
+        .where(DataRequest.status == OPEN)
+    )
+    if existing is not None:
+        return existing, False
+    request = DataRequest(sender_id=sender_id, kind=DELETE, status=OPEN, created_at=now or utcnow())
+    session.add(request)
+    session.flush()
+    return request, True
+
+
+def deletion_reply(created: bool, open_cases: int) -> str:
+    """What the resident is told after asking for deletion."""
+    head = (
+        "已收到您删除个人信息的申请，已转交工作人员尽快处理。"
+        if created
+        else "您之前的删除申请正在处理中，请耐心等待。"
+    )
+    if open_cases:
+        head += f"\n您还有 {open_cases} 个工单正在办理，这些工单会保留到办结后再删除个人信息。"
+    return head
+
+
+def open_case_count(session: Session, sender_id: str) -> int:
+    """How many of the resident's cases are still being handled."""
+    return sum(
+        1 for c in resident_cases(session, sender_id) if CaseStatus(c.status) in OPEN_STATUSES
+    )
