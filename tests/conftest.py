@@ -56,3 +56,6 @@ def session(db_url: str) -> Iterator[object]:
 
     with transaction(db_url) as s:
         yield s
+
+
+from tests.servers import rasa_stack  # noqa: E402,F401  (session fixture shared by e2e tests)

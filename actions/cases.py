@@ -1,0 +1,238 @@
+"""A resident's own cases: status, withdrawal, and added information."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.common import apologise, sender_of, with_db
+from hotline.actors import Actor
+from hotline.cases import ActionInput, apply_action, get_case
+from hotline.config import load_settings
+from hotline.errors import InvalidTransitionError, StorageUnavailableError
+from hotline.messages import format_local
+from hotline.models import Case
+from hotline.numbering import find_case_numbers
+from hotline.resident import open_cases, owns, visible_case, withdrawable_cases
+from hotline.workflow import CaseStatus
+
+NOT_FOUND = "没有找到工单 {number}，或您无权查看。请核对工单编号。"
+
+
+def describe(case: Case) -> str:
+    """One case as residents read it."""
+    tz = load_settings().timezone
+    status = CaseStatus(case.status)
+    lines = [f"工单 {case.number}：{status.label}", f"问题：{case.description[:60]}"]
+    if case.department:
+        lines.append(f"承办单位：{case.department}")
+    if status not in (CaseStatus.CLOSED, CaseStatus.CANCELLED, CaseStatus.RESOLVED):
+        lines.append(f"办理时限：{format_local(case.due_at, tz, with_time=False)}前")
+    if case.resolution:
+        lines.append(f"办理结果：{case.resolution}")
+    if case.merged_into:
+        lines.append(f"已合并到工单 {case.merged_into}")
+    return "\n".join(lines)
+
+
+def number_in(tracker: Tracker) -> str | None:
+    """A case number the resident wrote or sent in a button payload."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "case_number" and entity.get("value"):
+            return str(entity["value"]).upper()
+    found = find_case_numbers(str(tracker.latest_message.get("text") or ""))
+    return found[0] if found else None
+
+
+class ActionCheckStatus(Action):
+    """Lists the resident's open cases, or shows one case if they may see it."""
+
+    def name(self) -> str:
+        return "action_check_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        sender = sender_of(tracker)
+        number = number_in(tracker)
+        try:
+            if number is None:
+                texts = with_db(lambda s: [describe(c) for c in open_cases(s, sender)])
+                if texts:
+                    dispatcher.utter_message(text="您正在办理的工单：\n\n" + "\n\n".join(texts))
+                else:
+                    dispatcher.utter_message(
+                        text="您目前没有正在办理的工单。查询其他工单请发送「查询」加工单编号。"
+                    )
+                return [SlotSet("lookup_pending", False)]
+            text = with_db(
+                lambda s: describe(c) if (c := visible_case(s, number, sender)) else None
+            )
+        except StorageUnavailableError:
+            apologise(dispatcher)
+            return [SlotSet("lookup_pending", False)]
+        if text is not None:
+            dispatcher.utter_message(text=text)
+            return [SlotSet("lookup_pending", False)]
+        # Unknown and someone else's numbers get the same question, so nothing leaks.
+        return [
+            SlotSet("lookup_pending", True),
+            SlotSet("case_number", number),
+            SlotSet("phone_last4", None),
+        ]
+
+
+class ActionVerifyLookup(Action):
+    """Shows the case when the last four digits match; otherwise the not-found answer."""
+
+    def name(self) -> str:
+        return "action_verify_lookup"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        number = tracker.get_slot("case_number") or ""
+        digits = "".join(ch for ch in str(tracker.get_slot("phone_last4") or "") if ch.isdigit())
+        try:
+            text = with_db(
+                lambda s: (
+                    describe(c)
+                    if (c := visible_case(s, number, sender_of(tracker), digits[-4:]))
+                    else None
+                )
+            )
+        except StorageUnavailableError:
+            apologise(dispatcher)
+            text = None
+        else:
+            dispatcher.utter_message(text=text or NOT_FOUND.format(number=number))
+        return [SlotSet("lookup_pending", False), SlotSet("phone_last4", None)]
+
+
+class ActionWithdrawCase(Action):
+    """Asks to confirm withdrawing a case that has not been dispatched yet."""
+
+    def name(self) -> str:
+        return "action_withdraw_case"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        sender = sender_of(tracker)
+        number = number_in(tracker)
+        try:
+            if number is not None:
+                candidates = with_db(lambda s: [number] if owns(s, number, sender) else [])
+                if not candidates:
+                    dispatcher.utter_message(text=NOT_FOUND.format(number=number))
+                    return []
+            else:
+                candidates = with_db(lambda s: [c.number for c in withdrawable_cases(s, sender)])
+        except StorageUnavailableError:
+            return apologise(dispatcher)
+        if not candidates:
+            dispatcher.utter_message(text="您没有可以撤回的工单（已派单的工单不能撤回）。")
+            return []
+        buttons = [
+            {"title": f"撤回 {n}", "payload": f'/confirm_withdraw{{"case_number": "{n}"}}'}
+            for n in candidates[:5]
+        ] + [{"title": "不撤回", "payload": "/deny"}]
+        dispatcher.utter_message(text="请确认要撤回的工单：", buttons=buttons)
+        return []
+
+
+class ActionConfirmWithdraw(Action):
+    """Withdraws the case the resident confirmed."""
+
+    def name(self) -> str:
+        return "action_confirm_withdraw"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        sender = sender_of(tracker)
+        number = number_in(tracker) or tracker.get_slot("case_number")
+        if not number:
+            dispatcher.utter_message(text="请告诉我要撤回的工单编号。")
+            return []
+
+        def withdraw(session: Session) -> str:
+            if not owns(session, number, sender):
+                return NOT_FOUND.format(number=number)
+            case = get_case(session, number)
+            try:
+                apply_action(
+                    session, case, "cancel", Actor.resident(sender), ActionInput(note="居民撤回")
+                )
+            except InvalidTransitionError:
+                return f"工单 {number} 已派单办理，不能撤回。如有疑问可以转人工。"
+            return f"工单 {number} 已撤回。"
+
+        try:
+            dispatcher.utter_message(text=with_db(withdraw))
+        except StorageUnavailableError:
+            return apologise(dispatcher)
+        return []
+
+
+class ActionAddInfoStart(Action):
+    """Finds the open case the resident wants to add to."""
+
+    def name(self) -> str:
+        return "action_add_info_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        sender = sender_of(tracker)
+        number = number_in(tracker)
+        try:
+            numbers = with_db(lambda s: [c.number for c in open_cases(s, sender)])
+        except StorageUnavailableError:
+            apologise(dispatcher)
+            return [SlotSet("info_case_number", None)]
+        if number is not None and number not in numbers:
+            dispatcher.utter_message(text=NOT_FOUND.format(number=number))
+            return [SlotSet("info_case_number", None)]
+        if not numbers:
+            dispatcher.utter_message(text="您目前没有正在办理的工单。如需反映新问题，请直接描述。")
+            return [SlotSet("info_case_number", None)]
+        chosen = number or numbers[0]
+        dispatcher.utter_message(text=f"好的，补充到工单 {chosen}。")
+        return [SlotSet("info_case_number", chosen), SlotSet("info_text", None)]
+
+
+class ActionAddInfo(Action):
+    """Records the added information as an event on the case."""
+
+    def name(self) -> str:
+        return "action_add_info"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        sender = sender_of(tracker)
+        number = tracker.get_slot("info_case_number")
+        text = str(tracker.get_slot("info_text") or "").strip()
+        try:
+            with_db(
+                lambda s: apply_action(
+                    s,
+                    get_case(s, number),
+                    "add_info",
+                    Actor.resident(sender),
+                    ActionInput(note=text),
+                )
+            )
+        except StorageUnavailableError:
+            apologise(dispatcher)
+        except InvalidTransitionError:
+            dispatcher.utter_message(
+                text=f"工单 {number} 已办结，不能再补充。如需反映新问题请直接描述。"
+            )
+        else:
+            dispatcher.utter_message(text=f"已补充到工单 {number}，承办人员会看到。")
+        return [SlotSet("info_case_number", None), SlotSet("info_text", None)]

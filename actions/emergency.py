@@ -1,0 +1,100 @@
+"""Emergencies: the emergency number and safety advice first, then the case, then the location."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
+from actions.report import reset_report
+from hotline.actors import Actor
+from hotline.cases import NewCase, create_case, get_case
+from hotline.errors import StorageUnavailableError
+from hotline.resident import set_location
+from hotline.routing import classify_emergency
+from hotline.spool import spool_report
+from hotline.vocab import CaseType, Urgency, channel_of_sender
+
+
+class ActionEmergency(Action):
+    """Gives the emergency number and advice, then logs an emergency case with what is known."""
+
+    def name(self) -> str:
+        return "action_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = latest_text(tracker)
+        kind = classify_emergency(text)
+        dispatcher.utter_message(text=f"【紧急】{kind.advice}")
+        sender = sender_of(tracker)
+        location = tracker.get_slot("location") if tracker.active_loop.get("name") is None else None
+        entity_location = next(
+            (
+                e.get("value")
+                for e in tracker.latest_message.get("entities") or []
+                if e.get("entity") == "location"
+            ),
+            None,
+        )
+        message_key = tracker.latest_message.get("message_id") or text
+        new = NewCase(
+            category=kind.category,
+            description=text,
+            phone=tracker.get_slot("phone"),
+            location=entity_location or location or "",
+            case_type=CaseType.HELP.value,
+            urgency=Urgency.EMERGENCY.value,
+            channel=channel_of_sender(sender).value,
+            resident_ref=sender,
+            idempotency_key=f"{sender}:emergency:{message_key}",
+        )
+        events: list[EventType] = [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            *reset_report(),
+        ]
+        try:
+            number = with_db(lambda s: create_case(s, new, Actor.resident(sender))[0].number)
+        except StorageUnavailableError:
+            spool_report(new)
+            apologise(dispatcher, STORAGE_APOLOGY)
+            return events
+        dispatcher.utter_message(text=f"已按紧急事项登记，工单编号：{number}，值班人员会优先处理。")
+        events += [SlotSet("emergency_case_number", number), SlotSet("location", entity_location)]
+        return events
+
+
+class ActionEmergencyLocation(Action):
+    """Adds the location, asked last, to the emergency case."""
+
+    def name(self) -> str:
+        return "action_emergency_location"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        number = tracker.get_slot("emergency_case_number")
+        location = tracker.get_slot("location") or ""
+        sender = sender_of(tracker)
+        if number and location:
+            try:
+                with_db(
+                    lambda s: set_location(
+                        s,
+                        get_case(s, number),
+                        location,
+                        Actor.resident(sender),
+                        tracker.get_slot("latitude"),
+                        tracker.get_slot("longitude"),
+                    )
+                )
+            except StorageUnavailableError:
+                return apologise(dispatcher)
+        dispatcher.utter_message(
+            text=f"位置已记录：{location}。请保持电话畅通，注意安全，先拨打紧急电话求助。"
+        )
+        return [SlotSet("location", None), SlotSet("emergency_case_number", None)]

@@ -1,0 +1,318 @@
+"""Reporting a problem: routing, the report form, and logging the case exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
+from hotline.actors import Actor
+from hotline.cases import NewCase, create_case
+from hotline.catalogue import get_catalogue
+from hotline.config import load_settings
+from hotline.errors import StorageUnavailableError, ValidationError
+from hotline.messages import format_local
+from hotline.phone import mask_phone, normalise_phone
+from hotline.routing import CONFIDENT_ROUTE, category_from_text, infer_case_type
+from hotline.spool import spool_report
+from hotline.vocab import channel_of_sender
+
+REPORT_SLOTS = (
+    "category",
+    "category_candidates",
+    "description",
+    "case_type",
+    "location",
+    "latitude",
+    "longitude",
+    "confirmed",
+    "phone_failures",
+)
+MAX_PHONE_FAILURES = 2
+FIELD_LABELS = {"category": "类别", "location": "地点", "phone": "电话", "contact_name": "称呼"}
+
+
+def reset_report() -> list[EventType]:
+    """Clears what one report collected; the phone and name stay for the next report."""
+    return [SlotSet(slot, None) for slot in REPORT_SLOTS]
+
+
+def category_button(code: str) -> dict[str, str]:
+    """A button that picks a category."""
+    return {
+        "title": get_catalogue().get(code).name,
+        "payload": f'/choose_category{{"category": "{code}"}}',
+    }
+
+
+class ActionStartReport(Action):
+    """Keeps the first description verbatim, routes it, and confirms the category."""
+
+    def name(self) -> str:
+        return "action_start_report"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        catalogue = get_catalogue()
+        message = tracker.latest_message
+        text = latest_text(tracker)
+        intent = message.get("intent") or {}
+        ranked = [
+            r for r in message.get("intent_ranking") or [] if catalogue.by_intent(r.get("name", ""))
+        ]
+        # 其他 is always offered as its own button, so it must not take a candidate's place.
+        codes = [catalogue.by_intent(r["name"]).code for r in ranked]  # type: ignore[union-attr]
+        candidates = [code for code in codes if code != "other"][:3]
+        category = catalogue.by_intent(intent.get("name", ""))
+        stated_type = next(
+            (
+                e.get("value")
+                for e in message.get("entities") or []
+                if e.get("entity") == "case_type"
+            ),
+            None,
+        )
+        events: list[EventType] = [
+            *reset_report(),
+            SlotSet("description", text),
+            SlotSet("case_type", infer_case_type(text, stated_type).value),
+            SlotSet(
+                "category_candidates", candidates or [c.code for c in catalogue.categories[:3]]
+            ),
+        ]
+        confident = category is not None and float(intent.get("confidence") or 0) >= CONFIDENT_ROUTE
+        if confident and category is not None:
+            events.append(SlotSet("category", category.code))
+            dispatcher.utter_message(
+                text=f"收到。您反映的是「{category.name}」方面的问题，"
+                f"将由「{category.department}」负责办理。"
+            )
+            if category.code == "other":
+                referrals = "、".join(f"{r.number}（{r.covers}）" for r in catalogue.referrals)
+                dispatcher.utter_message(
+                    text=f"这类事项通常由对口热线办理：{referrals}。您也可以继续登记，我们帮您转交。"
+                )
+        return events
+
+
+class ActionAskCategory(Action):
+    """Asks the resident to choose the category: the top three guesses plus 其他."""
+
+    def name(self) -> str:
+        return "action_ask_category"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        codes = [c for c in tracker.get_slot("category_candidates") or [] if c != "other"][:3]
+        buttons = [category_button(code) for code in codes] + [category_button("other")]
+        dispatcher.utter_message(
+            text="请问您的问题属于哪一类？可以点选，也可以直接输入类别。", buttons=buttons
+        )
+        return []
+
+
+class ActionAskConfirmed(Action):
+    """Shows the summary (phone masked) and asks to confirm or change a field."""
+
+    def name(self) -> str:
+        return "action_ask_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        catalogue = get_catalogue()
+        code = tracker.get_slot("category")
+        category = catalogue.get(code) if code and catalogue.has(code) else None
+        summary = (
+            "请核对登记信息：\n"
+            f"类别：{category.name if category else '未选择'}\n"
+            f"问题：{tracker.get_slot('description') or ''}\n"
+            f"地点：{tracker.get_slot('location') or ''}\n"
+            f"电话：{mask_phone(tracker.get_slot('phone'))}\n"
+            f"称呼：{tracker.get_slot('contact_name') or '匿名'}"
+        )
+        buttons = (
+            [{"title": "确认提交", "payload": "/affirm"}]
+            + [
+                {"title": f"修改{label}", "payload": f'/change_field{{"field": "{field}"}}'}
+                for field, label in FIELD_LABELS.items()
+            ]
+            + [{"title": "取消", "payload": "/cancel_case"}]
+        )
+        dispatcher.utter_message(text=summary, buttons=buttons)
+        return []
+
+
+class ValidateReportForm(FormValidationAction):
+    """Validates the report form slot by slot."""
+
+    def name(self) -> str:
+        return "validate_report_form"
+
+    def validate_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Accepts a catalogue code, a category name, or words that name one."""
+        catalogue = get_catalogue()
+        if isinstance(value, str) and catalogue.has(value):
+            return {"category": value}
+        category = category_from_text(str(value or ""))
+        if category is None:
+            dispatcher.utter_message(text="没有找到这个类别，请点选下面的按钮。")
+            return {"category": None}
+        dispatcher.utter_message(text=f"好的，类别为「{category.name}」。")
+        return {"category": category.code}
+
+    def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A location needs at least two characters."""
+        text = str(value or "").strip()
+        if len(text) < 2:
+            dispatcher.utter_message(
+                text="位置太简短了，请说得具体一些，例如「幸福小区3栋2单元」。"
+            )
+            return {"location": None}
+        return {"location": text[:500]}
+
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A Chinese mobile or landline; after two failures a human is offered."""
+        try:
+            return {"phone": normalise_phone(str(value or "")), "phone_failures": 0}
+        except ValidationError as exc:
+            failures = int(tracker.get_slot("phone_failures") or 0) + 1
+            dispatcher.utter_message(
+                text=f"{exc.message}。请输入11位手机号，或带区号的固话，例如 027-85671234。"
+            )
+            if failures >= MAX_PHONE_FAILURES:
+                dispatcher.utter_message(
+                    text="电话号码好像一直不对。需要的话可以转人工客服帮您登记。",
+                    buttons=[
+                        {"title": "转人工", "payload": "/request_human"},
+                        {"title": "继续填写", "payload": "/inform"},
+                    ],
+                )
+            return {"phone": None, "phone_failures": failures}
+
+    def validate_contact_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Any short name; 匿名 (or nothing useful) is accepted as anonymous."""
+        text = str(value or "").strip()
+        for prefix in ("我叫", "我姓", "叫我", "称呼我"):
+            if text.startswith(prefix) and len(text) > len(prefix):
+                text = text[len(prefix) :]
+        if not text or len(text) > 20 or "匿名" in text or "不方便" in text:
+            text = "匿名"
+        return {"contact_name": text}
+
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Yes submits; a change clears that field so the form asks for it again."""
+        if value == "yes":
+            return {"confirmed": "yes"}
+        fields = [
+            e.get("value")
+            for e in tracker.latest_message.get("entities") or []
+            if e.get("entity") == "field"
+        ]
+        field = next((f for f in fields if f in FIELD_LABELS), None)
+        if field is None:
+            dispatcher.utter_message(text="请问要修改哪一项？")
+            return {"confirmed": None}
+        dispatcher.utter_message(text=f"好的，请重新提供{FIELD_LABELS[field]}。")
+        return {"confirmed": None, field: None}
+
+
+def confirmation_key(tracker: Tracker) -> str:
+    """An idempotency key: the conversation plus the confirming message.
+
+    Rasa retrying the action, or the resident confirming twice within one form, maps to the
+    same key, so exactly one case exists.
+    """
+    form_started = next(
+        (
+            e.get("timestamp")
+            for e in reversed(tracker.events)
+            if e.get("event") == "active_loop" and e.get("name") == "report_form"
+        ),
+        None,
+    )
+    return f"{sender_of(tracker)}:report:{form_started}"
+
+
+def new_case_from(tracker: Tracker) -> NewCase:
+    """The case the form collected."""
+    sender = sender_of(tracker)
+    return NewCase(
+        category=tracker.get_slot("category") or "other",
+        description=tracker.get_slot("description") or latest_text(tracker),
+        phone=tracker.get_slot("phone"),
+        location=tracker.get_slot("location") or "",
+        contact_name=tracker.get_slot("contact_name"),
+        case_type=tracker.get_slot("case_type") or "help",
+        channel=channel_of_sender(sender).value,
+        resident_ref=sender,
+        latitude=tracker.get_slot("latitude"),
+        longitude=tracker.get_slot("longitude"),
+        idempotency_key=confirmation_key(tracker),
+    )
+
+
+class ActionSubmitCase(Action):
+    """Logs the case once and tells the resident its number, office and deadline."""
+
+    def name(self) -> str:
+        return "action_submit_case"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        new = new_case_from(tracker)
+        settings = load_settings()
+        try:
+            case = with_db(lambda s: create_case(s, new, Actor.resident(new.resident_ref))[0])
+        except StorageUnavailableError:
+            spool_report(new)
+            apologise(dispatcher, STORAGE_APOLOGY)
+            return reset_report()
+        except ValidationError as exc:
+            dispatcher.utter_message(text=f"登记信息有误（{exc.message}），请重新描述您的问题。")
+            return reset_report()
+        due = format_local(case.due_at, settings.timezone, with_time=case.urgency != "normal")
+        dispatcher.utter_message(
+            text=f"已为您登记，工单编号：{case.number}\n承办单位：{case.department}\n"
+            f"办理时限：{due}前\n"
+            f"查询进度请发送「查询 {case.number}」。处理有进展时我们会通知您。"
+        )
+        return [*reset_report(), SlotSet("case_number", case.number)]
+
+
+class ActionCancelReport(Action):
+    """Stops the active form; nothing is saved."""
+
+    def name(self) -> str:
+        return "action_cancel_report"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text="好的，已取消，本次填写的内容没有保存。还有其他需要可以随时告诉我。"
+        )
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            *reset_report(),
+            SlotSet("info_case_number", None),
+            SlotSet("info_text", None),
+        ]

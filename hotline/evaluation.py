@@ -1,0 +1,106 @@
+"""Routing quality: accuracy, per-category precision/recall/F1 and a confusion table."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.errors import ValidationError
+from hotline.routing import NO_CASE
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled line: the text and the acceptable categories (``-`` for no category)."""
+
+    text: str
+    expected: tuple[str, ...]
+
+
+def parse_tsv(lines: Iterable[str], known: set[str]) -> list[Example]:
+    """Reads ``text<TAB>expected`` lines; ``expected`` may list codes joined by ``|``.
+
+    Raises:
+        ValidationError: Naming the line that is malformed or names an unknown code.
+    """
+    examples = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\n").rstrip("\r")
+        if not line.strip() or line.startswith("#"):
+            continue
+        if "\t" not in line:
+            raise ValidationError(f"line {number}", "expected 'text<TAB>expected'")
+        text, expected = line.rsplit("\t", 1)
+        codes = tuple(c.strip() for c in expected.split("|") if c.strip())
+        unknown = [c for c in codes if c != NO_CASE and c not in known]
+        if not text.strip() or not codes or unknown:
+            raise ValidationError(
+                f"line {number}", f"bad text or unknown code {unknown or expected!r}"
+            )
+        examples.append(Example(text=text, expected=codes))
+    return examples
+
+
+def score(pairs: list[tuple[Example, str | None]]) -> dict[str, Any]:
+    """Scores predictions (None = no category) against the examples.
+
+    A prediction that is any of the acceptable codes counts as correct and as that code.
+    """
+    gold_pred: list[tuple[str, str]] = []
+    for example, predicted in pairs:
+        label = predicted or NO_CASE
+        gold = label if label in example.expected else example.expected[0]
+        gold_pred.append((gold, label))
+    total = len(gold_pred)
+    correct = sum(g == p for g, p in gold_pred)
+    labels = sorted({g for g, _ in gold_pred} | {p for _, p in gold_pred})
+    per_label: dict[str, dict[str, float]] = {}
+    for label in labels:
+        tp = sum(g == p == label for g, p in gold_pred)
+        fp = sum(p == label and g != label for g, p in gold_pred)
+        fn = sum(g == label and p != label for g, p in gold_pred)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_label[label] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": float(tp + fn),
+        }
+    supported = [v["f1"] for v in per_label.values() if v["support"] > 0]
+    confusion = Counter(gold_pred)
+    return {
+        "total": total,
+        "accuracy": correct / total if total else 0.0,
+        "macro_f1": sum(supported) / len(supported) if supported else 0.0,
+        "per_category": per_label,
+        "confusion": [
+            {"expected": g, "predicted": p, "count": n}
+            for (g, p), n in sorted(confusion.items(), key=lambda kv: (-kv[1], kv[0]))
+            if g != p
+        ],
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as text tables."""
+    lines = [
+        f"examples  {report['total']}",
+        f"accuracy  {report['accuracy']:.3f}",
+        f"macro-F1  {report['macro_f1']:.3f}",
+        "",
+        f"{'category':22} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>7}",
+    ]
+    for label, m in report["per_category"].items():
+        lines.append(
+            f"{label:22} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f} "
+            f"{int(m['support']):7d}"
+        )
+    lines += ["", "confusions (expected -> predicted: count)"]
+    lines += [f"  {c['expected']} -> {c['predicted']}: {c['count']}" for c in report["confusion"]]
+    if not report["confusion"]:
+        lines.append("  none")
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""What residents may do with their own cases: look up, withdraw, add information, consult."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from hotline.actors import Actor
+from hotline.cases import NewCase, create_case, get_case, record_event, resident_cases
+from hotline.errors import NotFoundError
+from hotline.models import Case, utcnow
+from hotline.phone import last_four
+from hotline.vocab import CaseType
+from hotline.workflow import BEFORE_DISPATCH, OPEN_STATUSES, CaseStatus
+
+
+def visible_case(
+    session: Session, number: str, sender_id: str, phone_last4: str | None = None
+) -> Case | None:
+    """The case if this resident may see it: their own, or proven by the phone's last four.
+
+    Returns None both for a number that does not exist and for someone else's case, so the
+    answer never reveals that a case exists.
+    """
+    try:
+        case = get_case(session, number)
+    except NotFoundError:
+        return None
+    if case.resident_ref == sender_id:
+        return case
+    digits = (phone_last4 or "").strip()
+    if len(digits) == 4 and digits.isdigit() and case.phone and last_four(case.phone) == digits:
+        return case
+    return None
+
+
+def owns(session: Session, number: str, sender_id: str) -> bool:
+    """Whether the case exists and was reported by this sender."""
+    return visible_case(session, number, sender_id) is not None
+
+
+def withdrawable_cases(session: Session, sender_id: str) -> list[Case]:
+    """The resident's cases that can still be withdrawn (not yet dispatched)."""
+    return [
+        c for c in resident_cases(session, sender_id) if CaseStatus(c.status) in BEFORE_DISPATCH
+    ]
+
+
+def open_cases(session: Session, sender_id: str) -> list[Case]:
+    """The resident's cases still being handled."""
+    return [c for c in resident_cases(session, sender_id) if CaseStatus(c.status) in OPEN_STATUSES]
+
+
+def set_location(
+    session: Session,
+    case: Case,
+    location: str,
+    actor: Actor,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> None:
+    """Records a location given after the case was logged (emergencies ask for it last)."""
+    case.location = location.strip()[:500]
+    if latitude is not None and longitude is not None:
+        case.latitude, case.longitude = latitude, longitude
+    record_event(session, case, actor, "set_location", note=case.location)
+
+
+def log_consultation(
+    session: Session,
+    *,
+    sender_id: str,
+    channel: str,
+    text: str,
+    category: str,
+    topic: str,
+    title: str,
+    now: datetime | None = None,
+) -> Case:
+    """Logs a policy question the assistant answered as a 咨询 case, resolved and closed at once.
+
+    Supervisors count consultation volume by topic from these cases.
+    """
+    now = now or utcnow()
+    case, _ = create_case(
+        session,
+        NewCase(
+            category=category,
+            description=text,
+            case_type=CaseType.CONSULTATION.value,
+            channel=channel,
+            resident_ref=sender_id,
+            faq_topic=topic,
+        ),
+        Actor.resident(sender_id),
+        now=now,
+    )
+    assistant = Actor.system("assistant")
+    resolution = f"智能助手已答复：{title}"
+    case.resolution = resolution
+    case.resolved_at = case.closed_at = now
+    record_event(
+        session,
+        case,
+        assistant,
+        "resolve",
+        from_status=case.status,
+        to_status=CaseStatus.RESOLVED.value,
+        note=resolution,
+        now=now,
+    )
+    record_event(
+        session,
+        case,
+        assistant,
+        "close",
+        from_status=CaseStatus.RESOLVED.value,
+        to_status=CaseStatus.CLOSED.value,
+        now=now,
+    )
+    case.status = CaseStatus.CLOSED.value
+    return case

@@ -1,0 +1,141 @@
+"""Routing helpers: categories named in a resident's words, case types, emergencies, FAQ topics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from hotline.catalogue import Catalogue, Category, get_catalogue
+from hotline.config import PROJECT_ROOT
+from hotline.errors import ValidationError
+from hotline.vocab import CaseType
+
+CONFIDENT_ROUTE = 0.55
+"""Below this intent confidence the resident chooses the category from buttons."""
+
+_CASE_TYPE_WORDS: tuple[tuple[CaseType, tuple[str, ...]], ...] = (
+    (CaseType.PRAISE, ("表扬", "点赞", "感谢信", "锦旗")),
+    (CaseType.COMPLAINT, ("投诉", "举报", "太差", "不作为", "乱收费")),
+    (CaseType.SUGGESTION, ("建议", "希望能", "能不能增加", "提议")),
+    (CaseType.CONSULTATION, ("咨询", "请问", "问一下", "怎么办理", "需要什么材料", "什么条件")),
+)
+
+
+def infer_case_type(text: str, stated: str | None = None) -> CaseType:
+    """The case type the resident stated, else the one their words suggest, else 求助."""
+    if stated:
+        try:
+            return CaseType.parse(stated, "type")
+        except ValidationError:
+            pass
+    for case_type, words in _CASE_TYPE_WORDS:
+        if any(word in text for word in words):
+            return case_type
+    return CaseType.HELP
+
+
+def category_from_text(text: str, catalogue: Catalogue | None = None) -> Category | None:
+    """The category a resident named, by code, Chinese name or a keyword (longest match wins)."""
+    catalogue = catalogue or get_catalogue()
+    cleaned = (text or "").strip()
+    if not cleaned:
+        return None
+    for category in catalogue.categories:
+        if cleaned in (category.code, category.name) or category.name in cleaned:
+            return category
+    best: tuple[int, Category] | None = None
+    for category in catalogue.categories:
+        for keyword in category.keywords:
+            if keyword in cleaned and (best is None or len(keyword) > best[0]):
+                best = (len(keyword), category)
+    return best[1] if best else None
+
+
+@dataclass(frozen=True)
+class EmergencyKind:
+    """One kind of emergency: what to tell the resident first, and where the case goes."""
+
+    kind: str
+    keywords: tuple[str, ...]
+    numbers: tuple[str, ...]
+    advice: str
+    category: str
+
+
+@lru_cache(maxsize=1)
+def emergency_kinds(
+    path: Path = PROJECT_ROOT / "data" / "emergencies.yml",
+) -> tuple[EmergencyKind, ...]:
+    """The emergency kinds, in matching order (the last is the default)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(
+        EmergencyKind(
+            kind=k["kind"],
+            keywords=tuple(k["keywords"]),
+            numbers=tuple(str(n) for n in k["numbers"]),
+            advice=k["advice"],
+            category=k["category"],
+        )
+        for k in data["kinds"]
+    )
+
+
+def classify_emergency(text: str) -> EmergencyKind:
+    """The emergency kind whose keywords appear in the text; the default kind otherwise."""
+    kinds = emergency_kinds()
+    for kind in kinds[:-1]:
+        if any(word in text for word in kind.keywords):
+            return kind
+    return kinds[-1]
+
+
+@dataclass(frozen=True)
+class FaqTopic:
+    """A policy question the assistant answers, and the category it is counted under."""
+
+    topic: str
+    title: str
+    category: str
+
+
+@lru_cache(maxsize=1)
+def faq_topics(path: Path = PROJECT_ROOT / "data" / "faq_topics.yml") -> dict[str, FaqTopic]:
+    """FAQ topics by name (the part after ``faq/``)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {
+        t["topic"]: FaqTopic(topic=t["topic"], title=t["title"], category=t["category"])
+        for t in data["topics"]
+    }
+
+
+NO_CASE = "-"
+"""The label of messages that open no case (greetings, chit-chat, out of scope, fallback)."""
+
+
+def category_for_parse(parse: dict[str, object], catalogue: Catalogue | None = None) -> str | None:
+    """The category the assistant would open a case under for a parsed message, or None.
+
+    Reports route by intent; emergencies by their kind; policy questions log a consultation
+    under their topic's category. Everything else (greetings, chit-chat, out of scope,
+    fallback, status lookups) opens no case.
+    """
+    catalogue = catalogue or get_catalogue()
+    intent = parse.get("intent") or {}
+    name = str(intent.get("name") or "") if isinstance(intent, dict) else ""
+    category = catalogue.by_intent(name)
+    if category is not None:
+        return category.code
+    if name == "emergency":
+        return classify_emergency(str(parse.get("text") or "")).category
+    if name == "faq":
+        selector = parse.get("response_selector") or {}
+        if isinstance(selector, dict):
+            chosen = selector.get("faq") or selector.get("default") or {}
+            key = str((chosen.get("response") or {}).get("intent_response_key") or "")
+            topic = faq_topics().get(key.split("/", 1)[-1])
+            if topic is not None:
+                return topic.category
+    return None

@@ -1,0 +1,55 @@
+"""End to end through the REST channel: the real Rasa server, action server and case database."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from hotline.db import transaction
+from hotline.models import Case, CaseEvent
+from tests.servers import Stack
+
+pytestmark = pytest.mark.slow
+
+
+def _texts(replies: list[dict[str, object]]) -> str:
+    return "\n".join(str(r.get("text", "")) for r in replies)
+
+
+def test_complete_report_conversation(rasa_stack: Stack) -> None:
+    sender = f"web:{uuid.uuid4().hex[:8]}"
+    description = "我家楼下的路灯坏了好几天了，晚上黑漆漆的"
+    first = _texts(rasa_stack.say(sender, description))
+    assert "城市管理" in first or "哪一类" in first
+    if "哪一类" in first:
+        first = _texts(rasa_stack.say(sender, '/choose_category{"category": "city_management"}'))
+    assert "在哪里" in first
+    assert "电话" in _texts(rasa_stack.say(sender, "幸福小区3栋门口"))
+    rasa_stack.say(sender, "13812345678")
+    summary = rasa_stack.say(sender, "王先生")
+    summary_text = _texts(summary)
+    assert "138****5678" in summary_text and "13812345678" not in summary_text
+    assert any(b.get("payload") == "/affirm" for r in summary for b in r.get("buttons", []))  # type: ignore[union-attr]
+    done = _texts(rasa_stack.say(sender, "/affirm"))
+    numbers = re.findall(r"SQ\d{8}-\d{4}", done)
+    assert numbers, done
+    assert "街道城管执法中队" in done and "办理时限" in done
+
+    with transaction(rasa_stack.db_url) as session:
+        case = session.scalars(select(Case).where(Case.number == numbers[0])).one()
+        assert case.category == "city_management"
+        assert case.phone == "+8613812345678"
+        assert case.location == "幸福小区3栋门口"
+        assert case.description == description
+        assert case.contact_name == "王先生"
+        assert case.resident_ref == sender and case.channel == "web"
+        events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)).all()
+        assert [(e.action, e.actor) for e in events] == [("create", sender)]
+
+    # Confirming again creates nothing more.
+    rasa_stack.say(sender, "/affirm")
+    with transaction(rasa_stack.db_url) as session:
+        assert len(session.scalars(select(Case).where(Case.resident_ref == sender)).all()) == 1

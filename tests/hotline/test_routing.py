@@ -1,0 +1,97 @@
+"""Routing helpers and the evaluation report, without a Rasa server."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline.catalogue import get_catalogue
+from hotline.errors import ValidationError
+from hotline.evaluation import Example, format_report, parse_tsv, score
+from hotline.routing import (
+    category_for_parse,
+    category_from_text,
+    classify_emergency,
+    faq_topics,
+    infer_case_type,
+)
+from hotline.vocab import CaseType
+
+
+def test_category_for_parse() -> None:
+    assert category_for_parse({"intent": {"name": "report_mediation"}}) == "mediation"
+    assert category_for_parse({"intent": {"name": "greet"}}) is None
+    assert category_for_parse({"intent": {"name": "nlu_fallback"}}) is None
+    assert category_for_parse({"intent": {"name": "out_of_scope"}}) is None
+    assert category_for_parse({"intent": {"name": "emergency"}, "text": "孩子走丢了"}) == "minors"
+    faq = {
+        "intent": {"name": "faq"},
+        "response_selector": {"faq": {"response": {"intent_response_key": "faq/gaoling_jintie"}}},
+    }
+    assert category_for_parse(faq) == "elderly_care"
+
+
+def test_every_faq_topic_names_a_catalogue_category() -> None:
+    codes = set(get_catalogue().codes)
+    topics = faq_topics()
+    assert len(topics) >= 20
+    assert all(t.category in codes for t in topics.values())
+
+
+def test_emergency_kinds_and_case_types() -> None:
+    assert classify_emergency("楼道着火了").numbers == ("119",)
+    assert "110" in classify_emergency("有人拿刀砍人").numbers
+    assert classify_emergency("老人摔倒起不来了").kind == "medical"
+    assert classify_emergency("不知道怎么回事").kind == "other"
+    assert infer_case_type("我要投诉物业") is CaseType.COMPLAINT
+    assert infer_case_type("请问低保怎么申请") is CaseType.CONSULTATION
+    assert infer_case_type("路灯坏了") is CaseType.HELP
+    assert infer_case_type("路灯坏了", "建议") is CaseType.SUGGESTION
+
+
+def test_category_from_text() -> None:
+    assert category_from_text("城市管理").code == "city_management"  # type: ignore[union-attr]
+    assert category_from_text("mediation").code == "mediation"  # type: ignore[union-attr]
+    assert category_from_text("是物业的事").code == "property_housing"  # type: ignore[union-attr]
+    assert category_from_text("天气") is None
+
+
+def test_parse_tsv_and_errors() -> None:
+    examples = parse_tsv(
+        [
+            "路灯坏了\tcity_management",
+            "# comment",
+            "",
+            "你好\t-",
+            "物业吵架\tmediation|property_housing",
+        ],
+        {"city_management", "mediation", "property_housing"},
+    )
+    assert [e.expected for e in examples] == [
+        ("city_management",),
+        ("-",),
+        ("mediation", "property_housing"),
+    ]
+    with pytest.raises(ValidationError, match="line 1"):
+        parse_tsv(["no tab here"], set())
+    with pytest.raises(ValidationError, match="line 2"):
+        parse_tsv(["a\t-", "b\tweather"], set())
+
+
+def test_score_known_answer() -> None:
+    a = Example("a", ("city_management",))
+    b = Example("b", ("mediation", "property_housing"))
+    c = Example("c", ("-",))
+    d = Example("d", ("mediation",))
+    report = score(
+        [(a, "city_management"), (b, "property_housing"), (c, None), (d, "city_management")]
+    )
+    assert report["total"] == 4
+    assert report["accuracy"] == pytest.approx(0.75)
+    city = report["per_category"]["city_management"]
+    assert city["precision"] == pytest.approx(0.5) and city["recall"] == pytest.approx(1.0)
+    assert report["per_category"]["mediation"]["recall"] == 0.0
+    assert report["confusion"] == [
+        {"expected": "mediation", "predicted": "city_management", "count": 1}
+    ]
+    text = format_report(report)
+    assert "accuracy  0.750" in text and "mediation -> city_management: 1" in text

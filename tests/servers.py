@@ -1,0 +1,182 @@
+"""Starting the real Rasa server and action server for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hotline.config import PROJECT_ROOT
+
+RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
+MODEL = PROJECT_ROOT / "models" / "hotline.tar.gz"
+TOKEN = "test-token"
+STARTUP_SECONDS = 240
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    """Polls ``url`` until it answers 200; fails with the log's tail if the process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{proc.args!r} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"{url} did not come up in {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+@dataclass
+class Stack:
+    """A running Rasa server and action server with their own case database."""
+
+    workdir: Path
+    db_url: str
+    rasa_port: int
+    action_port: int
+    env: dict[str, str]
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}"
+
+    def start_actions(self) -> None:
+        """Starts (or restarts) the action server."""
+        log = self.workdir / "actions.log"
+        self.procs["actions"] = subprocess.Popen(
+            [str(PYTHON), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_until_up(f"{self.action_url}/health", self.procs["actions"], log, 60)
+
+    def start_rasa(self) -> None:
+        """Starts (or restarts) the Rasa server with the trained model."""
+        log = self.workdir / "rasa.log"
+        self.procs["rasa"] = subprocess.Popen(
+            [
+                str(RASA),
+                "run",
+                "--enable-api",
+                "--auth-token",
+                TOKEN,
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.rasa_port),
+                "-m",
+                str(MODEL),
+                "--endpoints",
+                str(self.workdir / "endpoints.yml"),
+                "--credentials",
+                str(PROJECT_ROOT / "credentials.yml"),
+            ],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_until_up(
+            f"{self.rasa_url}/status?token={TOKEN}", self.procs["rasa"], log, STARTUP_SECONDS
+        )
+
+    def stop(self, name: str, sig: int | None = None) -> None:
+        """Stops one process (SIGTERM, or the given signal) and waits for it."""
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        if sig is None:
+            proc.terminate()
+        else:
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def say(self, sender: str, text: str) -> list[dict[str, object]]:
+        """Posts one message to the REST channel and returns the replies."""
+        response = httpx.post(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return list(response.json())
+
+
+def start_stack(workdir: Path) -> Stack:
+    """Starts both servers against a fresh SQLite case database in ``workdir``."""
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does)")
+    from hotline.db import upgrade
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{workdir / 'hotline.db'}"
+    upgrade(db_url)
+    stack = Stack(
+        workdir=workdir, db_url=db_url, rasa_port=free_port(), action_port=free_port(), env={}
+    )
+    (workdir / "endpoints.yml").write_text(
+        f'action_endpoint:\n  url: "{stack.action_url}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
+        encoding="utf-8",
+    )
+    stack.env = {
+        **os.environ,
+        "HOTLINE_DATABASE_URL": db_url,
+        "HOTLINE_VAR_DIR": str(workdir / "var"),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    stack.start_actions()
+    stack.start_rasa()
+    return stack
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The real Rasa server and action server, shared by the session's end-to-end tests.
+
+    Tests must use their own sender ids. RASA_URL and HOTLINE_DATABASE_URL point at the stack
+    for the duration of the session.
+    """
+    stack = start_stack(tmp_path_factory.mktemp("stack"))
+    saved = {k: os.environ.get(k) for k in ("RASA_URL", "RASA_TOKEN", "HOTLINE_DATABASE_URL")}
+    os.environ.update(RASA_URL=stack.rasa_url, RASA_TOKEN=TOKEN, HOTLINE_DATABASE_URL=stack.db_url)
+    try:
+        yield stack
+    finally:
+        for name in list(stack.procs):
+            stack.stop(name)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
