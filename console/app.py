@@ -1,18 +1,44 @@
-"""The operator console and its JSON API (FastAPI). Health check for now."""
+"""The operator console and its JSON API (FastAPI, server-rendered Jinja2 pages in Chinese).
+
+Anonymous requests reach only ``/login``, ``/healthz``, the resident web chat (``/chat``) and
+``/static``; every other route checks the signed-in user's role (operator < supervisor < admin).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.middleware.sessions import SessionMiddleware
 
+from console import admin, api, api_docs, chat, errors, handoff, routes_auth, routes_cases
+from console.secret import load_secret_key
+from console.security import SecurityHeadersMiddleware
 from hotline.config import load_settings
 from hotline.db import get_engine
 
-app = FastAPI(title="社区服务热线 操作台", docs_url="/api/docs", openapi_url="/api/openapi.json")
+SESSION_COOKIE = "hotline_session"
+SESSION_MAX_AGE = 12 * 3600
+STATIC_DIR = Path(__file__).parent / "static"
+
+ROUTERS: list[APIRouter] = [
+    routes_auth.router,
+    routes_auth.logout_router,
+    routes_cases.router,
+    handoff.router,
+    admin.router,
+    chat.router,
+    api.router,
+    api_docs.router,
+]
+"""Every router of the console, in the order they are matched. Later features append theirs."""
+
+health_router = APIRouter()
 
 
 def _probe(url: str) -> bool:
@@ -22,7 +48,7 @@ def _probe(url: str) -> bool:
         return False
 
 
-@app.get("/healthz")
+@health_router.get("/healthz", tags=["运行状态"])
 def healthz() -> JSONResponse:
     """Status of the database, Rasa and the action server: 200 when all are up, else 503."""
     settings = load_settings()
@@ -41,3 +67,38 @@ def healthz() -> JSONResponse:
     return JSONResponse(
         {"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503
     )
+
+
+def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
+    """Builds the console application.
+
+    Args:
+        extra_routers: Routers added after the built-in ones (later features, tests).
+    """
+    application = FastAPI(
+        title="社区服务热线 操作台 API",
+        description="工单的查询、登记与办理。请求需携带 `Authorization: Bearer <令牌>`，"
+        "令牌由 `hotline token create --user 用户名` 生成。",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    application.add_middleware(SecurityHeadersMiddleware)
+    application.add_middleware(
+        SessionMiddleware,
+        secret_key=load_secret_key(),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=False,
+    )
+    errors.install(application)
+    application.include_router(health_router)
+    for router in [*ROUTERS, *(extra_routers or [])]:
+        application.include_router(router)
+    application.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return application
+
+
+app = create_app()
