@@ -113,7 +113,8 @@ class ActionRateCase(Action):
     ) -> list[EventType]:
         sender = sender_of(tracker)
         number = number_in(tracker)
-        rating_value = tracker.get_slot("rating") or next(
+        # Only this message's rating: the `rating` slot keeps an earlier survey's answer.
+        rating_value = next(
             (
                 e.get("value")
                 for e in tracker.latest_message.get("entities") or []
@@ -177,7 +178,10 @@ class ActionSaveRatingComment(Action):
         number = tracker.get_slot("case_number")
         comment = str(tracker.get_slot("rating_comment") or "").strip()
 
-        def save(session: Session) -> None:
+        def save(session: Session) -> bool:
+            # `case_number` is filled from any number in the comment; only the sender's own case.
+            if not owns(session, number, sender):
+                return False
             case = get_case(session, number)
             case.satisfaction_comment = comment
             apply_action(
@@ -187,13 +191,18 @@ class ActionSaveRatingComment(Action):
                 Actor.resident(sender),
                 ActionInput(note=f"回访意见：{comment}"),
             )
+            return True
 
         try:
-            with_db(save)
+            saved = with_db(save)
         except StorageUnavailableError:
             apologise(dispatcher)
         except InvalidTransitionError:
             pass
         else:
-            dispatcher.utter_message(text="已记录您的意见，我们会尽快重新处理并回复您。")
+            dispatcher.utter_message(
+                text="已记录您的意见，我们会尽快重新处理并回复您。"
+                if saved
+                else NOT_FOUND.format(number=number)
+            )
         return [SlotSet("rating_needs_comment", False), SlotSet("rating_comment", None)]

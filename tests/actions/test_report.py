@@ -1,0 +1,705 @@
+"""The report flow: routing, the category question, the form's validation, and logging once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa_sdk.events import ActiveLoop, SlotSet
+
+from actions.report import (
+    ActionAskCategory,
+    ActionAskConfirmed,
+    ActionCancelReport,
+    ActionStartReport,
+    ActionSubmitCase,
+    ValidateReportForm,
+)
+from hotline.routing import CONFIDENT_ROUTE
+from hotline.spool import flush_spool, pending_reports
+from tests.actions.conftest import (
+    APOLOGY,
+    FORM_STARTED,
+    PHONE,
+    RESET,
+    SENDER,
+    cases,
+    events_of,
+    outbox,
+    report_form_completed,
+    report_form_started,
+    report_submitted,
+)
+
+DESCRIPTION = "我家楼下的路灯坏了好几天了"
+COLLECTED = {
+    "category": "city_management",
+    "category_candidates": ["city_management", "property_housing", "household_services"],
+    "description": DESCRIPTION,
+    "case_type": "help",
+    "location": "幸福小区3栋2单元",
+    "phone": PHONE,
+    "contact_name": "张三",
+    "confirmed": "yes",
+    "phone_failures": 0,
+}
+SUBMITTED = (
+    "已为您登记，工单编号：{number}\n承办单位：街道城管执法中队\n"
+    "办理时限：2025年6月16日前\n"
+    "查询进度请发送「查询 {number}」。处理有进展时我们会通知您。"
+)
+CHOOSE_CATEGORY = "请问您的问题属于哪一类？可以点选，也可以直接输入类别。"
+
+
+def ranking(*pairs: tuple[str, float]) -> list[dict[str, Any]]:
+    return [{"name": name, "confidence": confidence} for name, confidence in pairs]
+
+
+def button(title: str, code: str) -> dict[str, str]:
+    return {"title": title, "payload": f'/choose_category{{"category": "{code}"}}'}
+
+
+# --- action_start_report -------------------------------------------------------------------
+
+
+async def test_start_report_routes_a_confident_intent(dispatcher, domain, make_tracker):
+    tracker = make_tracker(
+        text=DESCRIPTION,
+        intent="report_city_management",
+        confidence=0.93,
+        intent_ranking=ranking(
+            ("report_city_management", 0.93),
+            ("greet", 0.03),
+            ("report_property_housing", 0.02),
+            ("report_household_services", 0.01),
+            ("report_mediation", 0.01),
+        ),
+    )
+
+    events = await ActionStartReport().run(dispatcher, tracker, domain)
+
+    assert events == [
+        *RESET,
+        SlotSet("description", DESCRIPTION),
+        SlotSet("case_type", "help"),
+        SlotSet(
+            "category_candidates", ["city_management", "property_housing", "household_services"]
+        ),
+        SlotSet("category", "city_management"),
+    ]
+    assert dispatcher.messages == [
+        {
+            "text": "收到。您反映的是「城市管理」方面的问题，将由「街道城管执法中队」负责办理。",
+            "buttons": [],
+            "elements": [],
+            "custom": {},
+            "template": None,
+            "response": None,
+            "image": None,
+            "attachment": None,
+        }
+    ]
+
+
+async def test_start_report_keeps_the_type_the_resident_stated(dispatcher, domain, make_tracker):
+    tracker = make_tracker(
+        text="小区门口天天有人占道摆摊",
+        intent="report_city_management",
+        confidence=0.88,
+        entities={"case_type": "投诉"},
+    )
+
+    events = await ActionStartReport().run(dispatcher, tracker, domain)
+
+    assert SlotSet("case_type", "complaint") in events
+    assert SlotSet("description", "小区门口天天有人占道摆摊") in events
+
+
+async def test_start_report_infers_the_type_from_the_words(dispatcher, domain, make_tracker):
+    tracker = make_tracker(
+        text="建议小区多装几个路灯",
+        intent="report_city_management",
+        confidence=0.8,
+    )
+
+    events = await ActionStartReport().run(dispatcher, tracker, domain)
+
+    assert SlotSet("case_type", "suggestion") in events
+
+
+async def test_start_report_names_the_other_hotlines_for_other(dispatcher, domain, make_tracker):
+    tracker = make_tracker(text="家里又停电了", intent="report_other", confidence=0.9)
+
+    events = await ActionStartReport().run(dispatcher, tracker, domain)
+
+    assert events[-1] == SlotSet("category", "other")
+    assert [m["text"] for m in dispatcher.messages] == [
+        "收到。您反映的是「其他事项」方面的问题，将由「热线综合受理组」负责办理。",
+        "这类事项通常由对口热线办理：12345（一般政务服务）、12315（消费和市场投诉）、"
+        "12333（劳动和社会保障）、12348（法律援助）、12369（生态环境）、12338（妇女儿童权益）、"
+        "95598（电力）。您也可以继续登记，我们帮您转交。",
+    ]
+
+
+async def test_low_confidence_leaves_the_category_to_the_resident(dispatcher, domain, make_tracker):
+    confidence = CONFIDENT_ROUTE - 0.14
+    tracker = make_tracker(
+        text="楼下晚上特别吵，还有人乱摆摊",
+        intent="report_city_management",
+        confidence=confidence,
+        intent_ranking=ranking(
+            ("report_city_management", confidence),
+            ("report_mediation", 0.30),
+            ("chitchat", 0.10),
+            ("report_property_housing", 0.12),
+            ("report_public_security", 0.07),
+        ),
+    )
+
+    events = await ActionStartReport().run(dispatcher, tracker, domain)
+
+    assert events == [
+        *RESET,
+        SlotSet("description", "楼下晚上特别吵，还有人乱摆摊"),
+        SlotSet("case_type", "help"),
+        SlotSet("category_candidates", ["city_management", "mediation", "property_housing"]),
+    ]
+    assert all(e["name"] != "category" or e["value"] is None for e in events)
+    assert dispatcher.messages == []
+
+    # The form then asks for the category: the three candidates, then 其他.
+    asked = make_tracker(
+        slots={"category_candidates": events[-1]["value"]}, active_loop="report_form"
+    )
+    assert await ActionAskCategory().run(dispatcher, asked, domain) == []
+    assert dispatcher.messages[0]["text"] == CHOOSE_CATEGORY
+    assert dispatcher.messages[0]["buttons"] == [
+        button("城市管理", "city_management"),
+        button("矛盾调解", "mediation"),
+        button("物业住房", "property_housing"),
+        button("其他事项", "other"),
+    ]
+
+
+async def test_exactly_at_the_threshold_routes(dispatcher, domain, make_tracker):
+    tracker = make_tracker(
+        text=DESCRIPTION, intent="report_city_management", confidence=CONFIDENT_ROUTE
+    )
+
+    events = await ActionStartReport().run(dispatcher, tracker, domain)
+
+    assert events[-1] == SlotSet("category", "city_management")
+
+
+async def test_low_confidence_candidates_skip_other_to_offer_three(
+    dispatcher, domain, make_tracker
+):
+    tracker = make_tracker(
+        text="这个事情不知道该找谁",
+        intent="report_other",
+        confidence=0.35,
+        intent_ranking=ranking(
+            ("report_other", 0.35),
+            ("report_legal_aid", 0.25),
+            ("report_mediation", 0.2),
+            ("report_employment", 0.1),
+        ),
+    )
+
+    events = await ActionStartReport().run(dispatcher, tracker, domain)
+
+    assert events[-1] == SlotSet("category_candidates", ["legal_aid", "mediation", "employment"])
+    asked = make_tracker(slots={"category_candidates": events[-1]["value"]})
+    await ActionAskCategory().run(dispatcher, asked, domain)
+    assert dispatcher.messages[0]["buttons"] == [
+        button("法律服务", "legal_aid"),
+        button("矛盾调解", "mediation"),
+        button("劳动就业", "employment"),
+        button("其他事项", "other"),
+    ]
+
+
+async def test_no_category_intent_in_the_ranking_offers_the_first_three(
+    dispatcher, domain, make_tracker
+):
+    tracker = make_tracker(text="我要反映个问题", intent="report_start", confidence=0.9)
+
+    events = await ActionStartReport().run(dispatcher, tracker, domain)
+
+    assert events[-1] == SlotSet(
+        "category_candidates", ["elderly_care", "employment", "social_security"]
+    )
+    assert dispatcher.messages == []
+
+
+async def test_ask_category_without_candidates_offers_other(dispatcher, domain, make_tracker):
+    tracker = make_tracker(slots={"category_candidates": None}, active_loop="report_form")
+
+    assert await ActionAskCategory().run(dispatcher, tracker, domain) == []
+    assert [(m["text"], m["buttons"]) for m in dispatcher.messages] == [
+        (CHOOSE_CATEGORY, [button("其他事项", "other")])
+    ]
+
+
+# --- action_ask_confirmed ------------------------------------------------------------------
+
+
+CONFIRM_BUTTONS = [
+    {"title": "确认提交", "payload": "/affirm"},
+    {"title": "修改类别", "payload": '/change_field{"field": "category"}'},
+    {"title": "修改地点", "payload": '/change_field{"field": "location"}'},
+    {"title": "修改电话", "payload": '/change_field{"field": "phone"}'},
+    {"title": "修改称呼", "payload": '/change_field{"field": "contact_name"}'},
+    {"title": "取消", "payload": "/cancel_case"},
+]
+
+
+async def test_ask_confirmed_shows_the_summary_with_the_phone_masked(
+    dispatcher, domain, make_tracker
+):
+    tracker = make_tracker(slots=COLLECTED | {"confirmed": None}, active_loop="report_form")
+
+    assert await ActionAskConfirmed().run(dispatcher, tracker, domain) == []
+
+    assert dispatcher.messages[0]["text"] == (
+        "请核对登记信息：\n类别：城市管理\n问题：我家楼下的路灯坏了好几天了\n"
+        "地点：幸福小区3栋2单元\n电话：138****5678\n称呼：张三"
+    )
+    assert dispatcher.messages[0]["buttons"] == CONFIRM_BUTTONS
+
+
+async def test_ask_confirmed_without_category_or_name(dispatcher, domain, make_tracker):
+    tracker = make_tracker(
+        slots=COLLECTED | {"category": None, "contact_name": None, "phone": "+862785671234"},
+        active_loop="report_form",
+    )
+
+    await ActionAskConfirmed().run(dispatcher, tracker, domain)
+
+    assert dispatcher.messages[0]["text"] == (
+        "请核对登记信息：\n类别：未选择\n问题：我家楼下的路灯坏了好几天了\n"
+        "地点：幸福小区3栋2单元\n电话：027****1234\n称呼：匿名"
+    )
+
+
+# --- validate_report_form ------------------------------------------------------------------
+
+
+async def validate(dispatcher, domain, make_tracker, slots=None, **kwargs):
+    tracker = make_tracker(
+        slots=COLLECTED | {"confirmed": None} | (slots or {}),
+        active_loop="report_form",
+        **kwargs,
+    )
+    return await ValidateReportForm().run(dispatcher, tracker, domain)
+
+
+async def test_category_by_code_from_a_button(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        text='/choose_category{"category": "property_housing"}',
+        intent="choose_category",
+        entities={"category": "property_housing"},
+        validating={"category": "property_housing"},
+    )
+
+    assert events == [SlotSet("category", "property_housing")]
+    assert dispatcher.messages == []
+
+
+async def test_category_by_name(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher, domain, make_tracker, text="城市管理", validating={"category": "城市管理"}
+    )
+
+    assert events == [SlotSet("category", "city_management")]
+    assert [m["text"] for m in dispatcher.messages] == ["好的，类别为「城市管理」。"]
+
+
+async def test_category_by_keyword(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher, domain, make_tracker, text="家里漏水了", validating={"category": "家里漏水了"}
+    )
+
+    assert events == [SlotSet("category", "property_housing")]
+    assert [m["text"] for m in dispatcher.messages] == ["好的，类别为「物业住房」。"]
+
+
+async def test_unknown_category_is_asked_again(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher, domain, make_tracker, text="我也不知道", validating={"category": "我也不知道"}
+    )
+
+    assert events == [SlotSet("category", None)]
+    assert [m["text"] for m in dispatcher.messages] == ["没有找到这个类别，请点选下面的按钮。"]
+
+
+async def test_location_too_short(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher, domain, make_tracker, text="楼", validating={"location": " 楼 "}
+    )
+
+    assert events == [SlotSet("location", None)]
+    assert [m["text"] for m in dispatcher.messages] == [
+        "位置太简短了，请说得具体一些，例如「幸福小区3栋2单元」。"
+    ]
+
+
+async def test_location_accepted_and_trimmed(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        text=" 幸福小区3栋 ",
+        validating={"location": " 幸福小区3栋 "},
+    )
+
+    assert events == [SlotSet("location", "幸福小区3栋")]
+    assert dispatcher.messages == []
+
+
+async def test_phone_valid_mobile_is_normalised(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        slots={"phone": None, "phone_failures": 1},
+        text="138 1234 5678",
+        validating={"phone": "138 1234 5678"},
+    )
+
+    assert events == [SlotSet("phone", PHONE), SlotSet("phone_failures", 0)]
+    assert dispatcher.messages == []
+
+
+async def test_phone_valid_landline(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher, domain, make_tracker, text="027-85671234", validating={"phone": "027-85671234"}
+    )
+
+    assert events == [SlotSet("phone", "+862785671234"), SlotSet("phone_failures", 0)]
+
+
+async def test_phone_invalid_once(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        slots={"phone": None},
+        text="12345",
+        validating={"phone": "12345"},
+    )
+
+    assert events == [SlotSet("phone", None), SlotSet("phone_failures", 1)]
+    assert dispatcher.messages[0]["text"] == (
+        "「12345」不是有效的手机号或固定电话。请输入11位手机号，或带区号的固话，例如 027-85671234。"
+    )
+    assert dispatcher.messages[0]["buttons"] == []
+    assert len(dispatcher.messages) == 1
+
+
+async def test_phone_invalid_twice_offers_a_human(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        slots={"phone": None, "phone_failures": 1.0},
+        text="电话abc",
+        validating={"phone": "电话abc"},
+    )
+
+    assert events == [SlotSet("phone", None), SlotSet("phone_failures", 2)]
+    assert [(m["text"], m["buttons"]) for m in dispatcher.messages] == [
+        (
+            "电话号码「电话abc」含有非数字字符。"
+            "请输入11位手机号，或带区号的固话，例如 027-85671234。",
+            [],
+        ),
+        (
+            "电话号码好像一直不对。需要的话可以转人工客服帮您登记。",
+            [
+                {"title": "转人工", "payload": "/request_human"},
+                {"title": "继续填写", "payload": "/inform"},
+            ],
+        ),
+    ]
+
+
+async def test_contact_name_strips_wo_jiao(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher, domain, make_tracker, text="我叫张三", validating={"contact_name": "我叫张三"}
+    )
+
+    assert events == [SlotSet("contact_name", "张三")]
+    assert dispatcher.messages == []
+
+
+async def test_contact_name_plain(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher, domain, make_tracker, text="王阿姨", validating={"contact_name": " 王阿姨 "}
+    )
+
+    assert events == [SlotSet("contact_name", "王阿姨")]
+
+
+async def test_contact_name_anonymous(dispatcher, domain, make_tracker):
+    too_long = "这个名字实在是太长了所以一定超过了二十个字的限制吧"
+    for said in ("匿名", "我要匿名", "不方便透露", too_long):
+        events = await validate(
+            dispatcher, domain, make_tracker, text=said, validating={"contact_name": said}
+        )
+        assert events == [SlotSet("contact_name", "匿名")], said
+
+
+async def test_confirmed_yes(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        text="是的",
+        intent="affirm",
+        validating={"confirmed": "yes"},
+    )
+
+    assert events == [SlotSet("confirmed", "yes")]
+    assert dispatcher.messages == []
+
+
+async def test_change_field_with_field_clears_it(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        text='/change_field{"field": "location"}',
+        intent="change_field",
+        entities={"field": "location"},
+        validating={"confirmed": "change"},
+    )
+
+    assert events == [SlotSet("confirmed", None), SlotSet("location", None)]
+    assert [m["text"] for m in dispatcher.messages] == ["好的，请重新提供地点。"]
+
+
+async def test_change_field_without_field_asks_which(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        text="我要改一下",
+        intent="change_field",
+        validating={"confirmed": "change"},
+    )
+
+    assert events == [SlotSet("confirmed", None)]
+    assert [m["text"] for m in dispatcher.messages] == ["请问要修改哪一项？"]
+
+
+async def test_change_field_with_an_unknown_field_asks_which(dispatcher, domain, make_tracker):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        text="改描述",
+        intent="change_field",
+        entities={"field": "description"},
+        validating={"confirmed": "change"},
+    )
+
+    assert events == [SlotSet("confirmed", None)]
+    assert [m["text"] for m in dispatcher.messages] == ["请问要修改哪一项？"]
+
+
+# --- action_submit_case --------------------------------------------------------------------
+
+
+def confirmed(make_tracker, started: float = FORM_STARTED, earlier=(), **slots: Any):
+    """The resident has just confirmed the report form that activated at ``started``."""
+    return make_tracker(
+        slots=COLLECTED | slots,
+        text="是",
+        intent="affirm",
+        events=[e for t in earlier for e in report_submitted(t)] + report_form_started(started),
+        then=report_form_completed(started + 61),
+    )
+
+
+async def test_submit_logs_the_case_and_tells_the_number(db, dispatcher, domain, make_tracker):
+    events = await ActionSubmitCase().run(dispatcher, confirmed(make_tracker), domain)
+
+    number = "SQ20250609-0001"
+    assert events == [*RESET, SlotSet("case_number", number)]
+    assert [m["text"] for m in dispatcher.messages] == [SUBMITTED.format(number=number)]
+    [case] = cases(db)
+    assert (
+        case.number,
+        case.category,
+        case.description,
+        case.case_type,
+        case.urgency,
+        case.status,
+        case.location,
+        case.phone,
+        case.contact_name,
+        case.channel,
+        case.resident_ref,
+        case.department,
+        case.idempotency_key,
+    ) == (
+        number,
+        "city_management",
+        DESCRIPTION,
+        "help",
+        "normal",
+        "new",
+        "幸福小区3栋2单元",
+        PHONE,
+        "张三",
+        "telegram",
+        SENDER,
+        "街道城管执法中队",
+        f"{SENDER}:report:{FORM_STARTED}",
+    )
+    assert events_of(db, number) == [("create", SENDER, "new", None)]
+
+
+async def test_rasa_retrying_submit_logs_one_case(db, dispatcher, domain, make_tracker):
+    tracker = confirmed(make_tracker)
+
+    first = await ActionSubmitCase().run(dispatcher, tracker, domain)
+    second = await ActionSubmitCase().run(dispatcher, tracker, domain)
+
+    assert first == second == [*RESET, SlotSet("case_number", "SQ20250609-0001")]
+    assert [m["text"] for m in dispatcher.messages] == [
+        SUBMITTED.format(number="SQ20250609-0001")
+    ] * 2
+    assert [c.number for c in cases(db)] == ["SQ20250609-0001"]
+
+
+async def test_a_new_report_form_gives_a_second_case(db, dispatcher, domain, make_tracker):
+    await ActionSubmitCase().run(dispatcher, confirmed(make_tracker), domain)
+    later = FORM_STARTED + 600
+    second = confirmed(make_tracker, started=later, earlier=[FORM_STARTED])
+    events = await ActionSubmitCase().run(dispatcher, second, domain)
+
+    assert events[-1] == SlotSet("case_number", "SQ20250609-0002")
+    assert [(c.number, c.idempotency_key) for c in cases(db)] == [
+        ("SQ20250609-0001", f"{SENDER}:report:{FORM_STARTED}"),
+        ("SQ20250609-0002", f"{SENDER}:report:{later}"),
+    ]
+
+
+async def test_the_same_form_for_another_resident_is_another_case(
+    db, dispatcher, domain, make_tracker
+):
+    await ActionSubmitCase().run(dispatcher, confirmed(make_tracker), domain)
+    other = make_tracker(
+        sender_id="web:abc",
+        slots=COLLECTED,
+        events=report_form_started(FORM_STARTED),
+        then=report_form_completed(FORM_STARTED + 61),
+    )
+    await ActionSubmitCase().run(dispatcher, other, domain)
+
+    assert [(c.resident_ref, c.channel) for c in cases(db)] == [
+        (SENDER, "telegram"),
+        ("web:abc", "web"),
+    ]
+
+
+async def test_submit_with_invalid_data_asks_again(db, dispatcher, domain, make_tracker):
+    events = await ActionSubmitCase().run(
+        dispatcher, confirmed(make_tracker, latitude=123.0), domain
+    )
+
+    assert events == RESET
+    assert [m["text"] for m in dispatcher.messages] == [
+        "登记信息有误（超出范围 -90.0～90.0），请重新描述您的问题。"
+    ]
+    assert cases(db) == []
+
+
+async def test_database_down_spools_and_flush_logs_once(
+    outage, db, var_dir, dispatcher, domain, make_tracker
+):
+    tracker = confirmed(make_tracker)
+
+    events = await ActionSubmitCase().run(dispatcher, tracker, domain)
+    retried = await ActionSubmitCase().run(dispatcher, tracker, domain)
+
+    assert events == retried == RESET
+    assert [m["text"] for m in dispatcher.messages] == [APOLOGY, APOLOGY]
+    [spooled] = pending_reports()
+    assert spooled.parent == var_dir / "spool"
+    report = json.loads(spooled.read_text(encoding="utf-8"))
+    assert report["idempotency_key"] == f"{SENDER}:report:{FORM_STARTED}"
+    assert (report["category"], report["description"], report["phone"]) == (
+        "city_management",
+        DESCRIPTION,
+        PHONE,
+    )
+
+    outage.end()
+    assert cases(db) == []
+    assert flush_spool() == ["SQ20250609-0001"]
+
+    [case] = cases(db)
+    assert (case.number, case.resident_ref, case.contact_name) == (
+        "SQ20250609-0001",
+        SENDER,
+        "张三",
+    )
+    assert events_of(db, case.number) == [("create", "spool", "new", None)]
+    assert outbox(db) == [
+        (
+            SENDER,
+            "status",
+            "系统已恢复，您之前反映的问题已登记，工单编号 SQ20250609-0001，"
+            "承办单位：街道城管执法中队，办理时限：2025年6月16日。",
+        )
+    ]
+    assert pending_reports() == []
+
+    assert flush_spool() == []
+    assert len(cases(db)) == 1
+    assert len(outbox(db)) == 1
+
+
+async def test_rasa_retry_after_the_flush_finds_the_spooled_case(
+    outage, db, dispatcher, domain, make_tracker
+):
+    tracker = confirmed(make_tracker)
+    await ActionSubmitCase().run(dispatcher, tracker, domain)
+    outage.end()
+    flush_spool()
+
+    events = await ActionSubmitCase().run(dispatcher, tracker, domain)
+
+    assert events[-1] == SlotSet("case_number", "SQ20250609-0001")
+    assert len(cases(db)) == 1
+
+
+# --- action_cancel_report ------------------------------------------------------------------
+
+
+async def test_cancel_report_stops_the_form_and_clears_it(dispatcher, domain, make_tracker):
+    tracker = make_tracker(
+        slots=COLLECTED | {"requested_slot": "phone"},
+        text="不报了",
+        intent="cancel_case",
+        active_loop="report_form",
+    )
+
+    events = await ActionCancelReport().run(dispatcher, tracker, domain)
+
+    assert events == [
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        *RESET,
+        SlotSet("info_case_number", None),
+        SlotSet("info_text", None),
+    ]
+    assert [m["text"] for m in dispatcher.messages] == [
+        "好的，已取消，本次填写的内容没有保存。还有其他需要可以随时告诉我。"
+    ]
