@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
@@ -127,17 +128,57 @@ def run(settings: BotSettings) -> None:
             settings.webhook_port,
             settings.webhook_path,
         )
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=settings.webhook_path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        application.run_webhook(**webhook_arguments(settings))
     else:
         log.info("polling mode")
         application.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+@asynccontextmanager
+async def _running(application: Application, start_updates: Any) -> AsyncIterator[Application]:
+    """Initialise, post_init, start receiving updates, start; then the reverse (as run_* do)."""
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        assert application.updater is not None
+        await start_updates(application.updater)
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
+    finally:
+        await application.shutdown()
+
+
+@asynccontextmanager
+async def webhook(application: Application, settings: BotSettings) -> AsyncIterator[Application]:
+    """Runs the application in webhook mode inside a running event loop (tests, embedding).
+
+    Uses the same arguments as :func:`run` does for :meth:`Application.run_webhook`.
+    """
+
+    async def start(updater: Any) -> None:
+        await updater.start_webhook(**webhook_arguments(settings))
+
+    async with _running(application, start) as running:
+        yield running
+
+
+def webhook_arguments(settings: BotSettings) -> dict[str, Any]:
+    """The webhook server's arguments: address, path, public URL and the secret token."""
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": settings.webhook_path,
+        "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret,
+        "allowed_updates": Update.ALL_TYPES,
+    }
 
 
 @asynccontextmanager
@@ -153,21 +194,11 @@ async def polling(
     poll, start; then stop, post_stop, shut down), but returns control to the caller (tests,
     embedding). The long-poll ``timeout`` bounds how long stopping takes.
     """
-    await application.initialize()
-    try:
-        if application.post_init is not None:
-            await application.post_init(application)
-        assert application.updater is not None
-        await application.updater.start_polling(
+
+    async def start(updater: Any) -> None:
+        await updater.start_polling(
             poll_interval=poll_interval, timeout=timeout, allowed_updates=Update.ALL_TYPES
         )
-        await application.start()
-        try:
-            yield application
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            if application.post_stop is not None:
-                await application.post_stop(application)
-    finally:
-        await application.shutdown()
+
+    async with _running(application, start) as running:
+        yield running

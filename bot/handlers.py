@@ -104,15 +104,24 @@ async def relay_and_reply(
     text: str,
     *,
     stored_text: str | None = None,
+    source_suffix: str = "",
 ) -> None:
-    """Sends a resident's message (or payload) through the gateway and sends back the replies."""
+    """Sends a resident's message (or payload) through the gateway and sends back the replies.
+
+    Args:
+        update: The update the message came in.
+        context: The handler context.
+        text: What goes to the assistant.
+        stored_text: What the conversation record shows instead (see ``gateway.relay``).
+        source_suffix: Distinguishes a second message taken from the same update.
+    """
     chat = update.effective_chat
     assert chat is not None
     replies = await gateway.relay(
         sender_of(chat.id),
         text,
         metadata=metadata_of(update),
-        source_id=source_of(update, context.bot.id),
+        source_id=source_of(update, context.bot.id, source_suffix),
         stored_text=stored_text,
     )
     await send_replies(context.bot, chat.id, replies)
@@ -316,7 +325,7 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await _answer(message, texts.photo_saved(saved.case_number))
     if message.caption:
-        await relay_and_reply(update, context, message.caption)
+        await relay_and_reply(update, context, message.caption, source_suffix=":caption")
 
 
 def _seen(source_id: str) -> bool:

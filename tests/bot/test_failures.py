@@ -1,4 +1,4 @@
-"""Failures: Rasa unreachable gives the busy reply and keeps the message; errors are logged safely."""
+"""Failures: Rasa unreachable gives the busy reply and keeps the message; safe error logs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bot.app import on_error
 from bot.logs import PersonalDataFilter, mask_personal_data
 from hotline.db import transaction
 from hotline.models import ConversationMessage
-from tests.bot.conftest import CHAT, Harness, closed_port
+from tests.bot.conftest import Harness, closed_port
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,8 +13,8 @@ from hotline.db import transaction
 from hotline.vocab import Channel
 from tests.bot.conftest import CHAT, Harness, start_bot
 from tests.bot.fake_rasa import FakeRasa
-from tests.fakes.telegram_api import FakeTelegram
 from tests.bot.helpers import enqueue, outbox_row
+from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -32,7 +32,8 @@ async def _until(predicate: object, timeout: float = 10.0) -> None:
 
 
 async def test_row_is_delivered_with_its_buttons(bot: Harness) -> None:
-    buttons = [{"title": "满意", "payload": "/rate_case{\"case_number\": \"SQ1\", \"rating\": \"satisfied\"}"}]
+    payload = '/rate_case{"case_number": "SQ1", "rating": "satisfied"}'
+    buttons = [{"title": "满意", "payload": payload}]
     row_id = enqueue(bot.db_url, "您的工单已办结", payload={"buttons": buttons})
     message = await bot.reply("您的工单已办结")
     assert message["reply_markup"]["inline_keyboard"][0][0]["text"] == "满意"
@@ -73,7 +74,7 @@ async def test_gives_up_after_n_attempts(bot: Harness) -> None:
 
 
 async def test_blocked_bot_fails_at_once(bot: Harness) -> None:
-    bot.tg.fail_next("sendMessage", status=403, description="Forbidden: bot was blocked by the user")
+    bot.tg.fail_next("sendMessage", status=403, description="Forbidden: bot was blocked")
     row_id = enqueue(bot.db_url, "被拉黑")
     await _until(lambda: outbox_row(bot.db_url, row_id).status == outbox.FAILED)
     assert outbox_row(bot.db_url, row_id).attempts == 1

@@ -1,0 +1,64 @@
+"""Operators' group: new urgent cases posted with 受理; only linked operators may press it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hotline.cases import case_events, get_case
+from hotline.db import transaction
+from tests.bot.conftest import start_bot
+from tests.bot.fake_rasa import FakeRasa
+from tests.bot.helpers import new_case, operator
+from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.timeout(60)
+
+GROUP = -100777
+
+
+async def test_urgent_case_posted_and_accepted_by_linked_operator(
+    tg: FakeTelegram, rasa: FakeRasa, db_url: str
+) -> None:
+    operator(db_url, "alice", telegram_user_id=555)
+    async with start_bot(tg, rasa, db_url, operator_chat_id=GROUP):
+        normal = new_case(db_url)
+        urgent = new_case(db_url, urgency="emergency", description="小区燃气管道漏气，味道很大")
+        alert = await tg.wait_for_message_async(GROUP, urgent, timeout=10)
+        assert "紧急工单" in alert["text"] and "燃气" in alert["text"]
+        assert "13812345678" not in alert["text"] and "5678" not in alert["text"]
+        [[button]] = alert["reply_markup"]["inline_keyboard"]
+        assert button["text"] == "受理"
+
+        # Someone not linked to an operator account gets an alert and nothing changes.
+        tg.push_update(
+            tg.callback_query(GROUP, button["callback_data"], alert["message_id"], user_id=777)
+        )
+        answer = await tg.wait_for_async(lambda c: tg.calls_to("answerCallbackQuery"))
+        assert answer and tg.calls_to("answerCallbackQuery")[0]["show_alert"] is True
+        with transaction(db_url) as session:
+            assert get_case(session, urgent).status == "new"
+
+        tg.push_update(
+            tg.callback_query(GROUP, button["callback_data"], alert["message_id"], user_id=555)
+        )
+        await tg.wait_for_async(lambda c: len(tg.calls_to("answerCallbackQuery")) >= 2)
+        await tg.wait_for_async(lambda c: tg.calls_to("editMessageText"))
+        edited = tg.get_message(GROUP, alert["message_id"])
+        assert edited is not None and "已由 王芳 受理" in edited["text"]
+        with transaction(db_url) as session:
+            case = get_case(session, urgent)
+            assert case.status == "accepted"
+            event = case_events(session, case)[-1]
+            assert (event.action, event.actor_kind, event.actor) == ("accept", "operator", "alice")
+        await asyncio.sleep(0.3)
+    # Only the urgent case was posted, once.
+    posted = [m["text"] for m in tg.sent_messages(GROUP)]
+    assert len(posted) == 1 and normal not in posted[0]
+
+
+async def test_no_group_no_posts(bot: object, tg: FakeTelegram, db_url: str) -> None:
+    new_case(db_url, urgency="urgent")
+    await asyncio.sleep(0.5)
+    assert tg.sent_messages(GROUP) == []
