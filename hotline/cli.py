@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-EXTENSION_MODULES = ("hotline.cli_routing", "hotline.cli_accounts")
+EXTENSION_MODULES = ("hotline.cli_routing", "hotline.cli_accounts", "hotline.cli_telegram")
 """Modules whose ``register(subparsers)`` adds further subcommands."""
 
 

@@ -18,6 +18,7 @@ from hotline.actors import Actor
 from hotline.cases import apply_action, get_case
 from hotline.catalogue import get_catalogue
 from hotline.config import load_settings
+from hotline.errors import ValidationError
 from hotline.messages import format_local
 from hotline.models import Case, CaseAlert, User, utcnow
 from hotline.vocab import Urgency
@@ -131,6 +132,27 @@ def staff_for_channel_user(session: Session, telegram_user_id: int) -> User | No
     user = session.scalar(select(User).where(User.telegram_user_id == telegram_user_id))
     if user is None or not user.active or user.role not in STAFF_ROLES:
         return None
+    return user
+
+
+def link_telegram(session: Session, username: str, telegram_user_id: int | None) -> User:
+    """Links a console account to a Telegram user (None unlinks), so they may press 受理.
+
+    Raises:
+        ValidationError: When there is no such account, or the Telegram user is linked to
+            another account.
+    """
+    user = session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        raise ValidationError("user", f"没有名为「{username}」的账号")
+    if telegram_user_id is not None:
+        other = session.scalar(select(User).where(User.telegram_user_id == telegram_user_id))
+        if other is not None and other.id != user.id:
+            raise ValidationError(
+                "telegram_user_id", f"该 Telegram 用户已绑定账号「{other.username}」"
+            )
+    user.telegram_user_id = telegram_user_id
+    session.flush()
     return user
 
 

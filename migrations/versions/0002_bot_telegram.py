@@ -1,5 +1,7 @@
 """bot: short references for long button payloads, urgent-case alerts for operators
 
+Telegram user ids exceed 32 bits, so users.telegram_user_id becomes a BIGINT.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 17:00:00
@@ -18,6 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.alter_column('telegram_user_id', existing_type=sa.Integer(),
+                              type_=sa.BigInteger(), existing_nullable=True)
     op.create_table('button_payloads',
     sa.Column('ref', sa.String(length=32), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
@@ -47,3 +52,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_alerts_case_id'))
     op.drop_table('case_alerts')
     op.drop_table('button_payloads')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.alter_column('telegram_user_id', existing_type=sa.BigInteger(),
+                              type_=sa.Integer(), existing_nullable=True)

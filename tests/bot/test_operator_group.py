@@ -62,3 +62,27 @@ async def test_no_group_no_posts(bot: object, tg: FakeTelegram, db_url: str) -> 
     new_case(db_url, urgency="urgent")
     await asyncio.sleep(0.5)
     assert tg.sent_messages(GROUP) == []
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_link_operator_by_cli(engine: str, request: pytest.FixtureRequest) -> None:
+    from hotline.cli import main
+    from hotline.models import User
+    from hotline.operator_alerts import staff_for_channel_user
+
+    url = request.getfixturevalue("db_url" if engine == "sqlite" else "pg_url")
+    operator(url, "alice")
+    operator(url, "bob")
+    big_id = 7_123_456_789  # Telegram user ids do not fit 32 bits
+    assert main(["telegram", "link", "alice", str(big_id)]) == 0
+    assert main(["telegram", "link", "bob", str(big_id)]) == 1  # already linked to alice
+    with transaction(url) as session:
+        user = staff_for_channel_user(session, big_id)
+        assert user is not None and user.username == "alice"
+        session.get(User, user.id).active = False  # type: ignore[union-attr]
+    with transaction(url) as session:
+        assert staff_for_channel_user(session, big_id) is None  # disabled accounts may not
+    assert main(["telegram", "unlink", "alice"]) == 0
+    assert main(["telegram", "close-unanswered"]) == 0
