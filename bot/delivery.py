@@ -15,7 +15,7 @@ it (with its buttons as an inline keyboard) and records the outcome:
 Never twice after a restart: a row is claimed right before its send. If the process dies after
 the claim committed and before the outcome is recorded, nobody knows whether Telegram delivered
 it; the next start marks such rows ``failed`` (see :mod:`hotline.delivery`) rather than sending
-them again. That window is one HTTP request long, and an operator can resend such a row.
+them again. That window is one HTTP request long; the console shows such a row as failed.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ row is claimed right before its send, so a row found in ``sending`` by a sender 
 started was being sent when the previous sender stopped: the message may or may not have
 reached the resident. Such a row is marked ``failed`` with :data:`INTERRUPTED` instead of being
 sent again, so no resident ever receives a message twice; the console lists it with the other
-failed rows and an operator can resend it. Every other row is delivered at least once: failed
-attempts are retried with a delay until ``max_attempts``.
+failed rows, and an operator decides whether to message the resident again. Every other row is
+delivered at least once: failed attempts are retried with a delay until ``max_attempts``.
 
 The same rule applies while running: a row left in ``sending`` longer than the stale period
 (its sender hung or died) is failed, before :func:`hotline.outbox.claim_due` would reclaim and
