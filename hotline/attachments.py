@@ -157,3 +157,22 @@ def save_photo(
     session.add(attachment)
     session.flush()
     return SavedPhoto(attachment.id, case.number if case else None, target)
+
+
+def link_unassigned(session: Session, sender_id: str, case: Case) -> int:
+    """Links the resident's photos sent before the case existed to it (call on creation).
+
+    Returns:
+        How many photos were linked.
+    """
+    rows = list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.sender_id == sender_id)
+            .where(Attachment.case_id.is_(None))
+        )
+    )
+    for row in rows:
+        row.case_id = case.id
+    session.flush()
+    return len(rows)

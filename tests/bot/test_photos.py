@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hotline.attachments import MAX_PHOTO_BYTES
+from hotline.attachments import MAX_PHOTO_BYTES, link_unassigned
 from hotline.db import transaction
 from hotline.models import Attachment, Case
 from tests.bot.conftest import CHAT, Harness
@@ -52,6 +52,12 @@ async def test_photo_without_a_case_is_kept(bot: Harness) -> None:
     await bot.reply("收到：楼道里的垃圾")  # the caption goes to the assistant
     [attachment] = _attachments(bot.db_url)
     assert attachment.case_id is None and attachment.content_type == "image/png"
+    number = new_case(bot.db_url)  # the case reported afterwards picks the photo up
+    with transaction(bot.db_url) as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        assert case is not None
+        assert link_unassigned(session, f"tg:{CHAT}", case) == 1
+    assert _attachments(bot.db_url)[0].case_id is not None
 
 
 async def test_oversized_photo_is_refused_before_download(bot: Harness) -> None:

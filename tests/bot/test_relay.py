@@ -132,3 +132,18 @@ async def test_messages_of_one_resident_stay_in_order(bot: Harness) -> None:
         bot.say(f"第{i}条")
     await bot.reply("收到：第4条", timeout=15)
     assert bot.rasa.messages() == [f"第{i}条" for i in range(5)]
+
+
+async def test_duplicate_button_press_is_relayed_once(bot: Harness) -> None:
+    bot.rasa.responder = lambda r: [
+        {"text": "请确认：", "buttons": [{"title": "确认提交", "payload": "/affirm"}]}
+    ]
+    bot.say("路灯")
+    menu = await bot.reply("请确认")
+    press = bot.tg.callback_query(CHAT, "r:/affirm", message_id=menu["message_id"])
+    bot.tg.push_update({**press, "update_id": 900})
+    await bot.tg.wait_for_async(lambda calls: "/affirm" in bot.rasa.messages())
+    bot.tg.push_update({**press, "update_id": 900})  # delivered again
+    bot.say("之后")
+    await bot.tg.wait_for_async(lambda calls: "之后" in bot.rasa.messages())
+    assert bot.rasa.messages() == ["路灯", "/affirm", "之后"]
