@@ -12,8 +12,8 @@ from bot.keyboards import fits, inline_keyboard
 from hotline.db import transaction
 from hotline.gateway import Reply
 
-MAX_TEXT = 4096
-"""Telegram's limit for one message's text."""
+MAX_TEXT = 4000
+"""A little under Telegram's 4096 for one message (it counts some characters, e.g. emoji, twice)."""
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:

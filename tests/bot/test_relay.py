@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -147,3 +148,17 @@ async def test_duplicate_button_press_is_relayed_once(bot: Harness) -> None:
     bot.say("之后")
     await bot.tg.wait_for_async(lambda calls: "之后" in bot.rasa.messages())
     assert bot.rasa.messages() == ["路灯", "/affirm", "之后"]
+
+
+async def test_a_slow_answer_does_not_hold_up_other_residents(bot: Harness) -> None:
+    def responder(request: dict[str, Any]) -> list[dict[str, Any]]:
+        if request["sender"] == f"tg:{CHAT}":
+            time.sleep(2)
+        return [{"text": f"收到：{request['message']}"}]
+
+    bot.rasa.responder = responder
+    bot.say("慢的")
+    bot.say("快的", chat_id=5151)
+    await bot.reply("收到：快的", chat_id=5151)
+    assert not bot.tg.sent_messages(CHAT)  # the slow one is still being answered
+    await bot.reply("收到：慢的")
