@@ -66,7 +66,7 @@ STATUS_TITLES = {
 
 def wants_json(request: Request) -> bool:
     """Whether the caller is the API or a script rather than a browser page."""
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith(("/api/v1/", "/api/openapi.json")):
         return True
     return "application/json" in request.headers.get("accept", "")
 

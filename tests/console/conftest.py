@@ -19,6 +19,16 @@ ROLE_USERS = {"operator": "op", "supervisor": "sup", "admin": "adm"}
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 
+@pytest.fixture(autouse=True)
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fast argon2 parameters: these tests hash and check passwords hundreds of times."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
 @pytest.fixture()
 def console_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The database, with Rasa and the action server pointed at a closed port."""
@@ -111,3 +121,37 @@ def new_case(**overrides: Any) -> str:
     with transaction() as session:
         case, _ = create_case(session, NewCase(**fields), Actor.resident(fields["resident_ref"]))
         return case.number
+
+
+PATH_TO = {
+    "new": [],
+    "accepted": ["accept"],
+    "dispatched": ["accept", "dispatch"],
+    "in_progress": ["accept", "dispatch", "start"],
+    "resolved": ["accept", "dispatch", "start", "resolve"],
+    "closed": ["accept", "dispatch", "start", "resolve", "close"],
+    "returned": ["accept", "dispatch", "return"],
+    "cancelled": ["cancel"],
+}
+"""The actions that bring a new case to each state."""
+
+
+def case_in(status: str, **overrides: Any) -> str:
+    """A case brought to ``status`` through the core's own actions; returns its number."""
+    from hotline.cases import ActionInput, apply_action, get_case
+
+    number = new_case(**overrides)
+    with transaction() as session:
+        case = get_case(session, number)
+        for action in PATH_TO[status]:
+            apply_action(session, case, action, Actor.system("test"), ActionInput(note="测试说明"))
+        assert case.status == status
+    return number
+
+
+def status_of(number: str) -> str:
+    """The current status of a case."""
+    from hotline.cases import get_case
+
+    with transaction() as session:
+        return get_case(session, number).status
