@@ -50,6 +50,16 @@ FIELD_LABELS = {
     "role": "角色",
     "title": "标题",
     "text": "内容",
+    "q": "搜索",
+    "view": "视图",
+    "status": "状态",
+    "overdue": "只看超时",
+    "page": "页码",
+    "limit": "条数",
+    "offset": "偏移",
+    "session": "会话",
+    "active": "状态",
+    "user": "账号",
 }
 STATUS_TITLES = {
     400: "请求有误",
@@ -66,7 +76,7 @@ STATUS_TITLES = {
 
 def wants_json(request: Request) -> bool:
     """Whether the caller is the API or a script rather than a browser page."""
-    if request.url.path.startswith(("/api/v1/", "/api/openapi.json")):
+    if request.url.path.startswith(("/api/v1/", "/api/openapi.json", "/chat/")):
         return True
     return "application/json" in request.headers.get("accept", "")
 
@@ -76,6 +86,8 @@ def describe(exc: HotlineError) -> str:
     if isinstance(exc, ValidationError):
         label = FIELD_LABELS.get(exc.field, exc.field)
         return f"{label}：{exc.message}"
+    if isinstance(exc, StorageUnavailableError):
+        return "工单数据库暂时无法访问，请稍后重试"
     return str(exc)
 
 
