@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -18,6 +19,8 @@ from hotline.db import transaction
 
 log = logging.getLogger(__name__)
 RASA_TIMEOUT_SECONDS = 4.0
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?\d{3,4}(\d{4})(?!\d)")
 SAME_MESSAGE_WINDOW_SECONDS = 120.0
 
 
@@ -64,6 +67,15 @@ async def fetch_tracker_events(sender_id: str) -> list[dict[str, Any]] | None:
         return None
     events = data.get("events") if isinstance(data, dict) else None
     return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
+
+
+def mask_numbers(text: str) -> str:
+    """Masks phone numbers a resident typed in a chat (``138****5678``, ``027****1234``).
+
+    The case page shows the full number only through its audited 显示 button.
+    """
+    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -150,9 +162,16 @@ def merge(tracker: list[Entry], stored: list[Entry]) -> list[Entry]:
 
 
 async def load_transcript(sender_id: str) -> Transcript:
-    """The whole conversation of a resident; only the hotline's messages when Rasa is down."""
+    """The whole conversation of a resident, phone numbers masked.
+
+    Only the hotline's own stored messages when Rasa is down.
+    """
     events = await fetch_tracker_events(sender_id)
     stored = await asyncio.to_thread(_stored_entries, sender_id)
     if events is None:
-        return Transcript(stored, rasa_available=False)
-    return Transcript(merge(entries_from_tracker(events), stored), rasa_available=True)
+        entries, available = stored, False
+    else:
+        entries, available = merge(entries_from_tracker(events), stored), True
+    for entry in entries:
+        entry.text = mask_numbers(entry.text)
+    return Transcript(entries, rasa_available=available)

@@ -92,6 +92,7 @@ class FakeRasa(BaseHTTPRequestHandler):
             "events": [
                 {"event": "action", "name": "action_listen", "timestamp": 1_700_000_000.0},
                 {"event": "user", "text": "我家路灯坏了", "timestamp": 1_700_000_001.0},
+                {"event": "user", "text": "电话 138 1234 5678", "timestamp": 1_700_000_001.5},
                 {
                     "event": "bot",
                     "text": "请问在哪个小区？<i>x</i>",
@@ -135,6 +136,7 @@ def test_transcript_from_rasa_as_chat_bubbles(operator: TestClient, fake_rasa: s
     assert "bubble-bot" in html and "&lt;i&gt;x&lt;/i&gt;" in html and "转人工" in html
     assert "bubble-operator" in html and "我来帮您" in html
     assert html.index("我家路灯坏了") < html.index("请问在哪个小区")
+    assert "138****5678" in html and "1234" not in html
 
 
 def test_photos_are_served_to_signed_in_users_only(operator: TestClient, var_dir: Path) -> None:
@@ -325,3 +327,19 @@ def test_phone_intake_validates_like_the_cli(
     assert response.status_code == 400
     assert message in response.text
     assert 'value="光谷花园5栋"' in response.text or field == "location"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("我的电话13812345678", "我的电话138****5678"),
+        ("138-1234-5678 打我", "138****5678 打我"),
+        ("座机 027-85671234", "座机 027****1234"),
+        ("工单 SQ20261124-0001", "工单 SQ20261124-0001"),
+        ("3栋2单元", "3栋2单元"),
+    ],
+)
+def test_phone_numbers_in_transcripts_are_masked(text: str, masked: str) -> None:
+    from console.transcript import mask_numbers
+
+    assert mask_numbers(text) == masked
