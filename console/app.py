@@ -101,4 +101,14 @@ def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
     return application
 
 
-app = create_app()
+_app: FastAPI | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """``console.app:app`` for uvicorn, built on first use (importing has no side effects)."""
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = create_app()
+        return _app
+    raise AttributeError(name)
