@@ -62,10 +62,11 @@ def source_of(update: Update, bot_id: int, suffix: str = "") -> str:
     however often Telegram delivers the update. Update ids are not used: Telegram may restart
     them at random after a week without updates, which could drop a new message as a repeat.
     """
-    if update.callback_query is not None:
-        return f"tg:{bot_id}:cb:{update.callback_query.id}{suffix}"
-    message = update.effective_message
     chat = update.effective_chat
+    if update.callback_query is not None:
+        chat_part = chat.id if chat is not None else "-"
+        return f"tg:{bot_id}:cb:{chat_part}:{update.callback_query.id}{suffix}"
+    message = update.effective_message
     if message is None or chat is None:
         return f"tg:{bot_id}:u:{update.update_id}{suffix}"
     return f"tg:{bot_id}:{chat.id}:{message.message_id}{suffix}"
