@@ -44,9 +44,9 @@ class ActionRequestHuman(Action):
                 text=f"正在为您转接人工客服，您前面还有 {position - 1} 位，请稍候。"
                 "等待期间您的留言工作人员都能看到。"
             )
-        events: list[EventType] = []
+        events: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
         if tracker.active_loop.get("name"):
-            events += [ActiveLoop(None), SlotSet("requested_slot", None), *reset_report()]
+            events += reset_report()
         return events
 
 

@@ -22,7 +22,7 @@ from hotline.models import Case, CaseEvent, CategoryDepartment, User, utcnow
 from hotline.numbering import next_case_number
 from hotline.phone import normalise_phone
 from hotline.sla import compute_due, extend_due
-from hotline.vocab import CaseType, Channel, Satisfaction, Urgency
+from hotline.vocab import ActorKind, CaseType, Channel, Satisfaction, Urgency
 from hotline.workflow import OPEN_STATUSES, TRANSITIONS, CaseStatus
 
 MAX_DESCRIPTION = 10_000
@@ -408,7 +408,9 @@ def apply_action(
     if target_status is not None:
         case.status = target_status.value
     case.updated_at = now
-    if action != "resolve":
+    # Residents are not told about what they did themselves (the assistant already answered).
+    own_action = actor.kind is ActorKind.RESIDENT and actor.name == case.resident_ref
+    if action != "resolve" and not own_action:
         _notify(session, case, message)
     record_event(
         session,

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from hotline.models import CaseSequence
 
-CASE_NUMBER_PATTERN = re.compile(r"\b([A-Z]{2,4}\d{8}-\d{4,})\b")
+# No \b: Chinese characters count as word characters, and residents write 查一下SQ…
+CASE_NUMBER_PATTERN = re.compile(r"(?<![A-Z0-9])([A-Z]{2,4}\d{8}-\d{4,})(?!\d)")
 
 
 def next_case_number(session: Session, prefix: str, local_now: datetime) -> str:

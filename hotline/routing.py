@@ -46,6 +46,9 @@ def category_from_text(text: str, catalogue: Catalogue | None = None) -> Categor
     for category in catalogue.categories:
         if cleaned in (category.code, category.name) or category.name in cleaned:
             return category
+    for category in catalogue.categories:
+        if len(cleaned) >= 2 and cleaned in category.name:
+            return category
     best: tuple[int, Category] | None = None
     for category in catalogue.categories:
         for keyword in category.keywords:

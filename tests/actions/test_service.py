@@ -50,7 +50,7 @@ async def test_request_human_queues_the_conversation(db, dispatcher, domain, mak
 
     events = await ActionRequestHuman().run(dispatcher, tracker, domain)
 
-    assert events == []
+    assert events == [ActiveLoop(None), SlotSet("requested_slot", None)]
     assert [m["text"] for m in dispatcher.messages] == [QUEUED.format(ahead=0)]
     assert conversation(db) == (handoff.WAITING, 1)
 
@@ -83,7 +83,7 @@ async def test_request_human_when_an_operator_has_it(db, dispatcher, domain, mak
         dispatcher, make_tracker(text="转人工", intent="request_human"), domain
     )
 
-    assert events == []
+    assert events == [ActiveLoop(None), SlotSet("requested_slot", None)]
     assert [m["text"] for m in dispatcher.messages] == ["人工客服正在为您服务，请直接留言。"]
 
 
@@ -108,7 +108,7 @@ async def test_request_human_with_the_database_down(outage, dispatcher, domain, 
 
     events = await ActionRequestHuman().run(dispatcher, tracker, domain)
 
-    assert events == []
+    assert events == [ActiveLoop(None), SlotSet("requested_slot", None)]
     assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
 
 
