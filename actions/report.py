@@ -172,8 +172,13 @@ class ValidateReportForm(FormValidationAction):
     def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A location needs at least two characters."""
+        """A location needs at least two characters; the resident's whole answer is kept."""
         text = str(value or "").strip()
+        answer = latest_text(tracker).strip()
+        # An extracted entity may be shorter than what the resident wrote (幸福小区3栋门口).
+        if (tracker.get_slot("requested_slot") == "location" and text and text in answer
+                and not answer.startswith("/")):
+            text = answer
         if len(text) < 2:
             dispatcher.utter_message(
                 text="位置太简短了，请说得具体一些，例如「幸福小区3栋2单元」。"
