@@ -10,13 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.cases import NewCase
 from hotline.catalogue import get_catalogue
 from hotline.config import load_settings
 from hotline.errors import StorageUnavailableError, ValidationError
 from hotline.messages import format_local
 from hotline.phone import mask_phone, normalise_phone
+from hotline.resident import submit_report
 from hotline.routing import CONFIDENT_ROUTE, category_from_text, infer_case_type
 from hotline.spool import spool_report
 from hotline.vocab import channel_of_sender
@@ -285,7 +285,7 @@ class ActionSubmitCase(Action):
         new = new_case_from(tracker)
         settings = load_settings()
         try:
-            case = with_db(lambda s: create_case(s, new, Actor.resident(new.resident_ref))[0])
+            case = with_db(lambda s: submit_report(s, new))
         except StorageUnavailableError:
             spool_report(new)
             apologise(dispatcher, STORAGE_APOLOGY)

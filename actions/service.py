@@ -33,10 +33,11 @@ class ActionRequestHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         sender = sender_of(tracker)
+        stop_form: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
         try:
             position = with_db(lambda s: handoff.request_handoff(s, sender))
         except StorageUnavailableError:
-            return apologise(dispatcher)
+            return [*apologise(dispatcher), *stop_form]
         if position == 0:
             dispatcher.utter_message(text="人工客服正在为您服务，请直接留言。")
         else:
@@ -44,10 +45,9 @@ class ActionRequestHuman(Action):
                 text=f"正在为您转接人工客服，您前面还有 {position - 1} 位，请稍候。"
                 "等待期间您的留言工作人员都能看到。"
             )
-        events: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
         if tracker.active_loop.get("name"):
-            events += reset_report()
-        return events
+            return [*stop_form, *reset_report()]
+        return stop_form
 
 
 class ActionLogConsultation(Action):

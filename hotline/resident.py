@@ -15,6 +15,16 @@ from hotline.vocab import CaseType
 from hotline.workflow import BEFORE_DISPATCH, OPEN_STATUSES, CaseStatus
 
 
+def submit_report(session: Session, new: NewCase) -> Case:
+    """Logs a resident's report (idempotently) and links the photos they sent before it."""
+    from hotline.attachments import link_unassigned
+
+    case, created = create_case(session, new, Actor.resident(new.resident_ref))
+    if created and new.resident_ref:
+        link_unassigned(session, new.resident_ref, case)
+    return case
+
+
 def visible_case(
     session: Session, number: str, sender_id: str, phone_last4: str | None = None
 ) -> Case | None:
