@@ -17,7 +17,12 @@ from hotline.errors import StorageUnavailableError, ValidationError
 from hotline.messages import format_local
 from hotline.phone import mask_phone, normalise_phone
 from hotline.resident import submit_report
-from hotline.routing import CONFIDENT_ROUTE, category_from_text, infer_case_type
+from hotline.routing import (
+    CONFIDENT_ROUTE,
+    category_from_text,
+    infer_case_type,
+    is_vague_location,
+)
 from hotline.spool import spool_report
 from hotline.vocab import channel_of_sender
 
@@ -172,16 +177,21 @@ class ValidateReportForm(FormValidationAction):
     def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A location needs at least two characters; the resident's whole answer is kept."""
+        """A findable location (not just 小区 or 楼下); the resident's whole answer is kept."""
         text = str(value or "").strip()
         answer = latest_text(tracker).strip()
         # An extracted entity may be shorter than what the resident wrote (幸福小区3栋门口).
-        if (tracker.get_slot("requested_slot") == "location" and text and text in answer
-                and not answer.startswith("/")):
+        if (
+            tracker.get_slot("requested_slot") == "location"
+            and text
+            and text in answer
+            and not answer.startswith("/")
+        ):
             text = answer
-        if len(text) < 2:
+        if is_vague_location(text):
             dispatcher.utter_message(
-                text="位置太简短了，请说得具体一些，例如「幸福小区3栋2单元」。"
+                text="位置不够具体，请说明是哪个小区、几栋几单元，或哪条路的什么位置，"
+                "例如「幸福小区3栋2单元」。"
             )
             return {"location": None}
         return {"location": text[:500]}

@@ -13,6 +13,36 @@ from hotline.config import PROJECT_ROOT
 from hotline.errors import ValidationError
 from hotline.vocab import CaseType
 
+VAGUE_PLACES = frozenset(
+    [
+        "小区",
+        "家",
+        "家里",
+        "我家",
+        "楼下",
+        "楼上",
+        "门口",
+        "路边",
+        "路上",
+        "街上",
+        "这里",
+        "那里",
+        "这边",
+        "那边",
+        "附近",
+        "单位",
+        "公司",
+        "学校",
+        "医院",
+        "社区",
+        "楼道",
+        "外面",
+        "对面",
+        "隔壁",
+    ]
+)
+"""Place words too vague for anyone to find the problem."""
+
 CONFIDENT_ROUTE = 0.55
 """Below this intent confidence the resident chooses the category from buttons."""
 
@@ -22,6 +52,15 @@ _CASE_TYPE_WORDS: tuple[tuple[CaseType, tuple[str, ...]], ...] = (
     (CaseType.SUGGESTION, ("建议", "希望能", "能不能增加", "提议")),
     (CaseType.CONSULTATION, ("咨询", "请问", "问一下", "怎么办理", "需要什么材料", "什么条件")),
 )
+
+
+def is_vague_location(text: str) -> bool:
+    """Whether a location names no findable place (``小区``, ``楼下`` …)."""
+    cleaned = (text or "").strip().strip("，。,.!！ ")
+    for prefix in ("在", "就在", "我们", "我", "这个", "那个"):
+        if cleaned.startswith(prefix):
+            cleaned = cleaned[len(prefix) :]
+    return len(cleaned) < 2 or cleaned in VAGUE_PLACES
 
 
 def infer_case_type(text: str, stated: str | None = None) -> CaseType:

@@ -3,9 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 procfile=${1:-Procfile}
-procs=$(grep -oE '^[a-z_-]+' "$procfile" | grep -v '^bot$' | paste -sd, -)
+read -r -a procs <<<"$(grep -oE '^[a-z_-]+' "$procfile" | grep -v '^bot$' | paste -sd' ' -)"
 if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then
-  procs="$procs,bot"
+  procs+=(bot)
   bot_note="Telegram bot:        started (polling${TELEGRAM_WEBHOOK_URL:+, webhook $TELEGRAM_WEBHOOK_URL})"
 else
   bot_note="Telegram bot:        not started (set TELEGRAM_BOT_TOKEN to start it)"
@@ -23,4 +23,4 @@ cat <<MSG
   Stop everything:     Ctrl-C
 
 MSG
-exec .venv/bin/honcho start -f "$procfile" "$procs"
+exec .venv/bin/honcho start -f "$procfile" "${procs[@]}"

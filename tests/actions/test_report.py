@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.report import (
@@ -336,14 +337,15 @@ async def test_unknown_category_is_asked_again(dispatcher, domain, make_tracker)
     assert [m["text"] for m in dispatcher.messages] == ["没有找到这个类别，请点选下面的按钮。"]
 
 
-async def test_location_too_short(dispatcher, domain, make_tracker):
+@pytest.mark.parametrize("said", [" 楼 ", "小区", "在楼下", "我家"])
+async def test_location_too_vague(dispatcher, domain, make_tracker, said):
     events = await validate(
-        dispatcher, domain, make_tracker, text="楼", validating={"location": " 楼 "}
+        dispatcher, domain, make_tracker, text=said, validating={"location": said}
     )
 
     assert events == [SlotSet("location", None)]
     assert [m["text"] for m in dispatcher.messages] == [
-        "位置太简短了，请说得具体一些，例如「幸福小区3栋2单元」。"
+        "位置不够具体，请说明是哪个小区、几栋几单元，或哪条路的什么位置，例如「幸福小区3栋2单元」。"
     ]
 
 
