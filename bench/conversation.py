@@ -1,0 +1,296 @@
+"""The conversation benchmark: the project single-process and scaled, and the stock assistant.
+
+Stacks, each started fresh on free loopback ports and stopped afterwards:
+
+- ``single``: what ``make run`` starts. One Rasa process (endpoints.yml: SQLite tracker store),
+  one action server, the case database on SQLite.
+- ``scaled``: what ``make run-scaled`` starts (endpoints.scaled.yml): Rasa with
+  ``SANIC_WORKERS`` (default 2) and the Redis lock store, the tracker store and the case
+  database on PostgreSQL, the action server with ``ACTION_SERVER_SANIC_WORKERS`` (default 2).
+- ``stock``: the assistant ``rasa init`` trains, served the same way as ``single`` (REST
+  channel, SQLite tracker store), talking through its own greet / mood flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+
+from bench.common import MODEL, ROOT, env_int, env_ints, markdown_table
+from bench.load import PhaseResult, Script, goal_verdict, hotline_report, run_phase, stock_mood
+from bench.stack import Servers
+from hotline import pgadmin
+from hotline.db import dispose_engines, transaction, upgrade
+from hotline.models import Case
+
+
+@dataclass
+class StackReport:
+    """What one stack measured: the phases, its memory after load and its start-up time."""
+
+    name: str
+    description: str
+    phases: list[PhaseResult] = field(default_factory=list)
+    rss_mib: float = 0.0
+    pss_mib: float = 0.0
+    ready_seconds: float = 0.0
+    actions_rss_mib: float = 0.0
+    error: str = ""
+
+
+def endpoints_from(
+    template: Path, target: Path, action_url: str | None, **tracker: Any
+) -> dict[str, Any]:
+    """Writes a copy of an endpoints file with this run's action URL and tracker store.
+
+    Args:
+        template: endpoints.yml or endpoints.scaled.yml.
+        target: Where to write the copy.
+        action_url: The action server's webhook URL (None drops the action endpoint).
+        **tracker: Tracker store keys to replace (``db=...``), and ``lock_prefix`` for the
+            lock store's key prefix.
+    """
+    data = yaml.safe_load(template.read_text(encoding="utf-8")) or {}
+    if action_url is None:
+        data.pop("action_endpoint", None)
+    else:
+        data.setdefault("action_endpoint", {})["url"] = action_url
+    lock_prefix = tracker.pop("lock_prefix", None)
+    if tracker:
+        data.setdefault("tracker_store", {}).update(tracker)
+    if lock_prefix and "lock_store" in data:
+        data["lock_store"]["key_prefix"] = lock_prefix
+    target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return data
+
+
+def count_cases(db_url: str, prefix: str) -> int:
+    """Cases in the database whose resident is one of this phase's senders."""
+    with transaction(db_url) as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(Case).where(Case.resident_ref.like(f"{prefix}%"))
+            )
+            or 0
+        )
+
+
+def _phases(
+    report: StackReport,
+    rasa_url: str,
+    script: Script,
+    run_id: str,
+    db_url: str | None,
+) -> None:
+    rounds = env_int("BENCH_LOAD_ROUNDS", 1)
+    deadline = float(env_int("BENCH_PHASE_SECONDS", 600))
+    # Warm-up: the first message of a fresh server builds TensorFlow graphs.
+    asyncio.run(run_phase(report.name, rasa_url, script, f"rest:warm-{run_id}", 1, 1, 120))
+    for residents in env_ints("BENCH_RESIDENTS", (1, 10, 50)):
+        prefix = f"rest:bench-{run_id}-{report.name}-{residents}"
+        result = asyncio.run(
+            run_phase(report.name, rasa_url, script, prefix, residents, rounds, deadline)
+        )
+        if db_url is not None:
+            result.cases_in_db = count_cases(db_url, prefix + "-")
+        report.phases.append(result)
+        print(f"  {report.name} N={residents}: {result.throughput:.1f} msgs/s", flush=True)
+
+
+def _record_memory(report: StackReport, servers: Servers) -> None:
+    report.rss_mib, report.pss_mib = servers.memory("rasa")
+    report.ready_seconds = servers.servers["rasa"].ready_seconds
+    if "actions" in servers.servers:
+        report.actions_rss_mib = servers.memory("actions")[0]
+
+
+def run_single(workdir: Path, run_id: str) -> StackReport:
+    """The project as ``make run`` starts it."""
+    report = StackReport("single", "1 Rasa process, SQLite tracker + case DB, 1 action server")
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{workdir / 'hotline.db'}"
+    upgrade(db_url)
+    env = {"HOTLINE_DATABASE_URL": db_url, "HOTLINE_VAR_DIR": str(workdir / "var")}
+    with Servers(workdir, env=env) as servers:
+        actions = servers.start_actions()
+        endpoints = workdir / "endpoints.yml"
+        endpoints_from(
+            ROOT / "endpoints.yml",
+            endpoints,
+            f"http://127.0.0.1:{actions.port}/webhook",
+            db=str(workdir / "tracker.db"),
+        )
+        servers.start_rasa(MODEL, endpoints)
+        _phases(report, servers.url("rasa"), hotline_report, run_id, db_url)
+        _record_memory(report, servers)
+    dispose_engines()
+    return report
+
+
+def run_scaled(workdir: Path, run_id: str) -> StackReport:
+    """The project as ``make run-scaled`` starts it, on fresh PostgreSQL databases."""
+    rasa_workers = env_int("BENCH_SANIC_WORKERS", 2)
+    action_workers = env_int("BENCH_ACTION_WORKERS", 2)
+    report = StackReport(
+        "scaled",
+        f"Rasa SANIC_WORKERS={rasa_workers} + Redis lock store, PostgreSQL tracker + case DB, "
+        f"action server ACTION_SERVER_SANIC_WORKERS={action_workers}",
+    )
+    workdir.mkdir(parents=True, exist_ok=True)
+    admin = pgadmin.admin_url()
+    suffix = uuid.uuid4().hex[:10]
+    with (
+        pgadmin.temporary_database(admin, f"bench_cases_{suffix}") as db_url,
+        pgadmin.temporary_database(admin, f"bench_tracker_{suffix}"),
+    ):
+        upgrade(db_url)
+        env = {"HOTLINE_DATABASE_URL": db_url, "HOTLINE_VAR_DIR": str(workdir / "var")}
+        with Servers(workdir, env=env) as servers:
+            actions = servers.start_actions(workers=action_workers)
+            endpoints = workdir / "endpoints.yml"
+            endpoints_from(
+                ROOT / "endpoints.scaled.yml",
+                endpoints,
+                f"http://127.0.0.1:{actions.port}/webhook",
+                db=f"bench_tracker_{suffix}",
+                lock_prefix=f"bench{suffix}",
+            )
+            servers.start_rasa(MODEL, endpoints, workers=rasa_workers)
+            _phases(report, servers.url("rasa"), hotline_report, run_id, db_url)
+            _record_memory(report, servers)
+        dispose_engines()
+    return report
+
+
+def run_stock(workdir: Path, run_id: str, project: Path, model: Path) -> StackReport:
+    """The ``rasa init`` assistant, served like ``single``."""
+    report = StackReport("stock", "`rasa init` assistant, 1 Rasa process, SQLite tracker")
+    workdir.mkdir(parents=True, exist_ok=True)
+    endpoints = workdir / "endpoints.yml"
+    endpoints_from(
+        project / "endpoints.yml",
+        endpoints,
+        None,
+        type="SQL",
+        dialect="sqlite",
+        db=str(workdir / "tracker.db"),
+    )
+    with Servers(workdir) as servers:
+        servers.start_rasa(model, endpoints, cwd=project, credentials=project / "credentials.yml")
+        _phases(report, servers.url("rasa"), stock_mood, run_id, None)
+        _record_memory(report, servers)
+    return report
+
+
+def _guarded(name: str, fn: Any, *args: Any) -> StackReport:
+    try:
+        return fn(*args)
+    except Exception as exc:  # a stack that does not start is reported, not fatal
+        return StackReport(name, "did not run", error=f"{type(exc).__name__}: {str(exc)[-1500:]}")
+
+
+def run(workdir: Path, stock_project: Path | None, stock_model: Path | None) -> list[StackReport]:
+    """Runs every stack named in ``BENCH_STACKS`` (default ``single,scaled,stock``)."""
+    import os
+
+    run_id = uuid.uuid4().hex[:8]
+    wanted = os.environ.get("BENCH_STACKS", "single,scaled,stock").split(",")
+    reports = []
+    if "single" in wanted:
+        reports.append(_guarded("single", run_single, workdir / "single", run_id))
+    if "scaled" in wanted:
+        reports.append(_guarded("scaled", run_scaled, workdir / "scaled", run_id))
+    if "stock" in wanted and stock_project is not None and stock_model is not None:
+        reports.append(
+            _guarded("stock", run_stock, workdir / "stock", run_id, stock_project, stock_model)
+        )
+    return reports
+
+
+def _cases_cell(phase: PhaseResult) -> tuple[str, str]:
+    if phase.cases_in_db is None:
+        return "–", "–"
+    expected = phase.conversations
+    ok = phase.cases_in_db == expected and len(set(phase.case_numbers)) == expected
+    return f"{phase.cases_in_db} / {expected}", "yes" if ok else "NO"
+
+
+def section(reports: list[StackReport]) -> str:
+    """The markdown section for the conversation benchmark."""
+    rounds = env_int("BENCH_LOAD_ROUNDS", 1)
+    lines = [
+        "### Conversation load",
+        "",
+        "Each simulated resident runs "
+        f"{rounds} conversation(s) through the REST channel; the project's is the full report "
+        "(你好 → description → [category] → location → phone → name → /affirm, 6–7 turns), "
+        "the stock assistant's its greet/mood flow (6 turns). msgs/s = answered messages / wall "
+        "time; latency per message, measured by the client. Cases: rows in the stack's case "
+        "database for the phase's senders / conversations run; 'exact' also needs as many "
+        "distinct case numbers in the replies.",
+        "",
+    ]
+    for report in reports:
+        lines.append(f"- **{report.name}**: {report.description}")
+        if report.error:
+            lines.append(f"  - did not complete: `{report.error.splitlines()[0][:300]}`")
+    lines.append("")
+    rows = []
+    for report in reports:
+        for p in report.phases:
+            cases, exact = _cases_cell(p)
+            rows.append(
+                [
+                    report.name,
+                    p.residents,
+                    p.conversations,
+                    p.messages,
+                    f"{p.throughput:.1f}",
+                    f"{p.median_ms:.0f}",
+                    f"{p.percentile(95):.0f}",
+                    f"{p.percentile(99):.0f}",
+                    f"{p.error_rate:.1%}",
+                    p.failed_conversations,
+                    cases,
+                    exact,
+                ]
+            )
+    lines.append(
+        markdown_table(
+            [
+                "stack",
+                "N",
+                "conv.",
+                "msgs",
+                "msgs/s",
+                "median ms",
+                "p95 ms",
+                "p99 ms",
+                "errors",
+                "failed conv.",
+                "cases in DB / expected",
+                "exact",
+            ],
+            rows,
+        )
+    )
+    errors = [(r.name, p) for r in reports for p in r.phases if p.first_error]
+    if errors:
+        lines += ["", "First error per phase:"]
+        lines += [f"- {name} N={p.residents}: `{p.first_error[:200]}`" for name, p in errors]
+    by_name = {r.name: r for r in reports}
+    stock = {p.residents: p for p in by_name["stock"].phases} if "stock" in by_name else {}
+    lines += ["", "Goal at N=10 (≥ 2× stock msgs/s, p95 < 300 ms):", ""]
+    for name in ("single", "scaled"):
+        mine = {p.residents: p for p in by_name[name].phases} if name in by_name else {}
+        if 10 in mine and 10 in stock:
+            lines.append(f"- {name}: {goal_verdict(mine[10], stock[10])}")
+        else:
+            lines.append(f"- {name}: not measured at N=10 in this run")
+    return "\n".join(lines)
