@@ -16,7 +16,21 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
-from console import admin, api, api_docs, chat, errors, handoff, routes_auth, routes_cases
+from console import (
+    admin,
+    api,
+    api_docs,
+    case_log,
+    chat,
+    dashboard,
+    data_requests,
+    errors,
+    exports,
+    handoff,
+    open311,
+    routes_auth,
+    routes_cases,
+)
 from console.secret import load_secret_key
 from console.security import SecurityHeadersMiddleware
 from hotline.config import load_settings
@@ -35,6 +49,11 @@ ROUTERS: list[APIRouter] = [
     chat.router,
     api.router,
     api_docs.router,
+    dashboard.router,
+    exports.router,
+    case_log.router,
+    data_requests.router,
+    open311.router,
 ]
 """Every router of the console, in the order they are matched. Later features append theirs."""
 

@@ -184,7 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-EXTENSION_MODULES = ("hotline.cli_routing", "hotline.cli_accounts", "hotline.cli_telegram")
+EXTENSION_MODULES = (
+    "hotline.cli_routing",
+    "hotline.cli_accounts",
+    "hotline.cli_telegram",
+    "hotline.cli_retention",
+)
 """Modules whose ``register(subparsers)`` adds further subcommands."""
 
 

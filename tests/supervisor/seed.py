@@ -166,7 +166,7 @@ def seed(session: Session, day0: date) -> World:
         "F",
         "social_assistance",
         local(d, 4, 14),
-        faq_topic="低保申请条件",
+        faq_topic="dibao_tiaojian",
         department=CIVIL,
         status="closed",
         resolved_at=local(d, 4, 14),

@@ -130,7 +130,7 @@ def test_handoff_rate_and_wait(session: Session, world: World) -> None:
 
 def test_topics_and_workload(session: Session, world: World) -> None:
     d = dash(session, world)
-    assert d.topics == [("低保申请条件", 1)]
+    assert d.topics == [("dibao_tiaojian", 1)]
     rows = {r.username: r for r in d.workload}
     assert [r.username for r in d.workload] == ["wang", "li", "labour-office"]
     assert (rows["wang"].assigned, rows["wang"].open_now, rows["wang"].actions) == (3, 1, 6)

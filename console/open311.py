@@ -1,0 +1,196 @@
+"""Open311 GeoReport v2 endpoints (/open311/v2/…), in JSON and XML.
+
+Reading is anonymous; ``POST requests`` needs an ``api_key``. Every error, including bad
+input, answers in the spec's format ``[{"code": 400, "description": "…"}]`` with the same
+HTTP status; nothing here needs a session or a CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from hotline import open311
+from hotline.config import load_settings
+from hotline.db import transaction
+from hotline.errors import StorageUnavailableError
+from hotline.models import utcnow
+
+router = APIRouter(prefix="/open311", include_in_schema=False)
+log = logging.getLogger(__name__)
+FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+PUBLIC = {"Access-Control-Allow-Origin": "*"}
+MAX_BODY = 64 * 1024
+XML_ITEMS = {
+    "services": "service",
+    "service_requests": "request",
+    "errors": "error",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+}
+
+
+def _xml_fill(parent: ET.Element, value: Any, item: str = "item") -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            child = ET.SubElement(parent, key)
+            _xml_fill(child, inner, XML_ITEMS.get(key, "item"))
+    elif isinstance(value, list):
+        for inner in value:
+            child = ET.SubElement(parent, item)
+            _xml_fill(child, inner, XML_ITEMS.get(item, "item"))
+    elif isinstance(value, bool):
+        parent.text = "true" if value else "false"
+    elif value is not None:
+        parent.text = str(value)
+
+
+def _xml(root: str, data: Any) -> bytes:
+    element = ET.Element(root)
+    _xml_fill(element, data, XML_ITEMS.get(root, "item"))
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(element, encoding="utf-8")
+
+
+def _answer(data: Any, fmt: str, root: str, status: int = 200) -> Response:
+    if fmt == "xml":
+        body = _xml(root, data)
+    else:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    return Response(body, status_code=status, media_type=FORMATS[fmt], headers=PUBLIC)
+
+
+def _error(code: int, description: str, fmt: str) -> Response:
+    return _answer([{"code": code, "description": description}], fmt, "errors", code)
+
+
+def _guarded(fmt: str, root: str, work: Callable[[], tuple[Any, int]]) -> Response:
+    """Runs the work; every failure becomes an Open311 error in the asked format."""
+    if fmt not in FORMATS:
+        return _error(400, "format must be json or xml / 格式只能是 json 或 xml", "json")
+    try:
+        data, status = work()
+    except open311.Open311Error as exc:
+        return _error(exc.code, exc.description, fmt)
+    except StorageUnavailableError:
+        return _error(503, "service temporarily unavailable / 服务暂不可用", fmt)
+    except Exception:
+        log.exception("Open311 request failed")
+        return _error(500, "internal error / 系统出错了", fmt)
+    return _answer(data, fmt, root, status)
+
+
+@router.get("/discovery.{fmt}")
+def discovery(request: Request, fmt: str) -> Response:
+    """Service discovery: where this endpoint is and what it speaks."""
+    base = str(request.base_url).rstrip("/") + "/open311/v2/"
+
+    def work() -> tuple[Any, int]:
+        return {
+            "changeset": "2026-11-24T00:00:00+08:00",
+            "contact": f"社区服务热线 {load_settings().hotline_phone}",
+            "key_service": "api_key 由热线管理员发放（hotline apikey create NAME）",
+            "endpoints": [
+                {
+                    "specification": "http://wiki.open311.org/GeoReport_v2",
+                    "url": base,
+                    "changeset": "2026-11-24T00:00:00+08:00",
+                    "type": "production",
+                    "formats": ["application/json", "text/xml"],
+                }
+            ],
+        }, 200
+
+    return _guarded(fmt, "discovery", work)
+
+
+@router.get("/v2/services.{fmt}")
+def services(fmt: str) -> Response:
+    """Every service (category of the catalogue)."""
+    return _guarded(fmt, "services", lambda: (open311.services(), 200))
+
+
+@router.get("/v2/services/{service_code}.{fmt}")
+def service_definition(service_code: str, fmt: str) -> Response:
+    """A service's definition: the attributes the hotline needs."""
+    return _guarded(
+        fmt, "service_definition", lambda: (open311.service_definition(service_code), 200)
+    )
+
+
+@router.get("/v2/requests.{fmt}")
+def find_requests(request: Request, fmt: str) -> Response:
+    """Requests by id, service code, dates and status; public data only."""
+    tz = load_settings().timezone
+
+    def work() -> tuple[Any, int]:
+        with transaction() as session:
+            found = open311.find_requests(session, request.query_params, now=utcnow(), tz=tz)
+        return found, 200
+
+    return _guarded(fmt, "service_requests", work)
+
+
+@router.get("/v2/requests/{request_id}.{fmt}")
+def get_request(request_id: str, fmt: str) -> Response:
+    """One request, as a list of one (the spec's shape)."""
+    tz = load_settings().timezone
+
+    def work() -> tuple[Any, int]:
+        with transaction() as session:
+            return [open311.get_request(session, request_id, tz)], 200
+
+    return _guarded(fmt, "service_requests", work)
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    if int(request.headers.get("content-length") or 0) > MAX_BODY:
+        raise open311.Open311Error(413, "request too large / 请求过大")
+    fields: dict[str, str] = {k: v for k, v in request.query_params.items()}
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError as exc:
+            raise open311.Open311Error(400, "body is not valid JSON / JSON 格式有误") from exc
+        if not isinstance(body, dict):
+            raise open311.Open311Error(400, "body must be a JSON object / 须为 JSON 对象")
+        attributes = body.pop("attribute", None)
+        if isinstance(attributes, dict):
+            body.update({f"attribute[{k}]": v for k, v in attributes.items()})
+        fields.update({k: str(v) for k, v in body.items() if v is not None})
+    elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return fields
+
+
+@router.post("/v2/requests.{fmt}")
+async def create_request(request: Request, fmt: str) -> Response:
+    """Creates a case (channel ``open311``) for a partner holding an ``api_key``."""
+    if fmt not in FORMATS:
+        return _error(400, "format must be json or xml / 格式只能是 json 或 xml", "json")
+    try:
+        fields = await _fields(request)
+    except open311.Open311Error as exc:
+        return _error(exc.code, exc.description, fmt)
+    tz = load_settings().timezone
+
+    def work() -> tuple[Any, int]:
+        with transaction() as session:
+            case, _ = open311.create_request(session, fields)
+            answer = {
+                "service_request_id": case.number,
+                "service_notice": open311.service_notice(case, tz),
+                "account_id": None,
+            }
+        return [answer], 201
+
+    return _guarded(fmt, "service_requests", work)

@@ -1,0 +1,411 @@
+"""Open311 GeoReport v2: the hotline's services and cases for city platforms and apps.
+
+Reading is public and shows no personal data: no phone, no name, no exact address
+(``address`` is left out and coordinates are rounded to about 100 m), and phone numbers in
+descriptions are masked. Creating a request needs a partner's ``api_key``
+(``hotline apikey create NAME``) and registers a case with channel ``open311``.
+
+Errors are :class:`Open311Error`, which carry the HTTP status the spec asks for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline import accounts
+from hotline.actors import Actor
+from hotline.cases import NewCase, create_case
+from hotline.catalogue import Catalogue, Category, get_catalogue
+from hotline.errors import HotlineError, ValidationError
+from hotline.models import Case
+from hotline.redact import mask_numbers
+from hotline.vocab import CaseType, Channel, Urgency
+from hotline.workflow import OPEN_STATUSES, CaseStatus
+
+MAX_WINDOW = timedelta(days=90)
+"""The default and the longest date range of a request search (GeoReport v2)."""
+MAX_RESULTS = 1000
+MAX_IDS = 100
+COORDINATE_DECIMALS = 3
+OPEN_VALUES = tuple(s.value for s in CaseStatus if s in OPEN_STATUSES)
+CLOSED_VALUES = tuple(s.value for s in CaseStatus if s not in OPEN_STATUSES)
+FIELD_ERRORS = {
+    "phone": "phone 不是有效的中国大陆手机号或固定电话",
+    "description": "description 不能为空且最多 10000 字",
+    "location": "address_string 最多 500 字",
+    "name": "first_name 与 last_name 合计最多 64 字",
+    "latitude": "lat 超出范围 -90～90",
+    "longitude": "long 超出范围 -180～180",
+}
+
+
+class Open311Error(HotlineError):
+    """A request the Open311 API refuses, with the spec's HTTP status (400, 403 or 404)."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+def jurisdiction() -> str:
+    """This endpoint's jurisdiction id (``HOTLINE_OPEN311_JURISDICTION``)."""
+    return os.environ.get("HOTLINE_OPEN311_JURISDICTION", "community-hotline")
+
+
+def iso(value: datetime | None, tz: ZoneInfo) -> str | None:
+    """ISO 8601 in the hotline's time zone, with its offset: ``2026-11-24T09:30:00+08:00``."""
+    if value is None:
+        return None
+    return value.astimezone(tz).replace(microsecond=0).isoformat()
+
+
+# Services ---------------------------------------------------------------------------------
+
+ATTRIBUTES: tuple[dict[str, Any], ...] = (
+    {
+        "code": "case_type",
+        "description": "诉求类型（默认：求助）",
+        "datatype_description": "咨询、求助、投诉、建议或表扬，填写代码",
+        "values": [{"key": t.value, "name": t.label} for t in CaseType],
+    },
+    {
+        "code": "urgency",
+        "description": "紧急程度（默认：一般）。危及生命财产安全请先拨打 110/119/120",
+        "datatype_description": "一般、加急或紧急，填写代码",
+        "values": [{"key": u.value, "name": u.label} for u in Urgency],
+    },
+)
+"""The extra fields the hotline needs, as Open311 attributes (``attribute[code]=key``)."""
+
+
+def service_of(category: Category) -> dict[str, Any]:
+    """A catalogue category as an Open311 service."""
+    return {
+        "service_code": category.code,
+        "service_name": category.name,
+        "description": category.description,
+        "metadata": True,
+        "type": "realtime",
+        "keywords": ",".join(category.keywords),
+        "group": category.department,
+    }
+
+
+def services(catalogue: Catalogue | None = None) -> list[dict[str, Any]]:
+    """Every service (the catalogue's categories), in catalogue order."""
+    return [service_of(c) for c in (catalogue or get_catalogue()).categories]
+
+
+def _category(code: str, catalogue: Catalogue) -> Category:
+    if not code:
+        raise Open311Error(400, "service_code is required / 缺少 service_code")
+    if not catalogue.has(code):
+        raise Open311Error(404, f"service_code {code[:40]} not found / 没有这个服务")
+    return catalogue.get(code)
+
+
+def service_definition(code: str, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """A service's definition: the attributes a request may carry.
+
+    Raises:
+        Open311Error: 404 for an unknown service code.
+    """
+    category = _category(code, catalogue or get_catalogue())
+    return {
+        "service_code": category.code,
+        "attributes": [
+            {
+                "variable": True,
+                "code": attribute["code"],
+                "datatype": "singlevaluelist",
+                "required": False,
+                "datatype_description": attribute["datatype_description"],
+                "order": order,
+                "description": attribute["description"],
+                "values": attribute["values"],
+            }
+            for order, attribute in enumerate(ATTRIBUTES, start=1)
+        ],
+    }
+
+
+# Creating requests ------------------------------------------------------------------------
+
+
+def _float(params: Mapping[str, str], name: str) -> float | None:
+    text = (params.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise Open311Error(400, f"{name} must be a number / {name} 须为数字") from exc
+    if value != value or value in (float("inf"), float("-inf")):
+        raise Open311Error(400, f"{name} must be a number / {name} 须为数字")
+    return value
+
+
+def _attribute(params: Mapping[str, str], code: str) -> str | None:
+    value = (params.get(f"attribute[{code}]") or "").strip()
+    if not value:
+        return None
+    allowed = next(a for a in ATTRIBUTES if a["code"] == code)["values"]
+    if value not in [v["key"] for v in allowed]:
+        keys = ", ".join(v["key"] for v in allowed)
+        raise Open311Error(400, f"attribute[{code}] must be one of {keys}")
+    return value
+
+
+def create_request(
+    session: Session,
+    params: Mapping[str, str],
+    *,
+    now: datetime | None = None,
+    catalogue: Catalogue | None = None,
+) -> tuple[Case, str]:
+    """Registers a case from a partner's POST requests.
+
+    Args:
+        params: The POST fields: ``api_key``, ``service_code``, ``description``,
+            ``address_string`` or ``lat``/``long`` (or ``address_id``), ``phone``,
+            ``first_name``, ``last_name``, ``media_url`` and ``attribute[...]``.
+
+    Returns:
+        The case and the partner's name.
+
+    Raises:
+        Open311Error: 403 without a valid api_key; 400 for bad input; 404 for an unknown
+            service code.
+    """
+    catalogue = catalogue or get_catalogue()
+    key = accounts.verify_api_key(session, (params.get("api_key") or "").strip())
+    if key is None:
+        raise Open311Error(403, "api_key missing or invalid / api_key 无效")
+    code = (params.get("service_code") or "").strip()
+    if not code:
+        raise Open311Error(400, "service_code is required / 缺少 service_code")
+    if not catalogue.has(code):
+        raise Open311Error(400, f"service_code {code[:40]} not found / 没有这个服务")
+    latitude, longitude = _float(params, "lat"), _float(params, "long")
+    address = (params.get("address_string") or "").strip()
+    address_id = (params.get("address_id") or "").strip()[:100]
+    if (latitude is None) != (longitude is None):
+        raise Open311Error(400, "lat and long must be given together / lat 与 long 须同时提供")
+    if latitude is None and not address and not address_id:
+        raise Open311Error(
+            400, "a location is required: lat & long, address_string or address_id / 缺少位置"
+        )
+    description = (params.get("description") or "").strip()
+    if not description:
+        raise Open311Error(400, "description is required / 缺少问题描述")
+    media_url = (params.get("media_url") or "").strip()
+    if media_url:
+        description += f"\n（附件：{media_url[:500]}）"
+    name = (params.get("last_name") or "").strip() + (params.get("first_name") or "").strip()
+    new = NewCase(
+        category=code,
+        description=description,
+        phone=(params.get("phone") or "").strip() or None,
+        location=address or (f"地址编号 {address_id}" if address_id else ""),
+        contact_name=name or None,
+        case_type=_attribute(params, "case_type") or CaseType.HELP.value,
+        urgency=_attribute(params, "urgency") or Urgency.NORMAL.value,
+        channel=Channel.OPEN311.value,
+        latitude=latitude,
+        longitude=longitude,
+    )
+    try:
+        case, _ = create_case(
+            session, new, Actor.system(f"open311:{key.name}"), now=now, catalogue=catalogue
+        )
+    except ValidationError as exc:
+        raise Open311Error(400, FIELD_ERRORS.get(exc.field, exc.message)) from exc
+    return case, key.name
+
+
+def service_notice(case: Case, tz: ZoneInfo) -> str:
+    """What the partner tells the resident after creating a request."""
+    due = case.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"已受理登记，工单号 {case.number}，承办单位 {case.department or '待定'}，办理时限 {due}。"
+    )
+
+
+# Reading requests -------------------------------------------------------------------------
+
+
+def status_of(case: Case) -> str:
+    """``open`` while the case is being handled, else ``closed``."""
+    return "open" if case.status in OPEN_VALUES else "closed"
+
+
+def status_notes(case: Case) -> str:
+    """The case's state in words, without personal data."""
+    status = CaseStatus(case.status)
+    department = case.department or "承办单位"
+    if case.merged_into:
+        return f"与工单 {case.merged_into} 反映同一问题，已合并办理"
+    notes = {
+        CaseStatus.NEW: "已登记，等待受理",
+        CaseStatus.ACCEPTED: "已受理，正在派单",
+        CaseStatus.DISPATCHED: f"已派至{department}办理",
+        CaseStatus.IN_PROGRESS: f"{department}正在办理",
+        CaseStatus.RETURNED: "承办单位退回，正在重新派单",
+        CaseStatus.CANCELLED: "已撤回",
+    }
+    if status in notes:
+        return notes[status]
+    resolution = mask_numbers(case.resolution or "").strip()
+    return resolution or "已办结"
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, COORDINATE_DECIMALS) if value is not None else None
+
+
+def request_of(case: Case, tz: ZoneInfo, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """A case as a public Open311 service request (no personal data)."""
+    catalogue = catalogue or get_catalogue()
+    name = catalogue.get(case.category).name if catalogue.has(case.category) else case.category
+    return {
+        "service_request_id": case.number,
+        "status": status_of(case),
+        "status_notes": status_notes(case),
+        "service_name": name,
+        "service_code": case.category,
+        "description": mask_numbers(case.description),
+        "agency_responsible": case.department,
+        "service_notice": None,
+        "requested_datetime": iso(case.created_at, tz),
+        "updated_datetime": iso(case.updated_at, tz),
+        "expected_datetime": iso(case.due_at, tz),
+        "address": None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": _round(case.latitude),
+        "long": _round(case.longitude),
+        "media_url": None,
+    }
+
+
+def parse_datetime(text: str, name: str, tz: ZoneInfo, *, end: bool = False) -> datetime:
+    """Reads a W3C / ISO 8601 date-time (``2026-11-24T09:30:00+08:00`` or ``…Z``).
+
+    A date alone is a whole local day (its start, or with ``end`` its end); a date-time
+    without an offset is local time.
+
+    Raises:
+        Open311Error: 400 when the text is not such a date.
+    """
+    cleaned = text.strip()
+    try:
+        if len(cleaned) == 10:
+            day = date.fromisoformat(cleaned)
+            local = datetime.combine(day + timedelta(days=1) if end else day, time(0), tzinfo=tz)
+            return local
+        value = datetime.fromisoformat(
+            cleaned[:-1] + "+00:00" if cleaned.endswith(("Z", "z")) else cleaned
+        )
+    except ValueError as exc:
+        raise Open311Error(
+            400, f"{name} must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00+08:00"
+        ) from exc
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def date_window(
+    params: Mapping[str, str], now: datetime, tz: ZoneInfo
+) -> tuple[datetime, datetime]:
+    """The search's ``start_date``/``end_date``: the last 90 days by default, at most 90.
+
+    Raises:
+        Open311Error: 400 for a bad date, an inverted or too long range.
+    """
+    start_text = (params.get("start_date") or "").strip()
+    end_text = (params.get("end_date") or "").strip()
+    start = parse_datetime(start_text, "start_date", tz) if start_text else None
+    end = parse_datetime(end_text, "end_date", tz, end=True) if end_text else None
+    if start is None and end is None:
+        end = now
+    if start is None:
+        assert end is not None
+        start = end - MAX_WINDOW
+    if end is None:
+        end = min(start + MAX_WINDOW, max(now, start))
+    if end < start:
+        raise Open311Error(400, "end_date is before start_date / 结束时间早于开始时间")
+    if end - start > MAX_WINDOW:
+        raise Open311Error(
+            400, "the date range may not span more than 90 days / 时间范围最长 90 天"
+        )
+    return start, end
+
+
+def _codes(value: str, name: str, limit: int) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if len(items) > limit:
+        raise Open311Error(400, f"at most {limit} values of {name} / {name} 最多 {limit} 个")
+    return list(dict.fromkeys(items))
+
+
+def find_requests(
+    session: Session,
+    params: Mapping[str, str],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    catalogue: Catalogue | None = None,
+) -> list[dict[str, Any]]:
+    """GET requests: by ``service_request_id`` (comma-separated; the other filters are then
+    ignored), or by ``service_code``, ``start_date``/``end_date`` and ``status``; newest first,
+    at most :data:`MAX_RESULTS`.
+
+    Raises:
+        Open311Error: 400 for an unknown service code or status, or bad dates.
+    """
+    catalogue = catalogue or get_catalogue()
+    ids = _codes(params.get("service_request_id") or "", "service_request_id", MAX_IDS)
+    stmt = select(Case)
+    if ids:
+        stmt = stmt.where(Case.number.in_([i.upper() for i in ids]))
+    else:
+        codes = _codes(params.get("service_code") or "", "service_code", 50)
+        unknown = [c for c in codes if not catalogue.has(c)]
+        if unknown:
+            raise Open311Error(400, f"service_code {unknown[0][:40]} not found / 没有这个服务")
+        statuses = _codes((params.get("status") or "").lower(), "status", 2)
+        if any(s not in ("open", "closed") for s in statuses):
+            raise Open311Error(400, "status must be open or closed / status 只能是 open 或 closed")
+        start, end = date_window(params, now, tz)
+        stmt = stmt.where(Case.created_at >= start, Case.created_at <= end)
+        if codes:
+            stmt = stmt.where(Case.category.in_(codes))
+        if statuses == ["open"]:
+            stmt = stmt.where(Case.status.in_(OPEN_VALUES))
+        elif statuses == ["closed"]:
+            stmt = stmt.where(Case.status.in_(CLOSED_VALUES))
+    stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)
+    return [request_of(c, tz, catalogue) for c in session.scalars(stmt)]
+
+
+def get_request(
+    session: Session, request_id: str, tz: ZoneInfo, catalogue: Catalogue | None = None
+) -> dict[str, Any]:
+    """One request by its id (the case number).
+
+    Raises:
+        Open311Error: 404 when there is none.
+    """
+    cleaned = (request_id or "").strip().upper()
+    case = session.scalar(select(Case).where(Case.number == cleaned)) if cleaned else None
+    if case is None:
+        raise Open311Error(404, f"service_request_id {cleaned[:40]} not found / 没有这个工单")
+    return request_of(case, tz, catalogue)

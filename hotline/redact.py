@@ -1,0 +1,38 @@
+"""Hiding personal data in text: phone numbers residents typed, and names (PIPL)."""
+
+from __future__ import annotations
+
+import re
+
+ANONYMISED = "（已匿名）"
+"""What replaces a name or a location once a case is anonymised."""
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?\d{3,4}(\d{4})(?!\d)")
+_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+UNNAMED = frozenset({"", "匿名", ANONYMISED})
+
+
+def mask_numbers(text: str | None) -> str:
+    """Masks phone numbers (``138****5678``) and ID card numbers inside free text."""
+    if not text:
+        return text or ""
+    text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
+    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+
+
+def remove_numbers(text: str | None) -> str:
+    """Removes phone and ID card numbers from free text entirely (for anonymisation)."""
+    if not text:
+        return text or ""
+    text = _ID_CARD.sub("[证件号已删除]", text)
+    text = _MOBILE.sub("[电话已删除]", text)
+    return _LANDLINE.sub("[电话已删除]", text)
+
+
+def mask_name(name: str | None) -> str:
+    """Keeps the first character of a name: ``张三丰`` → ``张**``; ``匿名`` stays."""
+    cleaned = (name or "").strip()
+    if cleaned in UNNAMED:
+        return cleaned
+    return cleaned[0] + "*" * max(len(cleaned) - 1, 1)
