@@ -20,13 +20,16 @@ from hotline import handoff
 from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import StorageUnavailableError
-from hotline.models import ConversationMessage, utcnow
+from hotline.messages import format_local
+from hotline.models import Case, ConversationMessage, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
 RATE_LIMIT_PER_MINUTE = 20
 RASA_TIMEOUT_SECONDS = 30.0
+UNANNOUNCED_WINDOW = timedelta(minutes=15)
+"""How far back a case the resident was never told about is looked for after a failed turn."""
 
 
 @dataclass
@@ -45,6 +48,60 @@ def busy_reply() -> Reply:
         f"系统繁忙，暂时无法自动答复。您的留言已记录，工作人员会尽快跟进；"
         f"如情况紧急，请拨打热线 {phone}。"
     )
+
+
+def unanswered_reply() -> Reply:
+    """What a resident hears when the assistant answered nothing at all.
+
+    Rasa's REST channel answers an empty list when a custom action failed (the action server
+    was down or crashed): the message was not processed, and the resident must send it again.
+    """
+    phone = load_settings().hotline_phone
+    return Reply(
+        f"抱歉，系统刚才没能处理您的消息，请稍后再发送一次。您之前填写的内容仍然保留；"
+        f"如情况紧急，请拨打热线 {phone}。"
+    )
+
+
+def _unannounced_cases(sender_id: str) -> list[Reply]:
+    """The resident's recent cases whose number the resident has not been told, as replies.
+
+    The action server can die after it committed a case and before Rasa got its answer: the
+    case exists, but the turn came back empty. The resident learns the number here instead.
+    """
+    settings = load_settings()
+    with transaction() as session:
+        cases = session.scalars(
+            select(Case)
+            .where(Case.resident_ref == sender_id)
+            .where(Case.created_at >= utcnow() - UNANNOUNCED_WINDOW)
+            .order_by(Case.id)
+        ).all()
+        replies = []
+        for case in cases:
+            told = session.scalar(
+                select(ConversationMessage.id)
+                .where(ConversationMessage.sender_id == sender_id)
+                .where(ConversationMessage.direction == handoff.OUT)
+                .where(ConversationMessage.text.contains(case.number, autoescape=True))
+                .limit(1)
+            ) or session.scalar(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.case_id == case.id)
+                .where(OutboxMessage.text.contains(case.number, autoescape=True))
+                .limit(1)
+            )
+            if told:
+                continue
+            due = format_local(case.due_at, settings.timezone, with_time=case.urgency != "normal")
+            replies.append(
+                Reply(
+                    f"系统刚才出了点问题，但您反映的问题已经登记成功，不需要重复提交。\n"
+                    f"工单编号：{case.number}\n承办单位：{case.department}\n办理时限：{due}前\n"
+                    f"查询进度请发送「查询 {case.number}」。"
+                )
+            )
+        return replies
 
 
 def _store_inbound(
@@ -142,7 +199,9 @@ async def relay(
 
     Returns:
         The replies to show the resident, in order (empty for a duplicate, or while an
-        operator holds the conversation: the operator answers through the outbox).
+        operator holds the conversation: the operator answers through the outbox). When the
+        assistant cannot be reached, or answers nothing (a custom action failed), the resident
+        is told so in Chinese, and given the number of a case that was saved all the same.
     """
     cut = len(text) > MAX_MESSAGE_CHARS
     text = text[:MAX_MESSAGE_CHARS]
@@ -172,6 +231,16 @@ async def relay(
         if row is not None:
             await asyncio.to_thread(_flag, row.id)
         return [*prefix, busy_reply()]
+    if not replies:
+        # Every turn of the assistant says something; nothing means an action failed.
+        log.error("assistant gave no answer to %s (a custom action failed?)", sender_id)
+        try:
+            replies = await asyncio.to_thread(_unannounced_cases, sender_id)
+            if row is not None and not replies:
+                await asyncio.to_thread(_flag, row.id)
+        except StorageUnavailableError:
+            replies = []
+        replies = replies or [unanswered_reply()]
     try:
         await asyncio.to_thread(_store_replies, sender_id, replies)
     except StorageUnavailableError:
