@@ -6,6 +6,8 @@ Anonymous requests reach only ``/login``, ``/healthz``, the resident web chat (`
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from console.secret import load_secret_key
 from console.security import SecurityHeadersMiddleware
 from hotline.config import load_settings
 from hotline.db import get_engine
+from hotline.spool import SpoolFlusher
 
 SESSION_COOKIE = "hotline_session"
 SESSION_MAX_AGE = 12 * 3600
@@ -88,6 +91,16 @@ def healthz() -> JSONResponse:
     )
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """Logs reports spooled while the case database was down, from start until shutdown."""
+    flusher = SpoolFlusher().start()
+    try:
+        yield
+    finally:
+        flusher.stop()
+
+
 def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
     """Builds the console application.
 
@@ -102,6 +115,7 @@ def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        lifespan=lifespan,
     )
     application.add_middleware(SecurityHeadersMiddleware)
     application.add_middleware(

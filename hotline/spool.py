@@ -4,16 +4,29 @@ Each report is one JSON file named by its idempotency key, written atomically. F
 creates the case (idempotently, by that key), tells the resident the case number through the
 outbox, and deletes the file only after the transaction committed. Nothing is lost, and a
 report is never logged twice.
+
+Who flushes: :class:`SpoolFlusher`, a background thread (every
+``HOTLINE_SPOOL_FLUSH_SECONDS``, default 30; 0 turns it off). The console runs one from its
+start; any other process (the action server, each of its workers) starts one the first time it
+spools a report. ``hotline spool flush`` flushes by hand. Flushers of one spool directory take
+turns (a file lock), so they never log a report twice nor trip over each other's files.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hotline.actors import Actor
 from hotline.cases import NewCase, create_case
@@ -21,9 +34,14 @@ from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import StorageUnavailableError, ValidationError
 from hotline.messages import format_local
+from hotline.models import Case, OutboxMessage
 from hotline.outbox import enqueue
 
 log = logging.getLogger(__name__)
+
+NOTICE_PREFIX = "系统已恢复，您之前反映的问题已登记"
+DEFAULT_FLUSH_SECONDS = 30.0
+LOCK_NAME = ".flush.lock"
 
 
 def _path(spool_dir: Path, key: str) -> Path:
@@ -31,14 +49,15 @@ def _path(spool_dir: Path, key: str) -> Path:
 
 
 def spool_report(new: NewCase, spool_dir: Path | None = None) -> Path:
-    """Keeps a report on disk until the database is back.
+    """Keeps a report on disk until the database is back, when this process's flusher logs it.
 
     Raises:
         ValueError: When the report has no idempotency key (it could be logged twice).
     """
     if not new.idempotency_key:
         raise ValueError("a spooled report needs an idempotency key")
-    spool_dir = spool_dir or load_settings().spool_dir
+    settings = load_settings()
+    spool_dir = spool_dir or settings.spool_dir
     spool_dir.mkdir(parents=True, exist_ok=True)
     path = _path(spool_dir, new.idempotency_key)
     tmp = path.with_suffix(".tmp")
@@ -46,6 +65,7 @@ def spool_report(new: NewCase, spool_dir: Path | None = None) -> Path:
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     tmp.replace(path)
+    ensure_flusher(spool_dir, settings.database_url)
     return path
 
 
@@ -54,20 +74,76 @@ def pending_reports(spool_dir: Path | None = None) -> list[Path]:
     spool_dir = spool_dir or load_settings().spool_dir
     if not spool_dir.is_dir():
         return []
-    return sorted(spool_dir.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    dated = []
+    for path in spool_dir.glob("*.json"):
+        try:
+            dated.append((path.stat().st_mtime, path))
+        except FileNotFoundError:  # another flusher logged it just now
+            continue
+    return [path for _, path in sorted(dated)]
 
 
-def flush_spool(spool_dir: Path | None = None, database_url: str | None = None) -> list[str]:
+@contextmanager
+def _flush_lock(spool_dir: Path, wait: bool) -> Iterator[bool]:
+    """Holds the spool directory's flush lock (waiting for it, or only if free); yields whether
+    this flusher holds it."""
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    with (spool_dir / LOCK_NAME).open("a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _notice_queued(session: Session, case: Case) -> bool:
+    """Whether the resident was already sent (or queued) the spool's notice for this case."""
+    return (
+        session.scalar(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.case_id == case.id)
+            .where(OutboxMessage.text.startswith(NOTICE_PREFIX))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def flush_spool(
+    spool_dir: Path | None = None, database_url: str | None = None, *, wait: bool = True
+) -> list[str]:
     """Logs every spooled report whose database is reachable again.
+
+    Args:
+        spool_dir: The spool directory (default from the settings).
+        database_url: The case database (default from the settings).
+        wait: While another flusher of the directory runs, wait for it (else return at once).
 
     Returns:
         The case numbers created (or found already created) from the spool.
     """
     settings = load_settings()
+    spool_dir = spool_dir or settings.spool_dir
+    if not pending_reports(spool_dir):
+        return []
+    with _flush_lock(spool_dir, wait) as mine:
+        if not mine:
+            return []
+        return _flush_locked(spool_dir, database_url)
+
+
+def _flush_locked(spool_dir: Path, database_url: str | None) -> list[str]:
+    settings = load_settings()
     numbers = []
     for path in pending_reports(spool_dir):
         try:
             new = NewCase(**json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            continue
         except (ValueError, TypeError) as exc:
             log.error("unreadable spool file %s kept for an operator: %s", path.name, exc)
             path.rename(path.with_suffix(".bad"))
@@ -75,11 +151,13 @@ def flush_spool(spool_dir: Path | None = None, database_url: str | None = None) 
         try:
             with transaction(database_url) as session:
                 case, created = create_case(session, new, Actor.system("spool"))
-                if created and new.resident_ref:
+                # Not created here: the failed save had in fact committed (only its answer was
+                # lost). The resident was still told to wait for the number, so send it once.
+                if new.resident_ref and (created or not _notice_queued(session, case)):
                     enqueue(
                         session,
                         new.resident_ref,
-                        f"系统已恢复，您之前反映的问题已登记，工单编号 {case.number}，"
+                        f"{NOTICE_PREFIX}，工单编号 {case.number}，"
                         f"承办单位：{case.department}，办理时限："
                         f"{format_local(case.due_at, settings.timezone, with_time=False)}。",
                         "status",
@@ -98,3 +176,91 @@ def flush_spool(spool_dir: Path | None = None, database_url: str | None = None) 
             continue
         path.unlink(missing_ok=True)
     return numbers
+
+
+class SpoolFlusher:
+    """A daemon thread that flushes the spool every few seconds until stopped."""
+
+    def __init__(
+        self,
+        interval: float | None = None,
+        spool_dir: Path | None = None,
+        database_url: str | None = None,
+        *,
+        first_now: bool = True,
+    ) -> None:
+        """Prepares the thread; nothing runs before :meth:`start`.
+
+        Args:
+            interval: Seconds between flushes; default ``HOTLINE_SPOOL_FLUSH_SECONDS`` or 30.
+            spool_dir: The spool directory (default: the settings' at each flush).
+            database_url: The case database (default: the settings' at each flush).
+            first_now: Flush right away at start, else after one interval.
+        """
+        self.interval = flush_interval() if interval is None else interval
+        self.spool_dir = spool_dir
+        self.database_url = database_url
+        self.first_now = first_now
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> SpoolFlusher:
+        """Starts flushing; does nothing when the interval is 0 or less."""
+        if self.interval > 0 and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="spool-flusher", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stops the thread, letting a flush in progress finish."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        if not self.first_now:
+            self._stop.wait(self.interval)
+        while not self._stop.is_set():
+            try:
+                numbers = flush_spool(self.spool_dir, self.database_url, wait=False)
+                if numbers:
+                    log.info("logged %d spooled report(s): %s", len(numbers), ", ".join(numbers))
+            except Exception:
+                log.exception("flushing the spool failed; trying again in %.0fs", self.interval)
+            self._stop.wait(self.interval)
+
+
+def flush_interval() -> float:
+    """``HOTLINE_SPOOL_FLUSH_SECONDS`` (default 30; 0 or less turns the flusher off)."""
+    raw = os.environ.get("HOTLINE_SPOOL_FLUSH_SECONDS", "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_FLUSH_SECONDS
+    except ValueError:
+        log.warning("HOTLINE_SPOOL_FLUSH_SECONDS=%r is not a number; using 30", raw)
+        return DEFAULT_FLUSH_SECONDS
+
+
+_process_flusher: tuple[int, SpoolFlusher] | None = None
+_process_lock = threading.Lock()
+
+
+def ensure_flusher(spool_dir: Path, database_url: str) -> SpoolFlusher:
+    """Starts this process's flusher once, for the spool it has just written to.
+
+    :func:`spool_report` calls it: a process that keeps a report also logs it once the
+    database is back, after one interval. A forked worker starts its own (threads do not
+    survive a fork).
+    """
+    global _process_flusher
+    with _process_lock:
+        if _process_flusher is None or _process_flusher[0] != os.getpid():
+            flusher = SpoolFlusher(spool_dir=spool_dir, database_url=database_url, first_now=False)
+            _process_flusher = (os.getpid(), flusher.start())
+        return _process_flusher[1]
