@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from console.formatting import action_label
+from console.formatting import action_label, local_time
+from hotline.catalogue import get_catalogue
+from hotline.vocab import Channel, Satisfaction, Urgency
 from hotline.workflow import CaseStatus
 
 AUDIT_LABELS = {
@@ -69,6 +72,28 @@ def status_label(value: str | None) -> str:
         return value
 
 
+def readable(value: object) -> str:
+    """A code or timestamp from event data in words: category, urgency, channel and rating
+    codes become their Chinese names, ISO timestamps local times."""
+    if isinstance(value, list):
+        return "、".join(readable(v) for v in value)
+    text = str(value)
+    catalogue = get_catalogue()
+    if catalogue.has(text):
+        return catalogue.get(text).name
+    for enum in (Urgency, Channel, Satisfaction):
+        try:
+            return str(enum(text).label)
+        except ValueError:
+            pass
+    if len(text) >= 19 and text[4] == "-" and "T" in text:
+        try:
+            return local_time(datetime.fromisoformat(text), with_year=True)
+        except ValueError:
+            return text
+    return text
+
+
 def data_summary(data: dict[str, Any] | None) -> list[tuple[str, str]]:
     """The readable parts of an event's data, e.g. ``承办单位: 城管执法中队``."""
     if not data:
@@ -79,12 +104,7 @@ def data_summary(data: dict[str, Any] | None) -> list[tuple[str, str]]:
             text = "，".join(f"{k}={v}" for k, v in value.items()) or "无"
             parts.append(("筛选", text))
         elif key in ("from", "to") and isinstance(value, str):
-            parts.append(("由" if key == "from" else "改为", value))
+            parts.append(("由" if key == "from" else "改为", readable(value)))
         elif key in DATA_LABELS and value not in (None, "", []):
-            parts.append(
-                (
-                    DATA_LABELS[key],
-                    ", ".join(map(str, value)) if isinstance(value, list) else str(value),
-                )
-            )
+            parts.append((DATA_LABELS[key], readable(value)))
     return parts

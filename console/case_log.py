@@ -13,6 +13,7 @@ from sqlalchemy import select
 from console import audit_labels
 from console.auth import CurrentUser, supervisor_user
 from console.errors import describe
+from console.figures import topic_name
 from console.routes_cases import OUTBOX_LABELS
 from console.templating import render
 from hotline import caselog, outbox
@@ -25,7 +26,7 @@ from hotline.errors import ValidationError
 from hotline.exports import timeliness
 from hotline.models import Attachment, Case, utcnow
 from hotline.phone import mask_phone
-from hotline.redact import mask_name
+from hotline.redact import mask_name, mask_numbers
 from hotline.vocab import CaseType, Channel, Satisfaction, Urgency
 from hotline.workflow import CaseStatus
 
@@ -63,7 +64,7 @@ def _row(case: Case, now: Any) -> dict[str, Any]:
         "satisfaction": _label(Satisfaction, case.satisfaction),
         "contact": mask_name(case.contact_name),
         "phone": mask_phone(case.phone),
-        "description": case.description,
+        "description": mask_numbers(case.description),
         "reopen_count": case.reopen_count,
         "anonymised": case.anonymised_at is not None,
     }
@@ -116,7 +117,7 @@ def describe_filter(flt: caselog.LogFilter) -> list[str]:
         names = [("未评价" if s == "none" else _label(Satisfaction, s)) for s in flt.satisfactions]
         out.append("评价：" + "、".join(names))
     if flt.topic:
-        out.append(f"咨询主题：{flt.topic}")
+        out.append(f"咨询主题：{topic_name(flt.topic)}")
     if flt.on_time is not None:
         out.append("按时办结" if flt.on_time else "超时办结")
     if flt.resident:
@@ -200,7 +201,7 @@ def audit(request: Request, user: CurrentUser = Depends(supervisor_user)) -> Res
                 "action_label": audit_labels.audit_label(e.action),
                 "from": audit_labels.status_label(e.from_status),
                 "to": audit_labels.status_label(e.to_status),
-                "note": e.note,
+                "note": mask_numbers(e.note),
                 "data": audit_labels.data_summary(e.data),
                 "number": number,
             }
@@ -266,14 +267,14 @@ def case_record(
             "urgency": _label(Urgency, case.urgency),
             "location": case.location,
             "resident_ref": case.resident_ref,
-            "resolution": case.resolution,
-            "satisfaction_comment": case.satisfaction_comment,
+            "resolution": mask_numbers(case.resolution),
+            "satisfaction_comment": mask_numbers(case.satisfaction_comment),
             "extended": case.extended,
-            "extension_reason": case.extension_reason,
+            "extension_reason": mask_numbers(case.extension_reason),
             "merged_into": case.merged_into,
             "anonymised_at": case.anonymised_at,
             "flagged": case.flagged,
-            "faq_topic": case.faq_topic,
+            "faq_topic": topic_name(case.faq_topic) if case.faq_topic else None,
             "times": [
                 ("登记", case.created_at),
                 ("受理", case.accepted_at),
@@ -293,7 +294,7 @@ def case_record(
                 "label": audit_labels.audit_label(e.action),
                 "from": audit_labels.status_label(e.from_status),
                 "to": audit_labels.status_label(e.to_status),
-                "note": e.note,
+                "note": mask_numbers(e.note),
                 "data": audit_labels.data_summary(e.data),
             }
             for e in events
@@ -307,7 +308,7 @@ def case_record(
                 "sent_at": m.sent_at,
                 "attempts": m.attempts,
                 "last_error": m.last_error,
-                "text": m.text,
+                "text": mask_numbers(m.text),
             }
             for m in messages
         ]

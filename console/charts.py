@@ -175,7 +175,7 @@ def int_ticks(peak: float, most: int = 6) -> list[int]:
 
 def _value(value: float | None, link: str | None, title: str) -> dict[str, Any]:
     item: dict[str, Any] = {"value": value}
-    if link:
+    if link and value:
         item["xlink"] = {"href": link, "target": "_self", "title": title}
     return item
 

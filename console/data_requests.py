@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from console.auth import CurrentUser, operator_user
 from console.csrf import verify_csrf
-from console.errors import describe
 from console.templating import flash, render
 from hotline import retention
 from hotline.db import transaction
@@ -82,7 +81,7 @@ def carry_out(
         with transaction() as session:
             report = retention.carry_out_deletion(session, request_id, user.actor)
     except ValidationError as exc:
-        flash(request, describe(exc), "error")
+        flash(request, exc.message, "error")
         return RedirectResponse("/data-requests", status_code=303)
     kept = f"，{len(report.kept_open)} 件在办工单办结后再匿名化" if report.kept_open else ""
     flash(

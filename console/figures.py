@@ -141,9 +141,12 @@ class Links:
         """Cases registered on one day."""
         return self.log("created", **{"from": day, "to": day, **params})
 
-    def audit(self, actor: str) -> str:
-        """What one user did in the period."""
-        return "/log/audit?" + urlencode({"actor": actor, "from": self.first, "to": self.last})
+    def audit(self, actor: str, action: str = "") -> str:
+        """What one user did in the period (optionally only one kind of action)."""
+        query = {"actor": actor, "from": self.first, "to": self.last}
+        if action:
+            query["action"] = action
+        return "/log/audit?" + urlencode(query)
 
 
 def _ratio_detail(ratio: Ratio, unit: str = "件") -> str:
@@ -369,6 +372,7 @@ def build(dash: Dashboard) -> Figures:
             for o in dash.overdue
         ],
         "routing": _matrix(dash, links),
+        "extended_link": links.log(extended="1"),
         "workload": [
             {
                 "name": w.display_name,
@@ -380,6 +384,7 @@ def build(dash: Dashboard) -> Figures:
                 "assigned_link": links.log(assignee=w.username),
                 "open_link": links.log(None, assignee=w.username, status=",".join(OPEN_VALUES)),
                 "actions_link": links.audit(w.username),
+                "resolved_link": links.audit(w.username, "resolve"),
             }
             for w in dash.workload
         ],

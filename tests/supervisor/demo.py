@@ -36,7 +36,7 @@ PLACES = ["幸福小区", "光谷花园", "钟家村社区", "民权街", "中�
 RATINGS = (
     ["very_satisfied"] * 6 + ["satisfied"] * 5 + ["basically_satisfied"] * 2 + ["dissatisfied"]
 )
-OPERATORS = [("wangfang", "王芳"), ("liming", "李明"), ("zhaoli", "赵丽")]
+OPERATORS = [("chenjing", "陈静"), ("liming", "李明"), ("zhaoli", "赵丽")]
 
 
 def _act(
@@ -71,7 +71,7 @@ def seed_demo(session: Session, now: datetime, days: int = 7) -> int:
             else f"{'tg' if channel == 'telegram' else 'web'}:demo{count}"
         )
         place = f"{rng.choice(PLACES)}{rng.randint(1, 20)}栋"
-        urgency = "urgent" if rng.random() < 0.12 else "normal"
+        urgency = "urgent" if rng.random() < 0.18 else "normal"
         case, _ = create_case(
             session,
             NewCase(
@@ -113,6 +113,19 @@ def seed_demo(session: Session, now: datetime, days: int = 7) -> int:
                     step,
                     note="不属于本单位职责，请改派",
                 )
+            continue
+        if urgency == "urgent" and age_hours > 30 and rng.random() < 0.7:
+            _act(session, case, "start", actor, step + timedelta(hours=1))
+            _act(
+                session,
+                case,
+                "note",
+                actor,
+                step + timedelta(hours=3),
+                note=rng.choice(
+                    ["已联系物业，等待更换配件", "承办单位人手不足，已催办", "需多部门会商"]
+                ),
+            )
             continue
         if rng.random() < 0.12 and age_hours > 48:
             _act(session, case, "start", actor, step + timedelta(hours=1))
