@@ -315,7 +315,8 @@ def _flag_conditions(stmt: Select[Any], flags: dict[str, bool], now: datetime) -
             condition = Case.anonymised_at.is_not(None)
         else:  # handoff
             handed = select(Conversation.sender_id).where(Conversation.handoff_count > 0)
-            condition = Case.resident_ref.in_(handed)
+            # NOT IN on a NULL resident is NULL, not true: phone cases must count as "no".
+            condition = Case.resident_ref.is_not(None) & Case.resident_ref.in_(handed)
         stmt = stmt.where(condition if wanted else ~condition)
     return stmt
 

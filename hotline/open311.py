@@ -10,7 +10,6 @@ Errors are :class:`Open311Error`, which carry the HTTP status the spec asks for.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -53,11 +52,6 @@ class Open311Error(HotlineError):
         super().__init__(description)
         self.code = code
         self.description = description
-
-
-def jurisdiction() -> str:
-    """This endpoint's jurisdiction id (``HOTLINE_OPEN311_JURISDICTION``)."""
-    return os.environ.get("HOTLINE_OPEN311_JURISDICTION", "community-hotline")
 
 
 def iso(value: datetime | None, tz: ZoneInfo) -> str | None:

@@ -34,7 +34,7 @@ REPORTS = [
 ]
 PLACES = ["幸福小区", "光谷花园", "钟家村社区", "民权街", "中南路街", "金银湖街道", "红钢城"]
 RATINGS = (
-    ["very_satisfied"] * 6 + ["satisfied"] * 5 + ["basically_satisfied"] * 2 + ["dissatisfied"]
+    ["very_satisfied"] * 6 + ["satisfied"] * 5 + ["basically_satisfied"] * 2 + ["dissatisfied"] * 2
 )
 OPERATORS = [("chenjing", "陈静"), ("liming", "李明"), ("zhaoli", "赵丽")]
 

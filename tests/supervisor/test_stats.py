@@ -193,3 +193,36 @@ def test_periods() -> None:
     for bad in ("2026", "2026-13", "x-1"):
         with pytest.raises(ValidationError):
             parse_month(bad, today)
+
+
+@pytest.mark.postgres
+def test_the_same_answers_on_postgresql(pg_url: str) -> None:
+    from hotline import caselog, open311, retention
+    from hotline.actors import Actor
+    from hotline.db import transaction
+
+    with transaction(pg_url) as session:
+        world = seed(session, DAY0)
+        d = stats.dashboard(session, world.period, StatsFilter(), world.now, target=0.9)
+        assert d.registered == 6 and (d.on_time.part, d.on_time.whole) == (3, 4)
+        assert d.time_to_accept.seconds == 1 * HOUR and d.time_to_resolve.seconds == 60 * HOUR
+        assert (d.routing.changed, d.routing.total) == (1, 6)
+        assert (d.handoff.handed_off, d.handoff.conversations) == (2, 3)
+        assert [r.username for r in d.workload] == ["wang", "li", "labour-office"]
+        flt = caselog.parse_filter({"overdue": "1", "q": "测试", "satisfaction": "none"})
+        cases, total = caselog.search(session, flt, world.now, TZ)
+        assert total == 1 and cases[0].number == world.numbers["D"]
+        cases, total = caselog.search(
+            session, caselog.parse_filter({"handoff": "0", "phone4": "5678"}), world.now, TZ
+        )
+        assert [c.number for c in cases] == [world.numbers["A"]]
+        found = open311.find_requests(
+            session, {"status": "closed"}, now=world.now + timedelta(days=1), tz=TZ
+        )
+        assert {r["service_request_id"] for r in found} == {
+            world.numbers[k] for k in ("A", "B", "E", "F")
+        }
+        report = retention.run(
+            session, 1, Actor.system("cli:test"), now=world.now + timedelta(days=3)
+        )
+        assert set(report.numbers) == {world.numbers[k] for k in ("A", "E", "F")}
