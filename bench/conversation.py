@@ -7,6 +7,8 @@ Stacks, each started fresh on free loopback ports and stopped afterwards:
 - ``scaled``: what ``make run-scaled`` starts (endpoints.scaled.yml): Rasa with
   ``SANIC_WORKERS`` (default 2) and the Redis lock store, the tracker store and the case
   database on PostgreSQL, the action server with ``ACTION_SERVER_SANIC_WORKERS`` (default 2).
+- ``single-unpatched``: ``single`` started with the plain ``rasa`` command instead of
+  ``python -m rasa_runtime``, to measure the patches.
 - ``stock``: the assistant ``rasa init`` trains, served the same way as ``single`` (REST
   channel, SQLite tracker store), talking through its own greet / mood flow.
 """
@@ -110,9 +112,14 @@ def _record_memory(report: StackReport, servers: Servers) -> None:
         report.actions_rss_mib = servers.memory("actions")[0]
 
 
-def run_single(workdir: Path, run_id: str) -> StackReport:
-    """The project as ``make run`` starts it."""
-    report = StackReport("single", "1 Rasa process, SQLite tracker + case DB, 1 action server")
+def run_single(workdir: Path, run_id: str, patched: bool = True) -> StackReport:
+    """The project as ``make run`` starts it (``patched=False``: plain ``rasa run``)."""
+    name = "single" if patched else "single-unpatched"
+    report = StackReport(
+        name,
+        "1 Rasa process, SQLite tracker + case DB, 1 action server"
+        + ("" if patched else "; plain `rasa run`, without rasa_runtime's patches"),
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{workdir / 'hotline.db'}"
     upgrade(db_url)
@@ -126,7 +133,7 @@ def run_single(workdir: Path, run_id: str) -> StackReport:
             f"http://127.0.0.1:{actions.port}/webhook",
             db=str(workdir / "tracker.db"),
         )
-        servers.start_rasa(MODEL, endpoints)
+        servers.start_rasa(MODEL, endpoints, patched=patched)
         _phases(report, servers.url("rasa"), hotline_report, run_id, db_url)
         _record_memory(report, servers)
     dispose_engines()
@@ -196,14 +203,23 @@ def _guarded(name: str, fn: Any, *args: Any) -> StackReport:
 
 
 def run(workdir: Path, stock_project: Path | None, stock_model: Path | None) -> list[StackReport]:
-    """Runs every stack named in ``BENCH_STACKS`` (default ``single,scaled,stock``)."""
+    """Runs every stack named in ``BENCH_STACKS`` (default: all four).
+
+    ``single-unpatched`` is ``single`` started with the plain ``rasa`` command, to measure
+    what rasa_runtime's patches change.
+    """
     import os
 
     run_id = uuid.uuid4().hex[:8]
-    wanted = os.environ.get("BENCH_STACKS", "single,scaled,stock").split(",")
+    default = "single,single-unpatched,scaled,stock"
+    wanted = os.environ.get("BENCH_STACKS", default).split(",")
     reports = []
     if "single" in wanted:
         reports.append(_guarded("single", run_single, workdir / "single", run_id))
+    if "single-unpatched" in wanted:
+        reports.append(
+            _guarded("single-unpatched", run_single, workdir / "unpatched", run_id, False)
+        )
     if "scaled" in wanted:
         reports.append(_guarded("scaled", run_scaled, workdir / "scaled", run_id))
     if "stock" in wanted and stock_project is not None and stock_model is not None:
@@ -287,7 +303,7 @@ def section(reports: list[StackReport]) -> str:
     by_name = {r.name: r for r in reports}
     stock = {p.residents: p for p in by_name["stock"].phases} if "stock" in by_name else {}
     lines += ["", "Goal at N=10 (≥ 2× stock msgs/s, p95 < 300 ms):", ""]
-    for name in ("single", "scaled"):
+    for name in ("single", "scaled", "single-unpatched"):
         mine = {p.residents: p for p in by_name[name].phases} if name in by_name else {}
         if 10 in mine and 10 in stock:
             lines.append(f"- {name}: {goal_verdict(mine[10], stock[10])}")

@@ -17,7 +17,7 @@ from types import TracebackType
 
 import httpx
 
-from bench.common import PYTHON, RASA, ROOT, free_port, rasa_env
+from bench.common import PYTHON, RASA, RASA_PYTHON, ROOT, free_port, rasa_env
 
 TOKEN = "bench-token"
 STARTUP_SECONDS = 300
@@ -169,11 +169,24 @@ class Servers:
         workers: int = 1,
         cwd: Path | None = None,
         credentials: Path | None = ROOT / "credentials.yml",
+        patched: bool = True,
     ) -> Server:
-        """Starts ``rasa run`` with the REST channel and the HTTP API on a free port."""
+        """Starts ``rasa run`` with the REST channel and the HTTP API on a free port.
+
+        Args:
+            model: The trained model.
+            endpoints: The endpoints file, if any.
+            name: The server's name in this set.
+            workers: ``SANIC_WORKERS`` (more than 1 needs a Redis lock store).
+            cwd: The working directory (default: this set's workdir).
+            credentials: The credentials file (the REST channel).
+            patched: Start it as the Procfile does, through ``python -m rasa_runtime`` (with
+                the performance patches); False runs the plain ``rasa`` command.
+        """
         port = free_port()
+        launcher = [str(RASA_PYTHON), "-m", "rasa_runtime"] if patched else [str(RASA)]
         args = [
-            str(RASA),
+            *launcher,
             "run",
             "--enable-api",
             "--auth-token",
@@ -190,6 +203,8 @@ class Servers:
         if credentials is not None:
             args += ["--credentials", str(credentials)]
         env = rasa_env(**self.env, SANIC_WORKERS=str(workers))
+        if patched:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         server = self._spawn(name, args, cwd or self.workdir, env, port)
         wait_until_up(server, f"http://127.0.0.1:{port}/status?token={TOKEN}", STARTUP_SECONDS)
         return server

@@ -1,0 +1,21 @@
+"""``python -m rasa_runtime ARGS``: the ``rasa`` command with the performance patches applied."""
+
+from __future__ import annotations
+
+import sys
+
+from rasa_runtime.patches import apply
+
+
+def main() -> int:
+    """Applies the patches, then hands the command line to Rasa's own entry point."""
+    apply()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    result = rasa_main()
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
