@@ -64,7 +64,11 @@ var:
 run: setup db train ## Set up what is missing, then start the whole system
 	@./scripts/run.sh Procfile
 
+# The scaled configuration keeps cases on PostgreSQL (docs/deploy.md).
+SCALED_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/hotline
+run-scaled: export HOTLINE_DATABASE_URL := $(SCALED_DATABASE_URL)
 run-scaled: setup train ## Start with 2 Rasa workers, Redis lock store and PostgreSQL
+	@$(PY) scripts/setup_scaled.py
 	@./scripts/run.sh Procfile.scaled
 
 validate: $(RASA_VENV)/.installed ## Check the Rasa training data

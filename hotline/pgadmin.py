@@ -21,7 +21,7 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def admin_url() -> str:
     """``HOTLINE_PG_ADMIN_URL``, else the local server's ``postgres`` database as ``postgres``."""
-    return os.environ.get("HOTLINE_PG_ADMIN_URL", DEFAULT_ADMIN_URL)
+    return os.environ.get("HOTLINE_PG_ADMIN_URL") or DEFAULT_ADMIN_URL
 
 
 def _driver_url(url: str) -> str:
