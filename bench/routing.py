@@ -193,6 +193,7 @@ def default_pipeline_result(init_config: Path, workdir: Path) -> RouterResult:
     When that happens the same default pipeline is trained with JiebaTokenizer (no project
     dictionary) in the tokenizer's place, the one change needed for Chinese; the note says so.
     """
+    workdir.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load(init_config.read_text(encoding="utf-8"))
     config["language"] = "zh"
     config.pop("policies", None)
