@@ -18,6 +18,13 @@ from sqlalchemy import create_engine, select, text
 
 from hotline.db import dispose_engines, transaction
 from hotline.models import Case
+from tests.bot.conftest import rasa, tg  # noqa: F401  (the fake Rasa and fake Telegram)
+from tests.console.conftest import (  # noqa: F401  (signed-in console clients)
+    as_role,
+    cheap_hashing,
+    console_env,
+    role_users,
+)
 from tests.faults.proxy import ActionProxy
 from tests.servers import Stack, free_port
 from tests.services import PG_ADMIN_URL
