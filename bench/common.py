@@ -117,10 +117,19 @@ def _git(*args: str) -> str:
         return ""
 
 
+def _uname() -> str:
+    try:
+        return subprocess.run(
+            ["uname", "-a"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return " ".join(platform.uname())
+
+
 def machine() -> Machine:
     """Describes this machine and the checked-out commit."""
     return Machine(
-        uname=" ".join(platform.uname()),
+        uname=_uname(),
         cpu=_cpu_model(),
         cores=os.cpu_count() or 0,
         ram_gib=_ram_gib(),
