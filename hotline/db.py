@@ -52,7 +52,34 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    _drop_nul_characters(engine)
+    return engine
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {key: _without_nul(inner) for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_nul(inner) for inner in value)
+    return value
+
+
+def _drop_nul_characters(engine: Engine) -> None:
+    """PostgreSQL text cannot hold NUL (U+0000): it is dropped from every parameter.
+
+    Residents and partners can send it (a web-chat message id, a search, an Open311 field);
+    SQLite stores it, PostgreSQL refuses the statement. Dropping it here, once, keeps every
+    writer and query on both engines from failing on it.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _before(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> tuple[str, Any]:
+        return statement, _without_nul(parameters)
 
 
 def get_engine(url: str | None = None) -> Engine:
