@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,15 @@ XML_ITEMS = {
 }
 
 
+XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/FFFF)."""
+
+
+def _xml_text(value: Any) -> str:
+    """Text for an XML element: what XML cannot carry becomes U+FFFD, so the answer parses."""
+    return XML_INVALID.sub("\ufffd", str(value))
+
+
 def _xml_fill(parent: ET.Element, value: Any, item: str = "item") -> None:
     if isinstance(value, dict):
         for key, inner in value.items():
@@ -51,7 +61,7 @@ def _xml_fill(parent: ET.Element, value: Any, item: str = "item") -> None:
     elif isinstance(value, bool):
         parent.text = "true" if value else "false"
     elif value is not None:
-        parent.text = str(value)
+        parent.text = _xml_text(value)
 
 
 def _xml(root: str, data: Any) -> bytes:
