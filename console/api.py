@@ -1,7 +1,8 @@
 """The JSON API (/api/v1): cases for integrations and scripts, with bearer tokens.
 
 Errors are JSON ``{"error": {"code", "message", "field"?}}`` with status 400 (bad input),
-401 (no or bad token), 403 (role too low), 404 (unknown case) or 409 (invalid transition).
+401 (no or bad token), 403 (role too low), 404 (unknown case), 409 (invalid transition) or
+429 (too many cases created by the account in the last minute).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from hotline.cases import (
     case_events,
     count_by_status,
     create_case,
+    find_by_idempotency_key,
     get_case,
     list_cases,
 )
 from hotline.db import transaction
 from hotline.errors import ValidationError
+from hotline.ratelimit import check_case_rate
 from hotline.views import case_to_dict, event_to_dict
 from hotline.vocab import Channel
 from hotline.workflow import OPERATOR_ACTIONS
@@ -37,6 +40,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"description": "账号角色权限不足"},
     404: {"description": "工单不存在"},
     409: {"description": "当前状态不允许此操作"},
+    429: {"description": "登记过于频繁（每个账号每分钟最多 60 件，HOTLINE_CASES_PER_MINUTE）"},
 }
 
 router = APIRouter(prefix="/api/v1", tags=["工单 API"], responses=ERROR_RESPONSES)
@@ -151,6 +155,9 @@ def api_create_case(
         require_location=body.channel == Channel.PHONE.value,
     )
     with transaction() as session:
+        replay_of = new.idempotency_key
+        if not (replay_of and find_by_idempotency_key(session, replay_of)):  # a replay is free
+            check_case_rate(session, user.actor)
         case, created = create_case(session, new, user.actor)
         data = _case_with_events(session, case.number)
     return JSONResponse(data, status_code=201 if created else 200)

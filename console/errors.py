@@ -69,6 +69,7 @@ STATUS_TITLES = {
     405: "不支持的请求方式",
     409: "操作与工单状态不符",
     413: "内容过大",
+    429: "请求过于频繁",
     500: "系统出错了",
     503: "服务暂不可用",
 }
@@ -114,6 +115,7 @@ def error_code(status: int) -> str:
         404: "not_found",
         405: "method_not_allowed",
         409: "invalid_transition",
+        429: "rate_limited",
         500: "internal_error",
         503: "unavailable",
     }.get(status, "error")

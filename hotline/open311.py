@@ -24,6 +24,7 @@ from hotline.cases import NewCase, create_case
 from hotline.catalogue import Catalogue, Category, get_catalogue
 from hotline.errors import HotlineError, ValidationError
 from hotline.models import Case
+from hotline.ratelimit import RateLimitedError, check_case_rate
 from hotline.redact import mask_numbers
 from hotline.vocab import CaseType, Channel, Urgency
 from hotline.workflow import OPEN_STATUSES, CaseStatus
@@ -177,7 +178,8 @@ def create_request(
 
     Raises:
         Open311Error: 403 without a valid api_key; 400 for bad input; 404 for an unknown
-            service code.
+            service code; 429 when the partner created too many cases in the last minute
+            (:mod:`hotline.ratelimit`).
     """
     catalogue = catalogue or get_catalogue()
     key = accounts.verify_api_key(session, (params.get("api_key") or "").strip())
@@ -216,10 +218,13 @@ def create_request(
         latitude=latitude,
         longitude=longitude,
     )
+    actor = Actor.system(f"open311:{key.name}")
     try:
-        case, _ = create_case(
-            session, new, Actor.system(f"open311:{key.name}"), now=now, catalogue=catalogue
-        )
+        check_case_rate(session, actor, now)
+    except RateLimitedError as exc:
+        raise Open311Error(429, f"too many requests / {exc}") from exc
+    try:
+        case, _ = create_case(session, new, actor, now=now, catalogue=catalogue)
     except ValidationError as exc:
         raise Open311Error(400, FIELD_ERRORS.get(exc.field, exc.message)) from exc
     return case, key.name

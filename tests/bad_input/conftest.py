@@ -84,6 +84,8 @@ def console_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("RASA_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("HOTLINE_SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
+    # The properties create many cases a minute; test_rate_limits.py sets its own limit.
+    monkeypatch.setenv("HOTLINE_CASES_PER_MINUTE", "100000")
     return url
 
 
