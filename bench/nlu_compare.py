@@ -26,20 +26,49 @@ def run_config(config: Path, workdir: Path) -> dict[str, float | str]:
     out = workdir / config.stem
     started = time.monotonic()
     subprocess.run(
-        [str(RASA), "train", "nlu", "-c", str(config), "--nlu", str(ROOT / "data" / "nlu"),
-         "--out", str(out), "--fixed-model-name", "nlu"],
-        cwd=ROOT, env=ENV, check=True, capture_output=True,
+        [
+            str(RASA),
+            "train",
+            "nlu",
+            "-c",
+            str(config),
+            "--nlu",
+            str(ROOT / "data" / "nlu"),
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            "nlu",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+        capture_output=True,
     )
     seconds = time.monotonic() - started
     subprocess.run(
-        [str(RASA), "test", "nlu", "--nlu", str(TEST), "-m", str(out / "nlu.tar.gz"),
-         "--out", str(out / "results")],
-        cwd=ROOT, env=ENV, check=True, capture_output=True,
+        [
+            str(RASA),
+            "test",
+            "nlu",
+            "--nlu",
+            str(TEST),
+            "-m",
+            str(out / "nlu.tar.gz"),
+            "--out",
+            str(out / "results"),
+        ],
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+        capture_output=True,
     )
     report = json.loads((out / "results" / "intent_report.json").read_text(encoding="utf-8"))
     errors = json.loads((out / "results" / "intent_errors.json").read_text(encoding="utf-8"))
-    total = sum(v["support"] for k, v in report.items()
-                if isinstance(v, dict) and "support" in v and not k.endswith("avg"))
+    total = sum(
+        v["support"]
+        for k, v in report.items()
+        if isinstance(v, dict) and "support" in v and not k.endswith("avg")
+    )
     fallback = sum(e["intent_prediction"]["name"] == "nlu_fallback" for e in errors)
     return {
         "config": config.stem,
@@ -54,14 +83,19 @@ def run_config(config: Path, workdir: Path) -> dict[str, float | str]:
 def main(argv: list[str]) -> int:
     """Runs every config given (or all in bench/nlu_configs) and prints a table."""
     configs = [Path(a) for a in argv] or sorted((ROOT / "bench" / "nlu_configs").glob("*.yml"))
-    print(f"{'config':28} {'train_s':>7} {'accuracy':>8} {'macro_f1':>8} {'weighted':>8} "
-          f"{'fallback':>8}", flush=True)
+    print(
+        f"{'config':28} {'train_s':>7} {'accuracy':>8} {'macro_f1':>8} {'weighted':>8} "
+        f"{'fallback':>8}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for config in configs:
             row = run_config(config, Path(tmp))
-            print(f"{row['config']:28} {row['train_s']:>7} {row['accuracy']:>8} "
-                  f"{row['macro_f1']:>8} {row['weighted_f1']:>8} {row['fallback_share']:>8}",
-                  flush=True)
+            print(
+                f"{row['config']:28} {row['train_s']:>7} {row['accuracy']:>8} "
+                f"{row['macro_f1']:>8} {row['weighted_f1']:>8} {row['fallback_share']:>8}",
+                flush=True,
+            )
     return 0
 
 
