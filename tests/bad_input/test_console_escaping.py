@@ -142,7 +142,7 @@ def _get_routes() -> list[str]:
             route.path
             for router in [health_router, *ROUTERS]
             for route in router.routes
-            if isinstance(route, APIRoute) and "GET" in route.methods
+            if isinstance(route, APIRoute) and "GET" in (route.methods or ())
         }
     )
 

@@ -110,7 +110,9 @@ def test_two_flushers_at_once_log_each_report_once(any_db_url: str) -> None:
     assert pending_reports() == []
 
 
-def test_flush_tolerates_a_file_removed_under_it(db_url: str, var_dir: Path) -> None:
+def test_flush_tolerates_a_file_removed_under_it(
+    db_url: str, var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second = spool_report(report(1)), spool_report(report(2))
     real = spool.pending_reports
 
@@ -119,11 +121,8 @@ def test_flush_tolerates_a_file_removed_under_it(db_url: str, var_dir: Path) -> 
         second.unlink(missing_ok=True)  # another machine's flusher got there first
         return found
 
-    spool.pending_reports = racing  # type: ignore[assignment]
-    try:
-        assert len(flush_spool(database_url=db_url)) == 1
-    finally:
-        spool.pending_reports = real  # type: ignore[assignment]
+    monkeypatch.setattr(spool, "pending_reports", racing)
+    assert len(flush_spool(database_url=db_url)) == 1
     assert not first.exists()
 
 
