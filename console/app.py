@@ -94,7 +94,10 @@ def healthz() -> JSONResponse:
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     """Logs reports spooled while the case database was down, from start until shutdown."""
-    flusher = SpoolFlusher().start()
+    settings = load_settings()
+    # Bound at start: a flusher must never follow a later change of the environment into
+    # another spool or database (tests run many apps in one process).
+    flusher = SpoolFlusher(spool_dir=settings.spool_dir, database_url=settings.database_url).start()
     try:
         yield
     finally:

@@ -134,8 +134,11 @@ def _until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 def test_background_flusher_logs_once_the_database_is_back(
-    db_url: str, var_dir: Path, tmp_path: Path
+    db_url: str, var_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Only the flushers started here may touch this spool: not the process-wide one that
+    # spool_report starts (it would log the report into db_url at once).
+    monkeypatch.setattr(spool, "ensure_flusher", lambda *args, **kwargs: None)
     down = tmp_path / "no-database-here"
     down.mkdir()
     flusher = SpoolFlusher(0.1, database_url=f"sqlite:///{down}").start()
