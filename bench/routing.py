@@ -284,18 +284,21 @@ def cross_validation(workdir: Path, folds: int, epochs: int | None) -> RouterRes
     )
 
 
-def _per_category_rows(results: Sequence[RouterResult], catalogue: Catalogue) -> list[list[Any]]:
+def _per_category_rows(
+    held_out: Sequence[RouterResult], crossval: RouterResult | None, catalogue: Catalogue
+) -> list[list[Any]]:
     labels = [NO_CASE, *catalogue.codes]
+    everything = [*held_out, *([crossval] if crossval else [])]
     rows = []
     for label in labels:
         row: list[Any] = [label]
-        support = 0
-        for result in results:
+        for result in everything:
             metrics = result.category["per_category"].get(label)
             row.append(metrics["f1"] if metrics else "n/a")
-            if metrics:
-                support = max(support, int(metrics["support"]))
-        rows.append([*row, support])
+        for result in [*held_out[:1], *([crossval] if crossval else [])]:
+            metrics = result.category["per_category"].get(label)
+            row.append(int(metrics["support"]) if metrics else 0)
+        rows.append(row)
     return rows
 
 
@@ -362,8 +365,10 @@ def run_with_trainings(
     )
     lines += ["", "Per-category F1:", ""]
     names = [r.name.split(" (")[0].split(",")[0] for r in everything]
-    headers = ["category", *names, "support"]
-    lines.append(markdown_table(headers, _per_category_rows(everything, catalogue)))
+    headers = ["category", *names, "held-out support"]
+    if crossval:
+        headers.append("cross-validation support")
+    lines.append(markdown_table(headers, _per_category_rows(held_out, crossval, catalogue)))
     lines += ["", "Most confused pairs (gold→predicted):", ""]
     for result in everything:
         lines.append(f"- {result.name}: {_confusions(result)}")
