@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import create_engine, func, select, text
 
 from bench.conversation import endpoints_from
@@ -59,17 +60,10 @@ def scaled(tmp_path: Path) -> Iterator[tuple[Servers, str, str]]:
                 lock_prefix=f"scale{suffix}",
             )
             config["lock_store"].update(url=REDIS_HOST, port=REDIS_PORT)
-            endpoints_from_dict(endpoints, config)
+            endpoints.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
             servers.start_rasa(MODEL, endpoints, workers=2)
             yield servers, db_url, tracker_url
         dispose_engines()
-
-
-def endpoints_from_dict(path: Path, config: dict[str, object]) -> None:
-    """Writes an endpoints mapping back to its file."""
-    import yaml
-
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
 
 
 def test_concurrent_residents_get_one_case_each(scaled: tuple[Servers, str, str]) -> None:
@@ -100,7 +94,7 @@ def test_concurrent_residents_get_one_case_each(scaled: tuple[Servers, str, str]
         numbers = set(
             session.scalars(select(Case.number).where(Case.resident_ref.like(f"{prefix}-%")))
         )
-    assert sorted(refs) == sorted(f"{prefix}-{i}-0" for i in range(RESIDENTS))
+    assert sorted(str(r) for r in refs) == sorted(f"{prefix}-{i}-0" for i in range(RESIDENTS))
     assert numbers == set(result.case_numbers)
 
     # The conversations live in the PostgreSQL tracker store.
