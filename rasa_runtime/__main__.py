@@ -9,7 +9,12 @@ from rasa_runtime.patches import apply
 
 def main() -> int:
     """Applies the patches, then hands the command line to Rasa's own entry point."""
-    apply()
+    try:
+        applied = apply()
+    except ValueError as exc:
+        print(f"rasa_runtime: {exc}", file=sys.stderr)
+        return 2
+    print(f"rasa_runtime: patches applied: {', '.join(applied) or 'none'}", file=sys.stderr)
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

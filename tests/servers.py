@@ -16,6 +16,7 @@ import pytest
 from hotline.config import PROJECT_ROOT
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 MODEL = PROJECT_ROOT / "models" / "hotline.tar.gz"
 TOKEN = "test-token"
@@ -76,11 +77,13 @@ class Stack:
         wait_until_up(f"{self.action_url}/health", self.procs["actions"], log, 60)
 
     def start_rasa(self) -> None:
-        """Starts (or restarts) the Rasa server with the trained model."""
+        """Starts (or restarts) the Rasa server as the Procfile does (python -m rasa_runtime)."""
         log = self.workdir / "rasa.log"
         self.procs["rasa"] = subprocess.Popen(
             [
-                str(RASA),
+                str(RASA_PYTHON),
+                "-m",
+                "rasa_runtime",
                 "run",
                 "--enable-api",
                 "--auth-token",
@@ -154,6 +157,9 @@ def start_stack(workdir: Path) -> Stack:
         "HOTLINE_VAR_DIR": str(workdir / "var"),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p
+        ),
     }
     stack.start_actions()
     stack.start_rasa()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from hotline.db import transaction
 from hotline.models import Case, CaseEvent
-from tests.servers import Stack
+from tests.servers import TOKEN, Stack
 
 pytestmark = pytest.mark.slow
 
@@ -53,3 +55,27 @@ def test_complete_report_conversation(rasa_stack: Stack) -> None:
     rasa_stack.say(sender, "/affirm")
     with transaction(rasa_stack.db_url) as session:
         assert len(session.scalars(select(Case).where(Case.resident_ref == sender)).all()) == 1
+
+
+def _parse(stack: Stack, text: str) -> dict[str, Any]:
+    response = httpx.post(
+        f"{stack.rasa_url}/model/parse", params={"token": TOKEN}, json={"text": text}, timeout=60
+    )
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def test_faq_selector_answers_questions_and_is_skipped_for_other_intents(rasa_stack: Stack) -> None:
+    # rasa_runtime runs the FAQ ResponseSelector only when the intent is `faq`.
+    question = _parse(rasa_stack, "请问高龄津贴需要准备哪些材料")
+    assert question["intent"]["name"] == "faq"
+    selected = question["response_selector"]["faq"]["response"]["intent_response_key"]
+    assert selected == "faq/gaoling_jintie"
+
+    report = _parse(rasa_stack, "我家楼下的路灯坏了好几天了")
+    assert report["intent"]["name"] == "report_city_management"
+    assert "response_selector" not in report
+
+    sender = f"web:{uuid.uuid4().hex[:8]}"
+    answer = _texts(rasa_stack.say(sender, "请问高龄津贴需要准备哪些材料"))
+    assert "高龄津贴" in answer

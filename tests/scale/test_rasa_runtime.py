@@ -42,6 +42,37 @@ CHECK = textwrap.dedent(
     else:
         raise AssertionError("invalid response accepted")
 
+    # The per-kind check gives the same verdict as the full schema, valid or not.
+    from jsonschema import Draft202012Validator
+    from rasa_runtime.patches import _event_validators, _valid_by_kind, selected
+    full = Draft202012Validator(spec)
+    kinds = sorted(_event_validators()[2])
+    assert len(kinds) == 23, kinds
+    variants = [{}, {"timestamp": "x"}, {"timestamp": 1.5}, {"metadata": 3}, {"name": 1},
+                {"name": "a", "value": None}, {"entities": []}, {"entities": [{"x": 1}]},
+                {"policy": 2}, {"hide_rule_turn": "no"}, {"text": 5},
+                {"parse_data": {"intent": {"name": 3}}},
+                {"parse_data": {"response_selector": {"all_retrieval_intents": []}}}]
+    samples = [{"events": [{"event": kind, **extra}]} for kind in kinds for extra in variants]
+    samples += [{}, {"events": "x"}, {"events": [1]}, {"events": [{}]}, {"responses": [1]},
+                {"events": [{"event": 7}]}, {"events": [{"event": "nope"}]}, [], "text", None,
+                {"events": [{"event": "slot", "name": "a", "value": 1}, {"event": "x"}]}]
+    verdicts = set()
+    for sample in samples:
+        expected = full.is_valid(sample)
+        assert _valid_by_kind(sample) == expected, sample
+        verdicts.add(expected)
+    assert verdicts == {True, False}
+    assert selected("none") == [] and selected("") == ["action_validation", "sqlite_tracker",
+                                                       "faq_selector"]
+    assert selected("faq_selector, action_validation") == ["action_validation", "faq_selector"]
+    try:
+        selected("faster")
+    except ValueError as exc:
+        assert "unknown patch faster" in str(exc), exc
+    else:
+        raise AssertionError("unknown patch accepted")
+
     path = sys.argv[1]
     store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=path)
     tracker = DialogueStateTracker.from_events("s1", [UserUttered("hi"), SlotSet("a", 1)])
