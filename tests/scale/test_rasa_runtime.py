@@ -30,9 +30,12 @@ CHECK = textwrap.dedent(
     except ValidationError as exc:
         original = exc.message
 
-    from rasa_runtime.patches import apply
-    apply()
-    apply()
+    original_retrieve = SQLTrackerStore._retrieve
+    original_save = SQLTrackerStore.save
+
+    from rasa_runtime.patches import PATCHES, apply
+    assert apply() == list(PATCHES)
+    assert apply() == list(PATCHES)
     action = RemoteAction("validate_report_form", None)
     assert action._validate_action_result(good) is True
     try:
@@ -63,8 +66,7 @@ CHECK = textwrap.dedent(
         assert _valid_by_kind(sample) == expected, sample
         verdicts.add(expected)
     assert verdicts == {True, False}
-    assert selected("none") == [] and selected("") == ["action_validation", "sqlite_tracker",
-                                                       "faq_selector"]
+    assert selected("none") == [] and selected("") == list(PATCHES)
     assert selected("faq_selector, action_validation") == ["action_validation", "faq_selector"]
     try:
         selected("faster")
@@ -82,6 +84,68 @@ CHECK = textwrap.dedent(
     assert [e.type_name for e in again.events] == ["user", "slot"], list(again.events)
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal", mode
+
+    # The SQL-text queries store and read what Rasa's ORM code stores and reads.
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted
+    first = [ActionExecuted("action_session_start", timestamp=2), SessionStarted(timestamp=2),
+             ActionExecuted("action_listen", timestamp=3),
+             UserUttered("hi", intent={"name": "greet"}, timestamp=4), SlotSet("a", 1, timestamp=5)]
+    more = [ActionExecuted("utter_greet", timestamp=6), BotUttered("hello", timestamp=7)]
+    second = [ActionExecuted("action_session_start", timestamp=9), SessionStarted(timestamp=9),
+              SlotSet("a", 1, timestamp=10), ActionExecuted("action_listen", timestamp=11),
+              UserUttered("again", timestamp=12)]
+    theirs = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=path + ".orm")
+    for batch in (first, more, second):
+        # As Rasa does: the latest session's tracker plus the new events, saved once.
+        for target, save in ((store, store.save), (theirs, lambda t: original_save(theirs, t))):
+            known = asyncio.run(original_retrieve(target, "s2", False))
+            tracker = DialogueStateTracker.from_events(
+                "s2", [*(known.events if known else []), *batch]
+            )
+            asyncio.run(save(tracker))
+        for everything in (False, True):
+            ours = asyncio.run(store._retrieve("s2", everything))
+            orm = asyncio.run(original_retrieve(store, "s2", everything))
+            assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in orm.events]
+    rows = "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events"
+    mine = sqlite3.connect(path).execute(rows + " WHERE sender_id = 's2' ORDER BY id").fetchall()
+    orm_rows = sqlite3.connect(path + ".orm").execute(rows + " ORDER BY id").fetchall()
+    assert mine == orm_rows and len(mine) == 12, (mine, orm_rows)
+    latest = asyncio.run(store.retrieve("s2"))
+    assert [e.type_name for e in latest.events][:2] == ["action", "session_started"]
+    assert len(latest.events) == 5 and latest.latest_message.text == "again"
+    asyncio.run(store.save(latest))  # nothing new: nothing written
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM events").fetchone()[0] == 14
+    assert asyncio.run(store.retrieve("nobody")) is None
+
+    # One connection serves consecutive action calls; an idle one is dropped after 2 s.
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    async def connections():
+        peers = []
+
+        async def webhook(request):
+            peers.append(request.transport.get_extra_info("peername")[1])
+            return web.json_response({"echo": (await request.json())["n"]})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        answers = [await endpoint.request(json={"n": n}) for n in range(3)]
+        await asyncio.sleep(2.5)
+        answers.append(await endpoint.request(json={"n": 3}))
+        await runner.cleanup()
+        return answers, peers
+
+    answers, peers = asyncio.run(connections())
+    assert answers == [{"echo": n} for n in range(4)], answers
+    assert len(set(peers[:3])) == 1 and peers[3] != peers[0], peers
     print("ok")
     """
 )
