@@ -202,17 +202,22 @@ def _guarded(name: str, fn: Any, *args: Any) -> StackReport:
         return StackReport(name, "did not run", error=f"{type(exc).__name__}: {str(exc)[-1500:]}")
 
 
+def wanted_stacks() -> list[str]:
+    """The stacks ``BENCH_STACKS`` names (default: all four)."""
+    import os
+
+    default = "single,single-unpatched,scaled,stock"
+    return [name.strip() for name in os.environ.get("BENCH_STACKS", default).split(",")]
+
+
 def run(workdir: Path, stock_project: Path | None, stock_model: Path | None) -> list[StackReport]:
     """Runs every stack named in ``BENCH_STACKS`` (default: all four).
 
     ``single-unpatched`` is ``single`` started with the plain ``rasa`` command, to measure
     what rasa_runtime's patches change.
     """
-    import os
-
     run_id = uuid.uuid4().hex[:8]
-    default = "single,single-unpatched,scaled,stock"
-    wanted = os.environ.get("BENCH_STACKS", default).split(",")
+    wanted = wanted_stacks()
     reports = []
     if "single" in wanted:
         reports.append(_guarded("single", run_single, workdir / "single", run_id))

@@ -31,6 +31,10 @@ CHECK = textwrap.dedent(
         original = exc.message
 
     original_retrieve = SQLTrackerStore._retrieve
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+    names = sorted({cls.type_name for cls in all_subclasses(Event)})
+    resolved = {name: Event.resolve_by_type(name) for name in names}
     original_save = SQLTrackerStore.save
 
     from rasa_runtime.patches import PATCHES, apply
@@ -74,6 +78,17 @@ CHECK = textwrap.dedent(
         assert "unknown patch faster" in str(exc), exc
     else:
         raise AssertionError("unknown patch accepted")
+
+    # Event classes come from a table, with Rasa's answers for every name, old and unknown.
+    assert len(names) > 20 and {n: Event.resolve_by_type(n) for n in names} == resolved
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("nope", default=SlotSet) is SlotSet
+    try:
+        Event.resolve_by_type("nope")
+    except ValueError as exc:
+        assert str(exc) == "Unknown event name 'nope'.", exc
+    else:
+        raise AssertionError("unknown event accepted")
 
     path = sys.argv[1]
     store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=path)
