@@ -2,7 +2,7 @@
 
 Settings (environment variables, all optional):
 
-- ``BENCH_ONLY``: comma-separated subset of ``routing,load,resources`` (default: all).
+- ``BENCH_ONLY``: comma-separated subset of ``routing,patches,load,resources`` (default: all).
 - ``BENCH_CV_FOLDS`` (default 5; below 2 skips cross-validation) and ``BENCH_CV_EPOCHS``
   (default: the epochs in config.yml) for the NLU cross-validation; ``BENCH_DEFAULT_EPOCHS``
   (default: Rasa's 100) for the ``rasa init`` pipeline baseline.
@@ -12,6 +12,8 @@ Settings (environment variables, all optional):
   ``BENCH_ACTION_WORKERS`` (scaled stack, default 2 each).
 - ``BENCH_CASES`` (cases per case-creation run, default 200); ``BENCH_FULL_TRAIN=0`` skips
   timing a full ``rasa train`` of the project.
+- ``BENCH_PATCH_ROUNDS`` (default 2) and ``BENCH_PATCH_CONVERSATIONS`` (default 30): the
+  patch-by-patch measurement of Rasa's cost per message (``bench/patch_steps.py``).
 - ``BENCH_NOTE``: free text recorded with the results (what else was running).
 - ``BENCH_OUTPUT``: the results file (default docs/benchmarks.md).
 """
@@ -25,7 +27,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import conversation, resources, routing, stock
+from bench import conversation, patch_steps, resources, routing, stock
 from bench.common import RESULTS, busy_processes, env_int, load_average, machine
 
 
@@ -62,7 +64,7 @@ def _failed(title: str) -> str:
 def main() -> int:
     """Runs the benchmarks selected by ``BENCH_ONLY`` and appends their tables."""
     only = {x.strip() for x in os.environ.get("BENCH_ONLY", "").split(",") if x.strip()}
-    wanted = only or {"routing", "load", "resources"}
+    wanted = only or {"routing", "patches", "load", "resources"}
     output = Path(os.environ.get("BENCH_OUTPUT", str(RESULTS)))
     started = time.monotonic()
     sections = ["", *_header(), ""]
@@ -91,6 +93,14 @@ def main() -> int:
                 trainings += routing_trainings
             except Exception:
                 text = _failed("Routing quality")
+            print(text, flush=True)
+            sections += [text, ""]
+        if "patches" in wanted:
+            print("==> Rasa's cost per message, patch by patch", flush=True)
+            try:
+                text = patch_steps.run(work / "patches")
+            except Exception:
+                text = _failed("Patch by patch")
             print(text, flush=True)
             sections += [text, ""]
         if "load" in wanted:

@@ -72,6 +72,26 @@ def endpoints_from(
     return data
 
 
+def fresh_case_db(workdir: Path) -> dict[str, str]:
+    """Migrates a new SQLite case database in ``workdir``; returns the action server's env."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{workdir / 'hotline.db'}"
+    upgrade(db_url)
+    return {"HOTLINE_DATABASE_URL": db_url, "HOTLINE_VAR_DIR": str(workdir / "var")}
+
+
+def single_endpoints(workdir: Path, action_port: int, tracker: str = "tracker.db") -> Path:
+    """endpoints.yml of the single stack: this action server, a SQLite tracker in ``workdir``."""
+    endpoints = workdir / "endpoints.yml"
+    endpoints_from(
+        ROOT / "endpoints.yml",
+        endpoints,
+        f"http://127.0.0.1:{action_port}/webhook",
+        db=str(workdir / tracker),
+    )
+    return endpoints
+
+
 def count_cases(db_url: str, prefix: str) -> int:
     """Cases in the database whose resident is one of this phase's senders."""
     with transaction(db_url) as session:
@@ -120,19 +140,11 @@ def run_single(workdir: Path, run_id: str, patched: bool = True) -> StackReport:
         "1 Rasa process, SQLite tracker + case DB, 1 action server"
         + ("" if patched else "; plain `rasa run`, without rasa_runtime's patches"),
     )
-    workdir.mkdir(parents=True, exist_ok=True)
-    db_url = f"sqlite:///{workdir / 'hotline.db'}"
-    upgrade(db_url)
-    env = {"HOTLINE_DATABASE_URL": db_url, "HOTLINE_VAR_DIR": str(workdir / "var")}
+    env = fresh_case_db(workdir)
+    db_url = env["HOTLINE_DATABASE_URL"]
     with Servers(workdir, env=env) as servers:
         actions = servers.start_actions()
-        endpoints = workdir / "endpoints.yml"
-        endpoints_from(
-            ROOT / "endpoints.yml",
-            endpoints,
-            f"http://127.0.0.1:{actions.port}/webhook",
-            db=str(workdir / "tracker.db"),
-        )
+        endpoints = single_endpoints(workdir, actions.port)
         servers.start_rasa(MODEL, endpoints, patched=patched)
         _phases(report, servers.url("rasa"), hotline_report, run_id, db_url)
         _record_memory(report, servers)

@@ -23,10 +23,9 @@ from collections import Counter
 from pathlib import Path
 
 from bench.common import MODEL, ROOT
-from bench.conversation import endpoints_from
+from bench.conversation import fresh_case_db, single_endpoints
 from bench.load import hotline_report, run_phase
 from bench.stack import Servers
-from hotline.db import upgrade
 
 
 def top_functions(collapsed: Path, limit: int = 25) -> str:
@@ -63,18 +62,10 @@ def main(argv: list[str]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hotline-profile-") as tmp:
         work = Path(tmp)
-        db_url = f"sqlite:///{work / 'hotline.db'}"
-        upgrade(db_url)
-        env = {"HOTLINE_DATABASE_URL": db_url, "HOTLINE_VAR_DIR": str(work / "var")}
+        env = fresh_case_db(work)
         with Servers(work, env=env) as servers:
             actions = servers.start_actions()
-            endpoints = work / "endpoints.yml"
-            endpoints_from(
-                ROOT / "endpoints.yml",
-                endpoints,
-                f"http://127.0.0.1:{actions.port}/webhook",
-                db=str(work / "tracker.db"),
-            )
+            endpoints = single_endpoints(work, actions.port)
             rasa = servers.start_rasa(MODEL, endpoints, patched="plain" not in argv[2:])
             url = servers.url("rasa")
             asyncio.run(run_phase("warm", url, hotline_report, "rest:prof-warm", 2, 1, 120))

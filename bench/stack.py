@@ -17,7 +17,8 @@ from types import TracebackType
 
 import httpx
 
-from bench.common import PYTHON, RASA, RASA_PYTHON, ROOT, free_port, rasa_env
+from bench.common import PYTHON, ROOT, free_port, rasa_env
+from rasa_runtime.command import serve_command
 
 TOKEN = "bench-token"
 STARTUP_SECONDS = 300
@@ -184,24 +185,14 @@ class Servers:
                 the performance patches); False runs the plain ``rasa`` command.
         """
         port = free_port()
-        launcher = [str(RASA_PYTHON), "-m", "rasa_runtime"] if patched else [str(RASA)]
-        args = [
-            *launcher,
-            "run",
-            "--enable-api",
-            "--auth-token",
-            TOKEN,
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-m",
-            str(model),
-        ]
-        if endpoints is not None:
-            args += ["--endpoints", str(endpoints)]
-        if credentials is not None:
-            args += ["--credentials", str(credentials)]
+        args = serve_command(
+            port=port,
+            model=model,
+            token=TOKEN,
+            endpoints=endpoints,
+            credentials=credentials,
+            patched=patched,
+        )
         env = rasa_env(**self.env, SANIC_WORKERS=str(workers))
         if patched:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)

@@ -4,9 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 procfile=${1:-Procfile}
 # The ports reach every process: Rasa reads ACTION_PORT in its endpoints file, and the console
-# and the bot find Rasa through RASA_URL.
+# and the bot find Rasa through RASA_URL (and the console the action server through
+# ACTION_SERVER_URL).
 export RASA_PORT=${RASA_PORT:-5005} ACTION_PORT=${ACTION_PORT:-5055} CONSOLE_PORT=${CONSOLE_PORT:-8000}
 export RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
+export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:$ACTION_PORT}
 read -r -a procs <<<"$(grep -oE '^[a-z_-]+' "$procfile" | grep -v '^bot$' | paste -sd' ' -)"
 if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then
   procs+=(bot)

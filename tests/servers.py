@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from hotline.config import PROJECT_ROOT
+from rasa_runtime.command import serve_command
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
-RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 MODEL = PROJECT_ROOT / "models" / "hotline.tar.gz"
 TOKEN = "test-token"
@@ -80,25 +80,13 @@ class Stack:
         """Starts (or restarts) the Rasa server as the Procfile does (python -m rasa_runtime)."""
         log = self.workdir / "rasa.log"
         self.procs["rasa"] = subprocess.Popen(
-            [
-                str(RASA_PYTHON),
-                "-m",
-                "rasa_runtime",
-                "run",
-                "--enable-api",
-                "--auth-token",
-                TOKEN,
-                "-i",
-                "127.0.0.1",
-                "-p",
-                str(self.rasa_port),
-                "-m",
-                str(MODEL),
-                "--endpoints",
-                str(self.workdir / "endpoints.yml"),
-                "--credentials",
-                str(PROJECT_ROOT / "credentials.yml"),
-            ],
+            serve_command(
+                port=self.rasa_port,
+                model=MODEL,
+                token=TOKEN,
+                endpoints=self.workdir / "endpoints.yml",
+                credentials=PROJECT_ROOT / "credentials.yml",
+            ),
             cwd=self.workdir,
             env=self.env,
             stdout=log.open("ab"),

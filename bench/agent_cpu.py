@@ -1,0 +1,91 @@
+"""Rasa's own cost per message, in process: run inside ``.venv-rasa`` by ``bench.patch_steps``.
+
+Usage: .venv-rasa/bin/python -m bench.agent_cpu MODEL ENDPOINTS CONVERSATIONS
+
+Applies the ``rasa_runtime`` patches that ``HOTLINE_RASA_PATCHES`` selects, loads the model
+with the endpoints file (its action server must be running), then has one resident after the
+other complete the report conversation through ``Agent.handle_message``, without HTTP in front
+of Rasa. Prints one JSON line: wall time and this process's CPU time (all threads, TensorFlow's
+included) per message, after a warm-up of three conversations.
+
+Imports only the standard library, Rasa and ``rasa_runtime``: it runs in Rasa's environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import resource
+import sys
+import time
+import uuid
+from typing import Any
+
+MESSAGES = [
+    "你好",
+    "我家楼下的路灯坏了好几天了",
+    "幸福小区3栋门口",
+    "13812345678",
+    "王先生",
+    "/affirm",
+]
+"""The report conversation of ``bench.load.hotline_report``, with a confident category."""
+
+WARM_UP = 3
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def measure(model: str, endpoints_file: str, conversations: int) -> dict[str, Any]:
+    """Runs the conversations and returns the per-message figures."""
+    from rasa.core.agent import load_agent
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    logging.getLogger().setLevel(logging.WARNING)
+    agent = await load_agent(
+        model_path=model, endpoints=AvailableEndpoints.read_endpoints(endpoints_file)
+    )
+
+    async def conversation() -> str:
+        sender = f"cpu-{uuid.uuid4().hex[:10]}"
+        output = CollectingOutputChannel()
+        for text in MESSAGES:
+            output = CollectingOutputChannel()
+            await agent.handle_message(UserMessage(text, output, sender, input_channel="rest"))
+        return " ".join(str(m.get("text", "")) for m in output.messages)
+
+    for _ in range(WARM_UP):
+        last = await conversation()
+    if "SQ" not in last:
+        raise RuntimeError(f"the conversation did not end with a case number: {last[:200]!r}")
+    cpu, wall = _cpu_seconds(), time.perf_counter()
+    for _ in range(conversations):
+        await conversation()
+    wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
+    messages = conversations * len(MESSAGES)
+    return {
+        "messages": messages,
+        "wall_ms": 1000 * wall / messages,
+        "cpu_ms": 1000 * cpu / messages,
+    }
+
+
+def main(argv: list[str]) -> int:
+    """Applies the selected patches, measures, prints the JSON line."""
+    from rasa_runtime.patches import apply
+
+    applied = apply()
+    result = asyncio.run(measure(argv[0], argv[1], int(argv[2])))
+    print(json.dumps({"patches": applied, **result}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

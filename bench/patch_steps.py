@@ -1,0 +1,120 @@
+"""The effect of each ``rasa_runtime`` patch on Rasa's cost per message (``BENCH_ONLY=patches``).
+
+Starts the project's action server on a fresh case database, then, for each step of
+``STEPS`` (every step adds patches to the one before), runs ``bench.agent_cpu`` in Rasa's
+environment with ``HOTLINE_RASA_PATCHES`` set to that step: one resident after the other
+completes the report conversation through Rasa's ``Agent``, in process, with the SQLite
+tracker store. The steps are measured ``BENCH_PATCH_ROUNDS`` times (default 2), interleaved,
+so that a slow minute of the machine does not land on one step only; the table shows the
+median of the rounds.
+
+Usage on its own: .venv/bin/python -m bench.patch_steps
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.common import MODEL, RASA_PYTHON, ROOT, env_int, markdown_table, rasa_env
+from bench.conversation import fresh_case_db, single_endpoints
+from bench.stack import Servers
+
+STEPS: list[tuple[str, str]] = [
+    ("plain Rasa 3.6 (no patch)", "none"),
+    (
+        "+ action response validator built once, SQLite tracker in WAL",
+        "action_validation,sqlite_tracker",
+    ),
+    ("+ FAQ selector only for `faq`", "action_validation,sqlite_tracker,faq_selector"),
+    (
+        "+ tracker store as SQL text",
+        "action_validation,sqlite_tracker,faq_selector,sql_tracker_queries",
+    ),
+    (
+        "+ kept-alive action server connections",
+        "action_validation,sqlite_tracker,faq_selector,sql_tracker_queries,endpoint_sessions",
+    ),
+    ("+ event classes from a table (all patches)", ""),
+]
+"""Each step's label and its ``HOTLINE_RASA_PATCHES`` value ("" is every patch)."""
+
+
+def measure_step(
+    setting: str, model: Path, endpoints: Path, conversations: int
+) -> dict[str, float]:
+    """One run of ``bench.agent_cpu`` with the given patch setting."""
+    env = rasa_env(HOTLINE_RASA_PATCHES=setting, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [str(RASA_PYTHON), "-m", "bench.agent_cpu", str(model), str(endpoints), str(conversations)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"bench.agent_cpu failed ({setting!r}):\n{result.stderr[-3000:]}")
+    return dict(json.loads(lines[-1]))
+
+
+def run(workdir: Path) -> str:
+    """Measures every step and returns the markdown section."""
+    rounds = env_int("BENCH_PATCH_ROUNDS", 2)
+    conversations = env_int("BENCH_PATCH_CONVERSATIONS", 30)
+    results: dict[str, list[dict[str, float]]] = {setting: [] for _, setting in STEPS}
+    with Servers(workdir, env=fresh_case_db(workdir)) as servers:
+        actions = servers.start_actions()
+        for round_number in range(rounds):
+            for label, setting in STEPS:
+                tracker = f"tracker-{round_number}-{len(results[setting])}.db"
+                endpoints = single_endpoints(workdir, actions.port, tracker)
+                print(f"  round {round_number + 1}: {label}", flush=True)
+                results[setting].append(measure_step(setting, MODEL, endpoints, conversations))
+    rows = []
+    first_cpu = statistics.median(r["cpu_ms"] for r in results[STEPS[0][1]])
+    for label, setting in STEPS:
+        cpu = statistics.median(r["cpu_ms"] for r in results[setting])
+        wall = statistics.median(r["wall_ms"] for r in results[setting])
+        runs = ", ".join(f"{r['cpu_ms']:.1f}" for r in results[setting])
+        rows.append([label, f"{cpu:.1f}", runs, f"{wall:.1f}", f"{first_cpu / cpu:.2f}×"])
+    return "\n".join(
+        [
+            "### Rasa's cost per message, patch by patch",
+            "",
+            f"One resident at a time, {conversations} report conversations (6 messages) per run "
+            "through Rasa's `Agent` in process (`bench/agent_cpu.py`), SQLite tracker store, "
+            f"the action server in its own process; {rounds} interleaved rounds, median shown. "
+            "CPU = the Rasa process's user + system time (all threads, TensorFlow's included) "
+            "per message; wall = time per message including the action server's replies.",
+            "",
+            markdown_table(
+                [
+                    "step",
+                    "Rasa CPU ms/msg",
+                    "each round",
+                    "wall ms/msg",
+                    "CPU vs plain",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
+def main() -> int:
+    """Runs the steps on their own and prints the table."""
+    with tempfile.TemporaryDirectory(prefix="hotline-patches-") as tmp:
+        print(run(Path(tmp) / "patches"))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The command line that serves the model as the Procfile does, for tests and benchmarks.
+
+Plain standard library: the project's environment (.venv) imports it to start Rasa in
+``.venv-rasa``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+
+
+def serve_command(
+    *,
+    port: int,
+    model: Path,
+    token: str,
+    endpoints: Path | None = None,
+    credentials: Path | None = None,
+    patched: bool = True,
+) -> list[str]:
+    """``rasa run`` with the HTTP API and the REST channel on loopback.
+
+    Args:
+        port: The port to listen on (127.0.0.1).
+        model: The trained model.
+        token: The HTTP API's auth token.
+        endpoints: The endpoints file, if any.
+        credentials: The credentials file (the REST channel), if any.
+        patched: Through ``python -m rasa_runtime`` (the performance patches), as the Procfile
+            starts it; False gives the plain ``rasa`` command.
+    """
+    launcher = [str(RASA_PYTHON), "-m", "rasa_runtime"] if patched else [str(RASA)]
+    args = [*launcher, "run", "--enable-api", "--auth-token", token]
+    args += ["-i", "127.0.0.1", "-p", str(port), "-m", str(model)]
+    if endpoints is not None:
+        args += ["--endpoints", str(endpoints)]
+    if credentials is not None:
+        args += ["--credentials", str(credentials)]
+    return args
