@@ -6,15 +6,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
 
 from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline.actors import Actor
 from hotline.cases import NewCase, create_case, get_case
 from hotline.errors import StorageUnavailableError
-from hotline.resident import set_location
+from hotline.resident import latest_unlocated_emergency, set_location
 from hotline.routing import classify_emergency
-from hotline.spool import spool_report
+from hotline.spool import amend_spooled, spool_report
 from hotline.vocab import CaseType, Urgency, channel_of_sender
 
 
@@ -80,6 +81,17 @@ class ActionEmergencyLocation(Action):
         number = tracker.get_slot("emergency_case_number")
         location = tracker.get_slot("location") or ""
         sender = sender_of(tracker)
+        latitude, longitude = tracker.get_slot("latitude"), tracker.get_slot("longitude")
+        if location and not number:
+            # The case was spooled while the database was down: the location goes with it, or,
+            # when the spool has been flushed since, onto the case it became.
+            changes: dict[str, object] = {"location": location}
+            if latitude is not None and longitude is not None:
+                changes.update(latitude=latitude, longitude=longitude)
+            if not amend_spooled(sender, changes, urgency=Urgency.EMERGENCY.value):
+                number = self._flushed_case(sender)
+                if number is None:
+                    return apologise(dispatcher)
         if number and location:
             try:
                 with_db(
@@ -88,8 +100,8 @@ class ActionEmergencyLocation(Action):
                         get_case(s, number),
                         location,
                         Actor.resident(sender),
-                        tracker.get_slot("latitude"),
-                        tracker.get_slot("longitude"),
+                        latitude,
+                        longitude,
                     )
                 )
             except StorageUnavailableError:
@@ -98,3 +110,14 @@ class ActionEmergencyLocation(Action):
             text=f"位置已记录：{location}。请保持电话畅通，注意安全，先拨打紧急电话求助。"
         )
         return [SlotSet("location", None), SlotSet("emergency_case_number", None)]
+
+    @staticmethod
+    def _flushed_case(sender: str) -> str | None:
+        def number_of_latest(session: Session) -> str | None:
+            case = latest_unlocated_emergency(session, sender)
+            return case.number if case is not None else None
+
+        try:
+            return with_db(number_of_latest)
+        except StorageUnavailableError:
+            return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.actors import Actor
@@ -11,7 +12,7 @@ from hotline.cases import NewCase, create_case, get_case, record_event, resident
 from hotline.errors import NotFoundError
 from hotline.models import Case, utcnow
 from hotline.phone import last_four
-from hotline.vocab import CaseType
+from hotline.vocab import CaseType, Urgency
 from hotline.workflow import BEFORE_DISPATCH, OPEN_STATUSES, CaseStatus
 
 
@@ -75,6 +76,20 @@ def set_location(
     if latitude is not None and longitude is not None:
         case.latitude, case.longitude = latitude, longitude
     record_event(session, case, actor, "set_location", note=case.location)
+
+
+def latest_unlocated_emergency(session: Session, sender_id: str) -> Case | None:
+    """The resident's newest emergency case that still has no location, if any."""
+    return session.scalar(
+        select(Case)
+        .where(
+            Case.resident_ref == sender_id,
+            Case.urgency == Urgency.EMERGENCY.value,
+            Case.location == "",
+        )
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(1)
+    )
 
 
 def log_consultation(

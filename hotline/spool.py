@@ -60,13 +60,51 @@ def spool_report(new: NewCase, spool_dir: Path | None = None) -> Path:
     spool_dir = spool_dir or settings.spool_dir
     spool_dir.mkdir(parents=True, exist_ok=True)
     path = _path(spool_dir, new.idempotency_key)
+    _write(path, asdict(new))
+    ensure_flusher(spool_dir, settings.database_url)
+    return path
+
+
+def _write(path: Path, report: dict[str, object]) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(new), ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     tmp.replace(path)
-    ensure_flusher(spool_dir, settings.database_url)
-    return path
+
+
+def amend_spooled(
+    resident_ref: str,
+    changes: dict[str, object],
+    *,
+    urgency: str | None = None,
+    spool_dir: Path | None = None,
+) -> bool:
+    """Changes this resident's newest report still waiting in the spool (of ``urgency``).
+
+    Holds the flush lock, so a flusher never logs the report as it was a moment before.
+
+    Returns:
+        False when no such report is waiting (none was spooled, or it is already logged).
+    """
+    spool_dir = spool_dir or load_settings().spool_dir
+    if not spool_dir.is_dir():
+        return False
+    with _flush_lock(spool_dir, wait=True):
+        for path in reversed(pending_reports(spool_dir)):
+            try:
+                report = json.loads(path.read_text(encoding="utf-8"))
+            except (FileNotFoundError, ValueError):
+                continue
+            if report.get("resident_ref") != resident_ref:
+                continue
+            if urgency is not None and report.get("urgency") != urgency:
+                continue
+            spooled_at = path.stat().st_mtime
+            _write(path, {**report, **changes})
+            os.utime(path, (spooled_at, spooled_at))  # keeps its place in the flushing order
+            return True
+    return False
 
 
 def pending_reports(spool_dir: Path | None = None) -> list[Path]:

@@ -183,21 +183,47 @@ async def test_emergency_with_the_database_down_still_advises_and_spools(
     assert (case.urgency, case.idempotency_key) == ("emergency", f"{SENDER}:emergency:m-42")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the location given after a spooled emergency is dropped, yet the "
-    "resident is told 位置已记录 (action_emergency_location has no case number)",
-)
 async def test_location_after_a_spooled_emergency_reaches_the_case(
     outage, db, dispatcher, domain, make_tracker
 ):
     await ActionEmergency().run(dispatcher, emergency(make_tracker), domain)
     answered = make_tracker(slots={"location": "幸福小区3栋"}, text="幸福小区3栋")
-    await ActionEmergencyLocation().run(dispatcher, answered, domain)
+    events = await ActionEmergencyLocation().run(dispatcher, answered, domain)
 
+    assert dispatcher.messages[-1]["text"].startswith("位置已记录：幸福小区3栋。")
+    assert events == [SlotSet("location", None), SlotSet("emergency_case_number", None)]
     outage.end()
     flush_spool()
-    assert [c.location for c in cases(db)] == ["幸福小区3栋"]
+    [case] = cases(db)
+    assert case.location == "幸福小区3栋"
+    assert [e[0] for e in events_of(db, case.number)] == ["create"]
+
+
+async def test_location_after_the_spool_was_flushed_reaches_the_case(
+    outage, db, dispatcher, domain, make_tracker
+):
+    await ActionEmergency().run(dispatcher, emergency(make_tracker), domain)
+    outage.end()
+    flush_spool()
+    answered = make_tracker(slots={"location": "幸福小区3栋"}, text="幸福小区3栋")
+
+    await ActionEmergencyLocation().run(dispatcher, answered, domain)
+
+    [case] = cases(db)
+    assert case.location == "幸福小区3栋"
+    assert [e[0] for e in events_of(db, case.number)] == ["create", "set_location"]
+    assert dispatcher.messages[-1]["text"].startswith("位置已记录：幸福小区3栋。")
+
+
+async def test_location_with_no_case_anywhere_is_not_claimed_recorded(
+    outage, db, dispatcher, domain, make_tracker
+):
+    answered = make_tracker(slots={"location": "幸福小区3栋"}, text="幸福小区3栋")
+
+    events = await ActionEmergencyLocation().run(dispatcher, answered, domain)
+
+    assert events == []
+    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
 
 
 async def test_emergency_location_with_the_database_down(

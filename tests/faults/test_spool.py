@@ -195,3 +195,24 @@ def test_the_console_flushes_from_its_start(db_url: str, monkeypatch: pytest.Mon
         _until(lambda: pending_reports() == [])
     numbers, notices = numbers_and_notices(db_url)
     assert len(numbers) == 1 and numbers[0] in notices[0][1]
+
+
+def test_a_late_detail_joins_the_spooled_report_or_says_it_is_gone(db_url: str) -> None:
+    from dataclasses import replace
+
+    from hotline.spool import amend_spooled
+
+    spool_report(replace(report(1), location="", urgency="emergency"))
+    spool_report(report(2, sender="web:someone-else"))
+    assert not amend_spooled(SENDER, {"location": "x"}, urgency="normal")  # not that report
+    assert amend_spooled(SENDER, {"location": "幸福小区3栋"}, urgency="emergency")
+
+    flush_spool(database_url=db_url)
+    with transaction(db_url) as session:
+        rows = session.execute(select(Case.resident_ref, Case.location).order_by(Case.id)).all()
+    assert sorted(tuple(r) for r in rows) == [
+        ("web:someone-else", "幸福小区3栋门口"),
+        (SENDER, "幸福小区3栋"),
+    ]
+    # Logged now: nothing waits in the spool to be amended.
+    assert not amend_spooled(SENDER, {"location": "另一处"}, urgency="emergency")
