@@ -71,7 +71,7 @@ CHECK = textwrap.dedent(
         verdicts.add(expected)
     assert verdicts == {True, False}
     assert selected("none") == [] and selected("") == list(PATCHES)
-    assert selected("faq_selector, action_validation") == ["action_validation", "faq_selector"]
+    assert selected("event_types, action_validation") == ["action_validation", "event_types"]
     try:
         selected("faster")
     except ValueError as exc:
