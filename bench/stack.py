@@ -154,7 +154,7 @@ class Servers:
         env = rasa_env(**self.env, ACTION_SERVER_SANIC_WORKERS=str(workers))
         server = self._spawn(
             name,
-            [str(PYTHON), "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)],
+            [str(PYTHON), "-m", "actions.server", "-p", str(port)],
             ROOT,
             env,
             port,

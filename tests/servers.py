@@ -13,13 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hotline.config import PROJECT_ROOT
+from hotline.config import ACTION_TOKEN_HEADER, PROJECT_ROOT
 from rasa_runtime.command import serve_command
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 MODEL = PROJECT_ROOT / "models" / "hotline.tar.gz"
 TOKEN = "test-token"
+ACTION_TOKEN = "test-action-token"
 STARTUP_SECONDS = 240
 
 
@@ -68,7 +69,7 @@ class Stack:
         """Starts (or restarts) the action server."""
         log = self.workdir / "actions.log"
         self.procs["actions"] = subprocess.Popen(
-            [str(PYTHON), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)],
+            [str(PYTHON), "-m", "actions.server", "-p", str(self.action_port)],
             cwd=PROJECT_ROOT,
             env=self.env,
             stdout=log.open("ab"),
@@ -136,6 +137,7 @@ def start_stack(workdir: Path) -> Stack:
     )
     (workdir / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "{stack.action_url}/webhook"\n'
+        f"  headers:\n    {ACTION_TOKEN_HEADER}: {ACTION_TOKEN}\n"
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
         encoding="utf-8",
     )
@@ -143,6 +145,7 @@ def start_stack(workdir: Path) -> Stack:
         **os.environ,
         "HOTLINE_DATABASE_URL": db_url,
         "HOTLINE_VAR_DIR": str(workdir / "var"),
+        "HOTLINE_ACTION_TOKEN": ACTION_TOKEN,
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONPATH": os.pathsep.join(
