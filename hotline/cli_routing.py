@@ -14,6 +14,7 @@ from hotline.catalogue import get_catalogue
 from hotline.config import load_settings
 from hotline.errors import HotlineError
 from hotline.evaluation import Example, format_report, parse_tsv, score
+from hotline.rasa_auth import rasa_jwt
 from hotline.routing import category_for_parse
 
 
@@ -29,7 +30,9 @@ def parse_text(client: httpx.Client, base_url: str, token: str, text: str) -> di
     """
     try:
         response = client.post(
-            f"{base_url}/model/parse", params={"token": token}, json={"text": text}
+            f"{base_url}/model/parse",
+            headers={"Authorization": f"Bearer {rasa_jwt(token)}"},
+            json={"text": text},
         )
     except httpx.HTTPError as exc:
         raise RasaUnavailableError(f"cannot reach Rasa at {base_url}: {exc}") from exc

@@ -8,7 +8,18 @@ from rasa_runtime.patches import apply
 
 
 def main() -> int:
-    """Applies the patches, then hands the command line to Rasa's own entry point."""
+    """Applies the patches, then hands the command line to Rasa's own entry point.
+
+    With ``HOTLINE_ENV=production`` it first refuses development or short secrets (one line
+    naming the variable, exit 2), before Rasa loads anything.
+    """
+    from hotline.config import ConfigError, check_production_secrets
+
+    try:
+        check_production_secrets()
+    except ConfigError as exc:
+        print(f"rasa_runtime: {exc}", file=sys.stderr)
+        return 2
     try:
         applied = apply()
     except ValueError as exc:

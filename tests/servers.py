@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from hotline.config import ACTION_TOKEN_HEADER, PROJECT_ROOT
+from hotline.rasa_auth import rasa_jwt
 from rasa_runtime.command import serve_command
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -31,14 +32,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_until_up(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Polls ``url`` until it answers 200; fails with the log's tail if the process dies."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"{proc.args!r} exited early:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -94,7 +101,11 @@ class Stack:
             stderr=subprocess.STDOUT,
         )
         wait_until_up(
-            f"{self.rasa_url}/status?token={TOKEN}", self.procs["rasa"], log, STARTUP_SECONDS
+            f"{self.rasa_url}/status",
+            self.procs["rasa"],
+            log,
+            STARTUP_SECONDS,
+            headers={"Authorization": f"Bearer {rasa_jwt(TOKEN)}"},
         )
 
     def stop(self, name: str, sig: int | None = None) -> None:
