@@ -21,7 +21,7 @@ from bench.common import PYTHON, ROOT, free_port, rasa_env
 from hotline.rasa_auth import rasa_jwt
 from rasa_runtime.command import serve_command
 
-TOKEN = "bench-token"
+TOKEN = "bench-rasa-jwt-secret-0123456789abcdef"
 STARTUP_SECONDS = 300
 
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-DEV_RASA_TOKEN = "hotline-dev-token"
-DEV_ACTION_TOKEN = "hotline-dev-action-token"
+DEV_RASA_TOKEN = "hotline-development-rasa-token-not-for-production"
+DEV_ACTION_TOKEN = "hotline-development-action-token-not-for-production"
 ACTION_TOKEN_HEADER = "X-Hotline-Action-Token"
 MIN_SECRET_LENGTH = 32
 PRODUCTION = "production"

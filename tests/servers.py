@@ -20,7 +20,7 @@ from rasa_runtime.command import serve_command
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 MODEL = PROJECT_ROOT / "models" / "hotline.tar.gz"
-TOKEN = "test-token"
+TOKEN = "test-rasa-jwt-secret-0123456789abcdef"
 ACTION_TOKEN = "test-action-token"
 STARTUP_SECONDS = 240
 

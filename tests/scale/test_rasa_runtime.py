@@ -209,3 +209,27 @@ def test_rasa_reads_the_action_port_and_token_from_the_environment(name: str) ->
     assert result.stdout.strip().splitlines()[-1:] == [expected], (
         result.stdout[-2000:] + result.stderr[-2000:]
     )
+
+
+def test_rasa_gets_the_api_secret_from_the_settings_not_the_command_line() -> None:
+    # The Procfiles start `python -m rasa_runtime run ...` without the secret, so it never
+    # appears in the process list; rasa_runtime adds it for Rasa's own parser.
+    from rasa_runtime.__main__ import with_api_secret
+
+    procfiles = [
+        (PROJECT_ROOT / p).read_text(encoding="utf-8") for p in ("Procfile", "Procfile.scaled")
+    ]
+    for text in procfiles:
+        rasa_line = next(line for line in text.splitlines() if line.startswith("rasa:"))
+        assert "RASA_TOKEN" not in rasa_line and "--auth-token" not in rasa_line
+    argv = ["rasa", "run", "--enable-api", "-p", "5005"]
+    assert with_api_secret(argv, "s" * 32) == [
+        *argv,
+        "--jwt-secret",
+        "s" * 32,
+        "--jwt-method",
+        "HS256",
+    ]
+    explicit = ["rasa", "run", "--jwt-secret", "other"]
+    assert with_api_secret(explicit, "s" * 32) == explicit
+    assert with_api_secret(["rasa", "train"], "s" * 32) == ["rasa", "train"]
