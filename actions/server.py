@@ -1,7 +1,8 @@
 """``python -m actions.server``: the action server, on loopback, answering only Rasa.
 
 Built through rasa_sdk's public API (``rasa_sdk.endpoint.create_app``) instead of
-``python -m rasa_sdk``, which listens on 0.0.0.0 with CORS ``*`` and no authentication:
+``python -m rasa_sdk``, which listens on 0.0.0.0 with no authentication (and ``create_app``
+allows CORS origin ``*`` unless told otherwise):
 - it binds ``ACTION_SERVER_HOST`` (default 127.0.0.1);
 - it sends no CORS headers, so no web page can call it from a browser;
 - every request except ``GET /health`` must carry the shared token
