@@ -250,3 +250,42 @@ def test_emergency_location_does_not_move_someone_elses_case(
 
         assert get_case(session, number).location == ""
     assert all(action != "set_location" for action, _ in events_of(db_url, number))
+
+
+@pytest.mark.parametrize(
+    ("action", "slots", "entities"),
+    [
+        ("action_confirm_withdraw", {"case_number": "{number}"}, []),
+        (
+            "action_rate_case",
+            {},
+            [
+                {"entity": "case_number", "value": "{number}"},
+                {"entity": "rating", "value": "dissatisfied"},
+            ],
+        ),
+        (
+            "action_save_rating_comment",
+            {"case_number": "{number}", "rating_comment": "根本没人来修"},
+            [],
+        ),
+    ],
+)
+def test_withdraw_and_rating_do_not_touch_someone_elses_case(
+    actions_server: tuple[Stack, str],
+    action: str,
+    slots: dict[str, str],
+    entities: list[dict[str, str]],
+) -> None:
+    stack, db_url = actions_server
+    number = make_case(db_url, resident_ref=VICTIM, description=DESCRIPTION)
+    before = events_of(db_url, number)
+    call = action_call(
+        action,
+        ATTACKER,
+        text=number,
+        slots={k: v.format(number=number) for k, v in slots.items()},
+        entities=[{k: v.format(number=number) for k, v in e.items()} for e in entities],
+    )
+    assert replies(post(stack, call)) == NOT_YOURS.format(number=number)
+    assert events_of(db_url, number) == before
