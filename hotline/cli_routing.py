@@ -21,6 +21,7 @@ from hotline.evaluation import (
     score,
     two_stage_summary,
 )
+from hotline.rasa_auth import rasa_jwt
 from hotline.routing import category_for_parse
 
 
@@ -36,7 +37,9 @@ def parse_text(client: httpx.Client, base_url: str, token: str, text: str) -> di
     """
     try:
         response = client.post(
-            f"{base_url}/model/parse", params={"token": token}, json={"text": text}
+            f"{base_url}/model/parse",
+            headers={"Authorization": f"Bearer {rasa_jwt(token)}"},
+            json={"text": text},
         )
     except httpx.HTTPError as exc:
         raise RasaUnavailableError(f"cannot reach Rasa at {base_url}: {exc}") from exc
