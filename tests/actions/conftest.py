@@ -160,7 +160,8 @@ def make_tracker(domain: dict[str, Any]) -> TrackerFactory:
         slots: Slot values over the domain's initial values.
         text, intent, confidence, intent_ranking, category_ranking, entities,
         response_selector, message_id:
-            The latest message (``category_ranking``: the NLU's category stage). ``entities`` may be given as ``{"entity": value}``.
+            The latest message (``category_ranking``: the NLU's category stage).
+            ``entities`` may be given as ``{"entity": value}``.
         events: Events before the latest user message, which is always preceded by an
             action_listen.
         then: Events after the latest user message (e.g. a form completing).
