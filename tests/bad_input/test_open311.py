@@ -52,13 +52,14 @@ FIELDS = [
 
 @pytest.fixture()
 def partner(console_env: str) -> tuple[TestClient, str]:
-    """An anonymous client and a valid api_key."""
+    """A client reading with a valid api_key (the ``X-Api-Key`` header), and that key."""
     from tests.console.conftest import make_client
 
     with transaction() as session:
         _, key = accounts.create_api_key(session, "城市运行平台")
     client = make_client()
     client.__enter__()
+    client.headers["X-Api-Key"] = key
     return client, key
 
 
