@@ -145,9 +145,13 @@ def _claim(sender_id: str) -> list[dict[str, Any]]:
     return [{"mode": mode}, *out]
 
 
-@router.get("/chat/poll")
+@router.post("/chat/poll")
 async def chat_poll(request: Request) -> JSONResponse:
-    """Delivers the operator's messages and case notices waiting for this resident."""
+    """Delivers the operator's messages and case notices waiting for this resident.
+
+    A POST with the chat's CSRF token (``X-CSRF-Token``): it marks the messages delivered, so
+    another site must not be able to trigger it (a GET answers 405).
+    """
     sender_id = sender_of(request)
     if sender_id is None:
         return JSONResponse({"messages": [], "mode": handoff.BOT})

@@ -27,6 +27,13 @@ def mask_numbers(text: str | None) -> str:
     return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
 
 
+def phone_numbers_in(text: str | None) -> list[str]:
+    """The mobile and landline numbers written in free text, in order (as written)."""
+    found = [(m.start(), m.group(0)) for m in _MOBILE.finditer(text or "")]
+    found += [(m.start(), m.group(0)) for m in _LANDLINE.finditer(text or "")]
+    return [number for _, number in sorted(found)]
+
+
 def remove_numbers(text: str | None) -> str:
     """Removes phone and ID card numbers from free text entirely (for anonymisation)."""
     if not text:
