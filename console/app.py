@@ -35,6 +35,7 @@ from console import (
 )
 from console.secret import load_secret_key
 from console.security import SecurityHeadersMiddleware
+from hotline import logmask
 from hotline.config import load_settings
 from hotline.db import get_engine
 from hotline.spool import SpoolFlusher
@@ -105,11 +106,12 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
-    """Builds the console application.
+    """Builds the console application (and masks personal data in the process's logs).
 
     Args:
         extra_routers: Routers added after the built-in ones (later features, tests).
     """
+    logmask.install()
     application = FastAPI(
         title="社区服务热线 操作台 API",
         description="工单的查询、登记与办理。请求需携带 `Authorization: Bearer <令牌>`，"

@@ -6,7 +6,8 @@ import re
 
 ANONYMISED = "（已匿名）"
 """What replaces a name or a location once a case is anonymised."""
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<![\d+])(?:\+?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
+"""A mainland mobile number, also in international form (``+86 138…``, as stored)."""
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?\d{3,4}(\d{4})(?!\d)")
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 UNNAMED = frozenset({"", "匿名", ANONYMISED})

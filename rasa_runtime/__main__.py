@@ -8,7 +8,11 @@ from rasa_runtime.patches import apply
 
 
 def main() -> int:
-    """Applies the patches, then hands the command line to Rasa's own entry point."""
+    """Masks personal data in the logs, applies the patches, then hands the command line to
+    Rasa's own entry point."""
+    from hotline import logmask  # standard library only: importable in the Rasa environment
+
+    logmask.install()
     try:
         applied = apply()
     except ValueError as exc:
