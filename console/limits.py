@@ -1,4 +1,4 @@
-"""Per-address limits of the console's anonymous doors: the web chat and the login form.
+"""Per-address limits of the console's anonymous doors: the web chat and failed logins.
 
 The address is :func:`hotline.ratelimit.client_address` of the request (``X-Forwarded-For``
 only from ``HOTLINE_TRUSTED_PROXIES``). Each app holds its own :class:`AddressLimiter`
@@ -15,7 +15,7 @@ from fastapi import Request
 
 from console.secret import load_secret_key
 from hotline.config import Settings, load_settings
-from hotline.ratelimit import AddressLimiter, client_address
+from hotline.ratelimit import AddressLimitedError, AddressLimiter, client_address
 
 
 def address_of(request: Request) -> str:
@@ -68,4 +68,24 @@ def per_address(
 
 
 chat_limit = per_address("chat", lambda s: s.chat_limit_per_ip, "消息发送")
-login_limit = per_address("login", lambda s: s.login_limit_per_ip, "登录尝试")
+LOGIN_BUCKET = "login-failures"
+
+
+def login_guard(request: Request) -> None:
+    """Refuses a login attempt from an address with too many recent failures.
+
+    Only failures count (:func:`count_failed_login`): an office behind one address logs in
+    many times a morning.
+
+    Raises:
+        AddressLimitedError: Past ``HOTLINE_LOGIN_LIMIT_PER_IP`` failures (answered 429).
+    """
+    limit = load_settings().login_limit_per_ip
+    if not limiter_of(request).allows(limit, LOGIN_BUCKET, address_of(request)):
+        raise AddressLimitedError("登录失败")
+
+
+def count_failed_login(request: Request) -> None:
+    """Counts a failed login against the request's address."""
+    limit = load_settings().login_limit_per_ip
+    limiter_of(request).hit(limit, LOGIN_BUCKET, address_of(request))

@@ -34,7 +34,8 @@ class Settings:
     rate_limit_storage: str = "memory://"
     """Where per-IP counters live (``limits`` storage URI: ``memory://``, ``redis://…``)."""
     chat_limit_per_ip: str = "60/minute"
-    login_limit_per_ip: str = "10/minute"
+    login_limit_per_ip: str = "30/hour"
+    """Failed logins per client address."""
     lookup_limit_per_ip: str = "10/hour"
     """Case lookups with the phone's last four digits, per client address."""
     lookup_limit_per_case: str = "10/hour"
@@ -75,7 +76,7 @@ def load_settings() -> Settings:
         ),
         rate_limit_storage=os.environ.get("HOTLINE_RATE_LIMIT_STORAGE", "").strip() or "memory://",
         chat_limit_per_ip=_text("HOTLINE_CHAT_LIMIT_PER_IP", "60/minute"),
-        login_limit_per_ip=_text("HOTLINE_LOGIN_LIMIT_PER_IP", "10/minute"),
+        login_limit_per_ip=_text("HOTLINE_LOGIN_LIMIT_PER_IP", "30/hour"),
         lookup_limit_per_ip=_text("HOTLINE_LOOKUP_LIMIT_PER_IP", "10/hour"),
         lookup_limit_per_case=_text("HOTLINE_LOOKUP_LIMIT_PER_CASE", "10/hour"),
     )

@@ -89,7 +89,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(
     assert _fresh_chat_send(proxy, "d", forwarded=other) == 200
 
 
-def test_login_is_limited_per_address_across_accounts(
+def test_failed_logins_are_limited_per_address_across_accounts(
     app_for, role_users: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOTLINE_LOGIN_LIMIT_PER_IP", "4/minute")
@@ -109,7 +109,20 @@ def test_login_is_limited_per_address_across_accounts(
     token = page_csrf(guesser, "/login")
     right = {"username": ROLE_USERS["operator"], "password": PASSWORD, "csrf_token": token}
     refused = guesser.post("/login", data=right)
-    assert refused.status_code == 429 and "登录尝试过于频繁" in refused.text
+    assert refused.status_code == 429 and "登录失败过于频繁" in refused.text
     colleague = app_for("203.0.113.10")
     token = page_csrf(colleague, "/login")
     assert colleague.post("/login", data={**right, "csrf_token": token}).status_code == 303
+
+
+def test_successful_logins_do_not_count(
+    app_for, role_users: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An office behind one address logs in many times; only failures count."""
+    monkeypatch.setenv("HOTLINE_LOGIN_LIMIT_PER_IP", "2/minute")
+    office = app_for("203.0.113.11")
+    for user in ["op", "sup", "adm", "op"]:
+        office.cookies.clear()
+        token = page_csrf(office, "/login")
+        form = {"username": user, "password": PASSWORD, "csrf_token": token}
+        assert office.post("/login", data=form).status_code == 303
