@@ -47,7 +47,10 @@ def limiter_of(request: Request) -> AddressLimiter:
 
 
 def per_address(
-    bucket: str, limit_of: Callable[[Settings], str], what: str
+    bucket: str,
+    limit_of: Callable[[Settings], str],
+    what: str,
+    hint_of: Callable[[Settings], str] = lambda _: "",
 ) -> Callable[[Request], None]:
     """A dependency that counts the request against its address's limit.
 
@@ -55,19 +58,28 @@ def per_address(
         bucket: The counter's name (``chat``, ``login``).
         limit_of: Picks the limit from the settings, e.g. ``60/minute``.
         what: The request in Chinese, for the 429 answer (``消息发送``).
+        hint_of: What else to tell the person refused, from the settings.
 
     Raises:
         AddressLimitedError: Past the limit (answered 429).
     """
 
     def dependency(request: Request) -> None:
-        limiter_of(request).check(limit_of(load_settings()), bucket, address_of(request), what)
+        settings = load_settings()
+        limiter_of(request).check(
+            limit_of(settings), bucket, address_of(request), what, hint_of(settings)
+        )
 
     dependency.__name__ = f"limit_{bucket}_per_address"
     return dependency
 
 
-chat_limit = per_address("chat", lambda s: s.chat_limit_per_ip, "消息发送")
+chat_limit = per_address(
+    "chat",
+    lambda s: s.chat_limit_per_ip,
+    "消息发送",
+    lambda s: f"如情况紧急，请直接拨打 110、119、120 或热线 {s.hotline_phone}",
+)
 LOGIN_BUCKET = "login-failures"
 
 
@@ -82,7 +94,7 @@ def login_guard(request: Request) -> None:
     """
     limit = load_settings().login_limit_per_ip
     if not limiter_of(request).allows(limit, LOGIN_BUCKET, address_of(request)):
-        raise AddressLimitedError("登录失败")
+        raise AddressLimitedError("登录尝试")
 
 
 def count_failed_login(request: Request) -> None:

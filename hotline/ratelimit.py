@@ -85,8 +85,8 @@ class AddressLimitedError(HotlineError):
 
     http_status = 429
 
-    def __init__(self, what: str) -> None:
-        super().__init__(f"您所在网络的{what}过于频繁，请稍后再试")
+    def __init__(self, what: str, hint: str = "") -> None:
+        super().__init__(f"您所在网络的{what}过于频繁，请稍后再试。{hint}".rstrip("。") + "。")
         self.what = what
 
 
@@ -169,14 +169,14 @@ class AddressLimiter:
         """Whether one more request would be within ``limit``, without counting it."""
         return bool(self._limiter.test(rule(limit), bucket, key))
 
-    def check(self, limit: str, bucket: str, key: str, what: str) -> None:
+    def check(self, limit: str, bucket: str, key: str, what: str, hint: str = "") -> None:
         """Counts one request.
 
         Raises:
-            AddressLimitedError: When it is over ``limit``.
+            AddressLimitedError: When it is over ``limit``, with ``what`` and ``hint`` in it.
         """
         if not self.hit(limit, bucket, key):
-            raise AddressLimitedError(what)
+            raise AddressLimitedError(what, hint)
 
 
 @lru_cache(maxsize=4)
