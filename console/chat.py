@@ -21,6 +21,7 @@ from console.limits import chat_limit, client_key
 from console.secret import load_secret_key
 from console.templating import render
 from hotline import gateway, handoff, outbox
+from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import ValidationError
 from hotline.vocab import Channel
@@ -56,6 +57,7 @@ def _set_cookie(response: Response, sender_id: str) -> None:
         httponly=True,
         samesite="lax",
         path="/chat",
+        secure=load_settings().is_production,
     )
 
 
