@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -41,11 +42,10 @@ def elderly_care_public(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The catalogue with 养老服务 also marked ``public: true`` (two public categories)."""
     from hotline.config import PROJECT_ROOT
 
-    text = (PROJECT_ROOT / "data" / "catalogue.yml").read_text(encoding="utf-8")
-    marked = text.replace(
-        "    intent: report_elderly_care\n", "    intent: report_elderly_care\n    public: true\n"
-    )
-    assert marked != text
+    data = yaml.safe_load((PROJECT_ROOT / "data" / "catalogue.yml").read_text(encoding="utf-8"))
+    (elderly,) = [c for c in data["categories"] if c["code"] == "elderly_care"]
+    elderly["public"] = True
+    marked = yaml.safe_dump(data, allow_unicode=True)
     path = tmp_path / "catalogue.yml"
     path.write_text(marked, encoding="utf-8")
     monkeypatch.setenv("HOTLINE_CATALOGUE", str(path))
