@@ -69,6 +69,14 @@ def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def fresh_lookup_limits() -> None:
+    """Each test starts with empty per-address counters (they live in the process)."""
+    from hotline.ratelimit import shared_limiter
+
+    shared_limiter.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def _domain() -> dict[str, Any]:
     return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
