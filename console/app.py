@@ -128,6 +128,9 @@ def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         lifespan=lifespan,
+        # No route ends in "/": a redirect would only answer an API client without JSON
+        # (``/api/v1/cases/%2F`` became ``/api/v1/cases//`` and a bare 307).
+        redirect_slashes=False,
     )
     application.add_middleware(SecurityHeadersMiddleware)
     application.add_middleware(
