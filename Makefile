@@ -20,7 +20,7 @@ RASA_INPUTS := config.yml domain.yml $(shell find data nlu_components -type f \(
 export HOTLINE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/hotline.db
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup python train run run-scaled test test-fast lint validate crossval bench clean db
+.PHONY: help setup python train run run-scaled test test-fast lint validate bench clean db
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -83,9 +83,6 @@ lint: $(VENV)/.installed ## ruff and mypy
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
-
-crossval: setup ## 5-fold cross-validation of the NLU
-	@$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out var/crossval
 
 bench: setup train ## Run the benchmarks and append to docs/benchmarks.md
 	@$(PY) -m bench

@@ -87,3 +87,24 @@ def test_faq_retrieval_answers_questions_and_is_skipped_for_other_intents(
     sender = f"web:{uuid.uuid4().hex[:8]}"
     answer = _texts(rasa_stack.say(sender, "请问高龄津贴需要准备哪些材料"))
     assert "高龄津贴" in answer
+
+
+def test_a_fire_gets_advice_first_then_one_emergency_case_due_in_two_hours(
+    rasa_stack: Stack,
+) -> None:
+    sender = f"web:{uuid.uuid4().hex[:8]}"
+    replies = [str(r.get("text", "")) for r in rasa_stack.say(sender, "楼道着火了")]
+    assert replies and replies[0].startswith("【紧急】") and "119" in replies[0]
+    numbers = re.findall(r"SQ\d{8}-\d{4}", "\n".join(replies))
+    assert len(set(numbers)) == 1, replies
+    rasa_stack.say(sender, "幸福小区3栋2单元")
+
+    with transaction(rasa_stack.db_url) as session:
+        cases = session.scalars(select(Case).where(Case.resident_ref == sender)).all()
+        assert [c.number for c in cases] == numbers[:1]
+        case = cases[0]
+        assert case.urgency == "emergency"
+        assert case.category == "public_security"
+        assert case.due_at is not None and case.created_at is not None
+        assert abs((case.due_at - case.created_at).total_seconds() - 2 * 3600) < 60
+        assert case.location == "幸福小区3栋2单元"
