@@ -184,20 +184,28 @@ def test_patches_keep_rasa_behaviour(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["endpoints.yml", "endpoints.scaled.yml"])
 def test_rasa_reads_the_action_port_from_the_environment(name: str) -> None:
-    # make run sets ACTION_PORT (scripts/run.sh); Rasa must send action calls there.
+    # make run sets ACTION_PORT and HOTLINE_VAR_DIR (runner/processes.py); Rasa must send
+    # action calls there and keep the SQLite tracker store in the var directory.
     if not RASA_PYTHON.exists():
         pytest.fail("no .venv-rasa: run `make setup`")
     read = (
         "import sys; from rasa.core.utils import AvailableEndpoints; "
-        "print(AvailableEndpoints.read_endpoints(sys.argv[1]).action.url)"
+        "e = AvailableEndpoints.read_endpoints(sys.argv[1]); "
+        "print(e.tracker_store.kwargs.get('db')); print(e.action.url)"
     )
     result = subprocess.run(
         [str(RASA_PYTHON), "-c", read, str(PROJECT_ROOT / name)],
-        env={"ACTION_PORT": "6123", "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+        env={
+            "ACTION_PORT": "6123",
+            "HOTLINE_VAR_DIR": "/srv/hotline/var",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert result.stdout.strip().splitlines()[-1:] == ["http://127.0.0.1:6123/webhook"], (
+    db = "/srv/hotline/var/rasa_tracker.db" if name == "endpoints.yml" else "hotline_tracker"
+    assert result.stdout.strip().splitlines()[-2:] == [db, "http://127.0.0.1:6123/webhook"], (
         result.stdout[-2000:] + result.stderr[-2000:]
     )
