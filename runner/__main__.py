@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -73,11 +74,20 @@ class Runner:
             self.supervisord.send_signal(signal.SIGTERM)
 
     def _ready(self) -> bool:
-        """Whether the console's /healthz reports database, Rasa and action server up."""
+        """Whether Rasa (model loaded), the action server and the console answer.
+
+        The console is only connected to: an HTTP request would add an access-log line every
+        time it is asked.
+        """
+        env = os.environ
         try:
-            url = f"http://127.0.0.1:{os.environ['CONSOLE_PORT']}/healthz"
-            return httpx.get(url, timeout=1).status_code == 200
-        except httpx.HTTPError:
+            with socket.create_connection(("127.0.0.1", int(env["CONSOLE_PORT"])), timeout=1):
+                pass
+            return all(
+                httpx.get(url, timeout=1).status_code == 200
+                for url in (f"{env['RASA_URL']}/", f"{env['ACTION_SERVER_URL']}/health")
+            )
+        except (OSError, httpx.HTTPError):
             return False
 
     def run(self) -> int:
