@@ -62,6 +62,7 @@ class Runner:
         self.paths = Paths(var_dir=Path(os.environ["HOTLINE_VAR_DIR"]))
         self.processes = processes(os.environ, scaled=scaled)
         files = {p.name: self.paths.process_log(p.name) for p in self.processes}
+        files["reaper"] = self.paths.process_log("reaper")
         self.follower = Follower({"supervisor": self.paths.main_log, **files})
         self.stopping = False
         self.supervisord: subprocess.Popen[bytes] | None = None

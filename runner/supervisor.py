@@ -10,8 +10,10 @@ supervisord (http://supervisord.org) starts every process, and restarts one that
 - every exit, start and give-up is logged with its reason in ``supervisord.log``, e.g.
   ``exited: actions (terminated by SIGKILL; not expected)``.
 
-Each process writes to its own log file (``var/log/NAME.log``, rotated), which
-:mod:`runner.output` prints with a name prefix. The processes get the runner's environment.
+When a process dies, :mod:`runner.reaper` kills the workers it left behind in its process
+group, so that they do not keep its port. Each process writes to its own log file
+(``var/log/NAME.log``, rotated), which :mod:`runner.output` prints with a name prefix. The
+processes get the runner's environment.
 """
 
 from __future__ import annotations
@@ -101,6 +103,22 @@ def program_section(process: Process, paths: Paths) -> str:
     return "\n".join(lines) + "\n"
 
 
+def reaper_section(paths: Paths) -> str:
+    """The event listener that kills what a dead process left in its group (runner/reaper.py)."""
+    python = PROJECT_ROOT / ".venv" / "bin" / "python"
+    return f"""[eventlistener:reaper]
+command={_command((str(python), "-m", "runner.reaper"))}
+directory={PROJECT_ROOT}
+events=PROCESS_STATE_EXITED
+autorestart=true
+buffer_size=100
+stdout_logfile=NONE
+stderr_logfile={paths.process_log("reaper")}
+stderr_logfile_maxbytes={LOG_MAXBYTES}
+stderr_logfile_backups={LOG_BACKUPS}
+"""
+
+
 def render(processes: list[Process], paths: Paths) -> str:
     """The whole supervisord configuration: control socket, daemon settings, programs."""
     head = f"""; Written by `python -m runner` (make run) from runner/processes.py; edits are lost.
@@ -123,7 +141,8 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://{paths.socket}
 """
-    return "\n".join([head, *(program_section(p, paths) for p in processes)])
+    sections = [head, reaper_section(paths), *(program_section(p, paths) for p in processes)]
+    return "\n".join(sections)
 
 
 def write_config(processes: list[Process], paths: Paths) -> Path:

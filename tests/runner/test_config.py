@@ -73,6 +73,8 @@ def test_supervisord_restarts_every_process_it_reads(tmp_path: Path, scaled: boo
     options = read_back(procs, tmp_path)
     assert options.nodaemon
     configs = {c.name: c for g in options.process_group_configs for c in g.process_configs}
+    reaper = configs.pop("reaper")
+    assert reaper.autorestart is RestartUnconditionally
     assert sorted(configs) == sorted(p.name for p in procs)
     for process in procs:
         config = configs[process.name]
