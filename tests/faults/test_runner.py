@@ -195,11 +195,6 @@ class WebChat:
         response.raise_for_status()
         return "\n".join(str(r["text"]) for r in response.json()["replies"])
 
-    def sender(self) -> str:
-        from console.chat import COOKIE, _serializer
-
-        return str(_serializer().loads(self.client.cookies[COOKIE]))
-
 
 class TelegramResident:
     """A resident chatting with the bot through the fake Bot API."""
@@ -274,7 +269,7 @@ def restarted(hotline: Hotline, name: str, pid: int) -> None:
         hotline,
     )
     why = f"supervisor | {time.strftime('%Y')}"  # supervisord's own lines, relayed by the runner
-    reason = f"INFO exited: {name} (terminated by SIGKILL; not expected)"
+    reason = f"WARN exited: {name} (terminated by SIGKILL; not expected)"
     wait_for(
         "the reason in the log",
         lambda: any(why in line and reason in line for line in hotline.log().splitlines()),
@@ -346,7 +341,9 @@ def test_every_process_killed_once_the_hotline_answers_again(
     assert "请核对登记信息" in chat.say(NAME)
     numbers = CASE_NUMBER.findall(chat.say("/affirm"))
     assert numbers
-    expected[numbers[0]] = chat.sender()
+    [web_sender] = [ref for number, ref in hotline.cases() if number == numbers[0]]
+    assert web_sender and web_sender.startswith("web:"), web_sender
+    expected[numbers[0]] = web_sender
 
     # The bot dies; the resident's next message, sent while it is down, is answered after.
     resident = TelegramResident(tg, 73001)
