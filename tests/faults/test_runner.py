@@ -39,10 +39,11 @@ from tests.servers import MODEL, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
-# Seconds from the SIGKILL until the system answers the resident again, with margin over what
-# was measured on the 2-core machine under load (see docs/resilience.md): the three light
-# processes are back in 2-4 s, Rasa (TensorFlow and the model) in about 25-60 s.
-RECOVERY_SECONDS = {"actions": 30.0, "console": 30.0, "bot": 45.0, "rasa": 240.0}
+# Seconds from the SIGKILL until the system answers the resident again. Measured on the 2-core
+# machine while other engineers trained models (docs/resilience.md): action server 3.0 s,
+# console 5.5 s, bot 4.5 s, Rasa 154.5 s (TensorFlow and the model load again; the first start
+# took 188 s). The bounds leave a margin of 5x for the light processes and 2x for Rasa.
+RECOVERY_SECONDS = {"actions": 30.0, "console": 30.0, "bot": 30.0, "rasa": 300.0}
 STARTUP_SECONDS = 300.0
 TURN_SECONDS = 90.0
 STOP_SECONDS = 60.0
