@@ -1,4 +1,4 @@
-"""The command line that serves the model as the Procfile does, for tests and benchmarks.
+"""The command line that serves the model as `make run` does, for the runner, tests and benchmarks.
 
 Plain standard library: the project's environment (.venv) imports it to start Rasa in
 ``.venv-rasa``.
@@ -30,7 +30,7 @@ def serve_command(
         token: The HTTP API's auth token.
         endpoints: The endpoints file, if any.
         credentials: The credentials file (the REST channel), if any.
-        patched: Through ``python -m rasa_runtime`` (the performance patches), as the Procfile
+        patched: Through ``python -m rasa_runtime`` (the performance patches), as `make run`
             starts it; False gives the plain ``rasa`` command.
     """
     launcher = [str(RASA_PYTHON), "-m", "rasa_runtime"] if patched else [str(RASA)]
