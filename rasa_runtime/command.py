@@ -17,7 +17,7 @@ def serve_command(
     *,
     port: int,
     model: Path,
-    token: str,
+    token: str | None,
     endpoints: Path | None = None,
     credentials: Path | None = None,
     patched: bool = True,
@@ -27,14 +27,22 @@ def serve_command(
     Args:
         port: The port to listen on (127.0.0.1).
         model: The trained model.
-        token: The HTTP API's auth token.
+        token: The HTTP API's secret: Rasa verifies ``Authorization: Bearer`` JWTs signed
+            with it (``hotline.rasa_auth``); no ``?token=`` query parameter is accepted.
+            None leaves it off the command line (and so out of the process list):
+            ``python -m rasa_runtime`` then adds ``RASA_TOKEN`` from the settings, as
+            ``make run`` starts it. The plain ``rasa`` command needs it.
         endpoints: The endpoints file, if any.
         credentials: The credentials file (the REST channel), if any.
         patched: Through ``python -m rasa_runtime`` (the performance patches), as `make run`
             starts it; False gives the plain ``rasa`` command.
     """
     launcher = [str(RASA_PYTHON), "-m", "rasa_runtime"] if patched else [str(RASA)]
-    args = [*launcher, "run", "--enable-api", "--auth-token", token]
+    if token is None and not patched:
+        raise ValueError("the plain rasa command needs the API secret on its command line")
+    args = [*launcher, "run", "--enable-api"]
+    if token is not None:
+        args += ["--jwt-secret", token, "--jwt-method", "HS256"]
     args += ["-i", "127.0.0.1", "-p", str(port), "-m", str(model)]
     if endpoints is not None:
         args += ["--endpoints", str(endpoints)]

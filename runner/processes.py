@@ -11,7 +11,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hotline.config import PROJECT_ROOT, load_settings
+from hotline.config import DEV_ACTION_TOKEN, PROJECT_ROOT
 from rasa_runtime.command import serve_command
 
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
@@ -43,8 +43,9 @@ def prepare_environment(environ: MutableMapping[str, str]) -> None:
 
     The ports (``RASA_PORT``, ``ACTION_PORT``, ``CONSOLE_PORT``), the URLs derived from them
     (``RASA_URL`` for the console and the bot, ``ACTION_SERVER_URL`` for ``/healthz``; Rasa
-    reads ``ACTION_PORT`` in its endpoints file), and ``HOTLINE_VAR_DIR`` as an absolute path
-    (the endpoints files put Rasa's tracker store there).
+    reads ``ACTION_PORT`` in its endpoints file), ``HOTLINE_VAR_DIR`` as an absolute path
+    (the endpoints files put Rasa's tracker store there) and ``HOTLINE_ACTION_TOKEN``, which
+    Rasa sends to the action server.
 
     Args:
         environ: The environment to complete, usually ``os.environ``.
@@ -55,6 +56,9 @@ def prepare_environment(environ: MutableMapping[str, str]) -> None:
     environ.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{environ['ACTION_PORT']}")
     var_dir = Path(environ.get("HOTLINE_VAR_DIR") or PROJECT_ROOT / "var")
     environ["HOTLINE_VAR_DIR"] = str(var_dir.resolve())
+    # Rasa reads the action server's token in its endpoints file, so it must be set; the
+    # development default (refused by HOTLINE_ENV=production) is the settings'.
+    environ.setdefault("HOTLINE_ACTION_TOKEN", DEV_ACTION_TOKEN)
 
 
 def bot_enabled(environ: Mapping[str, str]) -> bool:
@@ -75,10 +79,12 @@ def processes(environ: Mapping[str, str], *, scaled: bool = False) -> list[Proce
         Rasa, the action server, the console, and the bot when ``TELEGRAM_BOT_TOKEN`` is set.
     """
     endpoints = PROJECT_ROOT / ("endpoints.scaled.yml" if scaled else "endpoints.yml")
+    # No secret on the command line (the process list shows it to every local user):
+    # rasa_runtime gives Rasa RASA_TOKEN from the settings.
     rasa_argv = serve_command(
         port=int(environ["RASA_PORT"]),
         model=MODEL,
-        token=environ.get("RASA_TOKEN") or load_settings().rasa_token,
+        token=None,
         endpoints=endpoints,
         credentials=CREDENTIALS,
     )
@@ -93,7 +99,7 @@ def processes(environ: Mapping[str, str], *, scaled: bool = False) -> list[Proce
         Process("rasa", tuple(rasa_argv), rasa_env, startsecs=30),
         Process(
             "actions",
-            (python, "-m", "rasa_sdk", "--actions", "actions", "-p", environ["ACTION_PORT"]),
+            (python, "-m", "actions.server", "-p", environ["ACTION_PORT"]),
             actions_env,
         ),
         Process(

@@ -15,7 +15,7 @@ from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 from supervisor.process import Subprocess
 
-from hotline.config import PROJECT_ROOT
+from hotline.config import DEV_ACTION_TOKEN, PROJECT_ROOT
 from rasa_runtime.command import serve_command
 from runner.output import Follower
 from runner.processes import MODEL, Process, prepare_environment, processes
@@ -42,15 +42,18 @@ def test_prepare_environment_derives_urls_and_keeps_what_is_set(tmp_path: Path) 
     assert env["ACTION_SERVER_URL"] == "http://10.0.0.1:1"
     assert env["ACTION_PORT"] == "5055" and env["CONSOLE_PORT"] == "8000"
     assert env["HOTLINE_VAR_DIR"] == str(Path("v").resolve())
+    assert env["HOTLINE_ACTION_TOKEN"] == DEV_ACTION_TOKEN  # endpoints.yml needs it set
 
 
 def test_rasa_is_started_with_the_shared_command_line(tmp_path: Path) -> None:
     env = environment(tmp_path, RASA_PORT="6005")
     [rasa] = [p for p in processes(env) if p.name == "rasa"]
+    # The secret stays off the command line: rasa_runtime adds it from the settings.
+    assert "secret-token" not in rasa.argv
     assert list(rasa.argv) == serve_command(
         port=6005,
         model=MODEL,
-        token="secret-token",
+        token=None,
         endpoints=PROJECT_ROOT / "endpoints.yml",
         credentials=PROJECT_ROOT / "credentials.yml",
     )

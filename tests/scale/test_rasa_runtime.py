@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import PROJECT_ROOT
+from hotline.config import ACTION_TOKEN_HEADER, PROJECT_ROOT
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
@@ -71,7 +71,7 @@ CHECK = textwrap.dedent(
         verdicts.add(expected)
     assert verdicts == {True, False}
     assert selected("none") == [] and selected("") == list(PATCHES)
-    assert selected("faq_selector, action_validation") == ["action_validation", "faq_selector"]
+    assert selected("event_types, action_validation") == ["action_validation", "event_types"]
     try:
         selected("faster")
     except ValueError as exc:
@@ -183,21 +183,23 @@ def test_patches_keep_rasa_behaviour(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["endpoints.yml", "endpoints.scaled.yml"])
-def test_rasa_reads_the_action_port_from_the_environment(name: str) -> None:
-    # make run sets ACTION_PORT and HOTLINE_VAR_DIR (runner/processes.py); Rasa must send
-    # action calls there and keep the SQLite tracker store in the var directory.
+def test_rasa_reads_the_action_port_and_token_from_the_environment(name: str) -> None:
+    # make run sets ACTION_PORT, HOTLINE_ACTION_TOKEN and HOTLINE_VAR_DIR (runner/processes.py);
+    # Rasa must send action calls there, with the token in a header (not a query parameter,
+    # which access logs keep), and keep the SQLite tracker store in the var directory.
     if not RASA_PYTHON.exists():
         pytest.fail("no .venv-rasa: run `make setup`")
     read = (
         "import sys; from rasa.core.utils import AvailableEndpoints; "
-        "e = AvailableEndpoints.read_endpoints(sys.argv[1]); "
-        "print(e.tracker_store.kwargs.get('db')); print(e.action.url)"
+        "e = AvailableEndpoints.read_endpoints(sys.argv[1]); a = e.action; "
+        "print(e.tracker_store.kwargs.get('db')); print(a.url, a.headers, a.token, a.params)"
     )
     result = subprocess.run(
         [str(RASA_PYTHON), "-c", read, str(PROJECT_ROOT / name)],
         env={
             "ACTION_PORT": "6123",
             "HOTLINE_VAR_DIR": "/srv/hotline/var",
+            "HOTLINE_ACTION_TOKEN": "tok-en:42#x",
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PATH": "/usr/bin:/bin",
         },
@@ -206,6 +208,32 @@ def test_rasa_reads_the_action_port_from_the_environment(name: str) -> None:
         timeout=300,
     )
     db = "/srv/hotline/var/rasa_tracker.db" if name == "endpoints.yml" else "hotline_tracker"
-    assert result.stdout.strip().splitlines()[-2:] == [db, "http://127.0.0.1:6123/webhook"], (
+    expected = f"http://127.0.0.1:6123/webhook {{'{ACTION_TOKEN_HEADER}': 'tok-en:42#x'}} None {{}}"
+    assert result.stdout.strip().splitlines()[-2:] == [db, expected], (
         result.stdout[-2000:] + result.stderr[-2000:]
     )
+
+
+def test_rasa_gets_the_api_secret_from_the_settings_not_the_command_line() -> None:
+    # make run (runner/processes.py) starts `python -m rasa_runtime run ...` without the
+    # secret, so it never appears in the process list; rasa_runtime adds it for Rasa's parser.
+    from rasa_runtime.__main__ import with_api_secret
+    from runner.processes import prepare_environment, processes
+
+    for scaled in (False, True):
+        env = {"RASA_TOKEN": "s" * 32, "HOTLINE_VAR_DIR": "/srv/hotline/var"}
+        prepare_environment(env)
+        [rasa] = [p for p in processes(env, scaled=scaled) if p.name == "rasa"]
+        assert "s" * 32 not in rasa.argv and "--auth-token" not in rasa.argv
+        assert "--jwt-secret" not in rasa.argv
+    argv = ["rasa", "run", "--enable-api", "-p", "5005"]
+    assert with_api_secret(argv, "s" * 32) == [
+        *argv,
+        "--jwt-secret",
+        "s" * 32,
+        "--jwt-method",
+        "HS256",
+    ]
+    explicit = ["rasa", "run", "--jwt-secret", "other"]
+    assert with_api_secret(explicit, "s" * 32) == explicit
+    assert with_api_secret(["rasa", "train"], "s" * 32) == ["rasa", "train"]
