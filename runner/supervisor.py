@@ -19,6 +19,8 @@ processes get the runner's environment.
 from __future__ import annotations
 
 import os
+import pwd
+import secrets
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,14 +122,23 @@ stderr_logfile_backups={LOG_BACKUPS}
 
 
 def render(processes: list[Process], paths: Paths) -> str:
-    """The whole supervisord configuration: control socket, daemon settings, programs."""
+    """The whole supervisord configuration: control socket, daemon settings, programs.
+
+    The control socket is the owner's only, and asks for a password that is new on every run
+    (supervisorctl reads it from the same file).
+    """
+    password = secrets.token_urlsafe(24)
     head = f"""; Written by `python -m runner` (make run) from runner/processes.py; edits are lost.
 [unix_http_server]
 file={paths.socket}
 chmod=0700
+username=runner
+password={password}
 
 [supervisord]
 nodaemon=true
+; The user the runner runs as: supervisord changes nothing, and does not warn about root.
+user={pwd.getpwuid(os.getuid()).pw_name}
 silent=true
 logfile={paths.main_log}
 logfile_maxbytes={LOG_MAXBYTES}
@@ -140,13 +151,15 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
 serverurl=unix://{paths.socket}
+username=runner
+password={password}
 """
     sections = [head, reaper_section(paths), *(program_section(p, paths) for p in processes)]
     return "\n".join(sections)
 
 
 def write_config(processes: list[Process], paths: Paths) -> Path:
-    """Writes the configuration (readable by its owner only: it holds the Rasa token)."""
+    """Writes the configuration (readable by its owner only: it holds the socket's password)."""
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     paths.log_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(paths.config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

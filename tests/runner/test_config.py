@@ -91,7 +91,7 @@ def test_supervisord_restarts_every_process_it_reads(tmp_path: Path, scaled: boo
     assert configs["rasa"].startsecs == 30
     if scaled:
         assert configs["actions"].environment == {"ACTION_SERVER_SANIC_WORKERS": "3"}
-    # It holds the Rasa token: its owner alone may read it.
+    # It holds the control socket's password: its owner alone may read it.
     assert os.stat(Paths(tmp_path / "var").config).st_mode & 0o077 == 0
 
 
