@@ -1,4 +1,4 @@
-# Community service hotline. `make run` starts everything; `make test` runs every test.
+# Community service hotline. `make run` starts everything (under supervisord, runner/); `make test` runs every test.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -61,14 +61,14 @@ var:
 	@mkdir -p var
 
 run: setup db train ## Set up what is missing, then start the whole system
-	@./scripts/run.sh Procfile
+	@$(PY) -m runner
 
 # The scaled configuration keeps cases on PostgreSQL (docs/deploy.md).
 SCALED_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/hotline
 run-scaled: export HOTLINE_DATABASE_URL := $(SCALED_DATABASE_URL)
 run-scaled: setup train ## Start with 2 Rasa workers, Redis lock store and PostgreSQL
 	@$(PY) scripts/setup_scaled.py
-	@./scripts/run.sh Procfile.scaled
+	@$(PY) -m runner --scaled
 
 validate: $(RASA_VENV)/.installed ## Check the Rasa training data
 	@$(RASA) data validate --fail-on-warnings

@@ -184,7 +184,7 @@ class Servers:
             workers: ``SANIC_WORKERS`` (more than 1 needs a Redis lock store).
             cwd: The working directory (default: this set's workdir).
             credentials: The credentials file (the REST channel).
-            patched: Start it as the Procfile does, through ``python -m rasa_runtime`` (with
+            patched: Start it as `make run` does, through ``python -m rasa_runtime`` (with
                 the performance patches); False runs the plain ``rasa`` command.
         """
         port = free_port()

@@ -1,4 +1,4 @@
-"""The command line that serves the model as the Procfile does, for tests and benchmarks.
+"""The command line that serves the model as `make run` does, for the runner, tests and benchmarks.
 
 Plain standard library: the project's environment (.venv) imports it to start Rasa in
 ``.venv-rasa``.
@@ -17,7 +17,7 @@ def serve_command(
     *,
     port: int,
     model: Path,
-    token: str,
+    token: str | None,
     endpoints: Path | None = None,
     credentials: Path | None = None,
     patched: bool = True,
@@ -29,13 +29,20 @@ def serve_command(
         model: The trained model.
         token: The HTTP API's secret: Rasa verifies ``Authorization: Bearer`` JWTs signed
             with it (``hotline.rasa_auth``); no ``?token=`` query parameter is accepted.
+            None leaves it off the command line (and so out of the process list):
+            ``python -m rasa_runtime`` then adds ``RASA_TOKEN`` from the settings, as
+            ``make run`` starts it. The plain ``rasa`` command needs it.
         endpoints: The endpoints file, if any.
         credentials: The credentials file (the REST channel), if any.
-        patched: Through ``python -m rasa_runtime`` (the performance patches), as the Procfile
+        patched: Through ``python -m rasa_runtime`` (the performance patches), as `make run`
             starts it; False gives the plain ``rasa`` command.
     """
     launcher = [str(RASA_PYTHON), "-m", "rasa_runtime"] if patched else [str(RASA)]
-    args = [*launcher, "run", "--enable-api", "--jwt-secret", token, "--jwt-method", "HS256"]
+    if token is None and not patched:
+        raise ValueError("the plain rasa command needs the API secret on its command line")
+    args = [*launcher, "run", "--enable-api"]
+    if token is not None:
+        args += ["--jwt-secret", token, "--jwt-method", "HS256"]
     args += ["-i", "127.0.0.1", "-p", str(port), "-m", str(model)]
     if endpoints is not None:
         args += ["--endpoints", str(endpoints)]

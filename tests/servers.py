@@ -85,7 +85,7 @@ class Stack:
         wait_until_up(f"{self.action_url}/health", self.procs["actions"], log, 60)
 
     def start_rasa(self) -> None:
-        """Starts (or restarts) the Rasa server as the Procfile does (python -m rasa_runtime)."""
+        """Starts (or restarts) the Rasa server as `make run` does (python -m rasa_runtime)."""
         log = self.workdir / "rasa.log"
         self.procs["rasa"] = subprocess.Popen(
             serve_command(

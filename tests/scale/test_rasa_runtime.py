@@ -184,19 +184,21 @@ def test_patches_keep_rasa_behaviour(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["endpoints.yml", "endpoints.scaled.yml"])
 def test_rasa_reads_the_action_port_and_token_from_the_environment(name: str) -> None:
-    # make run sets ACTION_PORT and HOTLINE_ACTION_TOKEN (scripts/run.sh); Rasa must send action
-    # calls there, with the token in a header (not a query parameter, which access logs keep).
+    # make run sets ACTION_PORT, HOTLINE_ACTION_TOKEN and HOTLINE_VAR_DIR (runner/processes.py);
+    # Rasa must send action calls there, with the token in a header (not a query parameter,
+    # which access logs keep), and keep the SQLite tracker store in the var directory.
     if not RASA_PYTHON.exists():
         pytest.fail("no .venv-rasa: run `make setup`")
     read = (
         "import sys; from rasa.core.utils import AvailableEndpoints; "
-        "a = AvailableEndpoints.read_endpoints(sys.argv[1]).action; "
-        "print(a.url, a.headers, a.token, a.params)"
+        "e = AvailableEndpoints.read_endpoints(sys.argv[1]); a = e.action; "
+        "print(e.tracker_store.kwargs.get('db')); print(a.url, a.headers, a.token, a.params)"
     )
     result = subprocess.run(
         [str(RASA_PYTHON), "-c", read, str(PROJECT_ROOT / name)],
         env={
             "ACTION_PORT": "6123",
+            "HOTLINE_VAR_DIR": "/srv/hotline/var",
             "HOTLINE_ACTION_TOKEN": "tok-en:42#x",
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PATH": "/usr/bin:/bin",
@@ -205,23 +207,25 @@ def test_rasa_reads_the_action_port_and_token_from_the_environment(name: str) ->
         text=True,
         timeout=300,
     )
+    db = "/srv/hotline/var/rasa_tracker.db" if name == "endpoints.yml" else "hotline_tracker"
     expected = f"http://127.0.0.1:6123/webhook {{'{ACTION_TOKEN_HEADER}': 'tok-en:42#x'}} None {{}}"
-    assert result.stdout.strip().splitlines()[-1:] == [expected], (
+    assert result.stdout.strip().splitlines()[-2:] == [db, expected], (
         result.stdout[-2000:] + result.stderr[-2000:]
     )
 
 
 def test_rasa_gets_the_api_secret_from_the_settings_not_the_command_line() -> None:
-    # The Procfiles start `python -m rasa_runtime run ...` without the secret, so it never
-    # appears in the process list; rasa_runtime adds it for Rasa's own parser.
+    # make run (runner/processes.py) starts `python -m rasa_runtime run ...` without the
+    # secret, so it never appears in the process list; rasa_runtime adds it for Rasa's parser.
     from rasa_runtime.__main__ import with_api_secret
+    from runner.processes import prepare_environment, processes
 
-    procfiles = [
-        (PROJECT_ROOT / p).read_text(encoding="utf-8") for p in ("Procfile", "Procfile.scaled")
-    ]
-    for text in procfiles:
-        rasa_line = next(line for line in text.splitlines() if line.startswith("rasa:"))
-        assert "RASA_TOKEN" not in rasa_line and "--auth-token" not in rasa_line
+    for scaled in (False, True):
+        env = {"RASA_TOKEN": "s" * 32, "HOTLINE_VAR_DIR": "/srv/hotline/var"}
+        prepare_environment(env)
+        [rasa] = [p for p in processes(env, scaled=scaled) if p.name == "rasa"]
+        assert "s" * 32 not in rasa.argv and "--auth-token" not in rasa.argv
+        assert "--jwt-secret" not in rasa.argv
     argv = ["rasa", "run", "--enable-api", "-p", "5005"]
     assert with_api_secret(argv, "s" * 32) == [
         *argv,

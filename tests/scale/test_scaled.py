@@ -1,4 +1,4 @@
-"""The scaled configuration (endpoints.scaled.yml, Procfile.scaled) against real services.
+"""The scaled configuration (endpoints.scaled.yml, `make run-scaled`) against real services.
 
 Rasa with two Sanic workers and the Redis lock store, the tracker store and the case database
 on PostgreSQL, the action server with two Sanic workers; concurrent residents each end with
