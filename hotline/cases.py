@@ -384,6 +384,8 @@ def apply_action(
     elif action == "reopen":
         case.reopen_count += 1
         case.closed_at = None
+        case.due_at = _restart_clock(case, now, catalogue, settings)
+        data["due"] = case.due_at.isoformat()
         message = status_message("reopen", case.number)
     elif action == "close":
         case.closed_at = now
@@ -399,6 +401,8 @@ def apply_action(
             target_status = CaseStatus.IN_PROGRESS
             case.reopen_count += 1
             case.flagged = True
+            case.due_at = _restart_clock(case, now, catalogue, settings)
+            data["due"] = case.due_at.isoformat()
         else:
             target_status = CaseStatus.CLOSED
             case.closed_at = now
@@ -432,6 +436,17 @@ def _due(case: Case, now: datetime, catalogue: Catalogue, settings: Settings) ->
     start = case.created_at if urgency is Urgency.NORMAL else now
     return compute_due(
         start, catalogue.get(case.category), CaseType(case.case_type), urgency, settings.timezone
+    )
+
+
+def _restart_clock(case: Case, now: datetime, catalogue: Catalogue, settings: Settings) -> datetime:
+    """A reopened case gets its full time limit again, counted from the reopening."""
+    return compute_due(
+        now,
+        catalogue.get(case.category),
+        CaseType(case.case_type),
+        Urgency(case.urgency),
+        settings.timezone,
     )
 
 

@@ -25,6 +25,8 @@ class Settings:
     hotline_phone: str
     spool_dir: Path
     media_dir: Path
+    holidays_path: Path = PROJECT_ROOT / "data" / "holidays.yml"
+    calendar_horizon_days: int = 45
 
     @property
     def is_sqlite(self) -> bool:
@@ -53,4 +55,18 @@ def load_settings() -> Settings:
         hotline_phone=os.environ.get("HOTLINE_PHONE", "12343"),
         spool_dir=Path(os.environ.get("HOTLINE_SPOOL_DIR", var_dir / "spool")),
         media_dir=Path(os.environ.get("HOTLINE_MEDIA_DIR", var_dir / "media")),
+        holidays_path=Path(
+            os.environ.get("HOTLINE_HOLIDAYS", PROJECT_ROOT / "data" / "holidays.yml")
+        ),
+        calendar_horizon_days=_positive_int("HOTLINE_CALENDAR_HORIZON_DAYS", 45),
     )
+
+
+def _positive_int(name: str, default: int) -> int:
+    """An environment variable holding a positive integer, or the default when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)

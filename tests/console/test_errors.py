@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from console.app import create_app
 from hotline.errors import StorageUnavailableError
+from hotline.models import utcnow
 from tests.console.conftest import login
 
 
@@ -52,7 +56,19 @@ def test_database_down_is_503(operator: TestClient, monkeypatch: pytest.MonkeyPa
     assert response.status_code == 503 and "暂不可用" in response.text
 
 
-def test_healthz_reports_each_component(client: TestClient) -> None:
+def _table(tmp_path: Path, next_year: str) -> Path:
+    """A holiday table (test fixture, not the official notice) for this year and the next."""
+    year = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year
+    entry = "\n    notice: test fixture\n    holidays: []"
+    path = tmp_path / "holidays.yml"
+    path.write_text(f"years:\n  {year}:{entry}\n  {year + 1}:{next_year}\n", encoding="utf-8")
+    return path
+
+
+def test_healthz_reports_each_component(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_HOLIDAYS", str(_table(tmp_path, "\n    notice: test fixture")))
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {
@@ -60,4 +76,19 @@ def test_healthz_reports_each_component(client: TestClient) -> None:
         "database": True,
         "rasa": False,
         "action_server": False,
+        "calendar": {"ok": True, "horizon_days": 45, "missing": []},
+        "warnings": [],
     }
+
+
+def test_healthz_warns_of_days_ahead_without_an_official_calendar(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_HOLIDAYS", str(_table(tmp_path, " null")))
+    monkeypatch.setenv("HOTLINE_CALENDAR_HORIZON_DAYS", "400")  # always reaches next year
+    body = client.get("/healthz").json()
+    next_year = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year + 1
+    assert body["calendar"]["ok"] is False
+    assert body["calendar"]["missing"][0].startswith(f"{next_year}-01-01..")
+    (warning,) = body["warnings"]
+    assert f"no official holiday calendar for {next_year}-01-01.." in warning
