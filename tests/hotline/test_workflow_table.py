@@ -75,7 +75,7 @@ def parse_table() -> dict[tuple[str, str], bool]:
     for line in TABLE.strip().splitlines():
         action, *cells = line.split()
         assert len(cells) == len(STATUSES), line
-        for status, cell in zip(STATUSES, cells):
+        for status, cell in zip(STATUSES, cells, strict=True):
             assert cell in "Y.", line
             allowed[(status, action)] = cell == "Y"
     return allowed
