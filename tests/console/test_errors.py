@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -10,9 +11,10 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from console.app import create_app
-from hotline.errors import StorageUnavailableError
 from hotline.models import utcnow
+from tests.bot.conftest import closed_port
 from tests.console.conftest import login
+from tests.console.test_api import token_for
 
 
 def test_unknown_page_is_a_chinese_404(operator: TestClient) -> None:
@@ -45,15 +47,24 @@ def test_unexpected_errors_get_a_generic_page(role_users: dict[str, int]) -> Non
         assert json_response.json()["error"]["code"] == "internal_error"
 
 
-def test_database_down_is_503(operator: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    import console.routes_cases as routes
-
-    def down(*args: object, **kwargs: object) -> None:
-        raise StorageUnavailableError("case database unavailable")
-
-    monkeypatch.setattr(routes, "parse_queue", down)
-    response = operator.get("/cases")
-    assert response.status_code == 503 and "暂不可用" in response.text
+@pytest.mark.parametrize("path", ["/cases", "/dashboard", "/handoff"])
+def test_database_down_is_a_chinese_503_page(
+    as_role: Callable[[str], TestClient], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    supervisor = as_role("supervisor")  # logged in while the database is up
+    token = token_for("sup")
+    # Then the database goes away: a PostgreSQL URL whose port refuses connections.
+    monkeypatch.setenv(
+        "HOTLINE_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/hotline"
+    )
+    response = supervisor.get(path)
+    assert response.status_code == 503, response.text[:300]
+    assert response.headers["content-type"].startswith("text/html")
+    assert "暂不可用" in response.text
+    for leak in ("Traceback", "psycopg", "OperationalError", "127.0.0.1"):
+        assert leak not in response.text
+    api = supervisor.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 503 and api.json()["error"]["code"] == "unavailable"
 
 
 def _table(tmp_path: Path, next_year: str) -> Path:
