@@ -248,6 +248,23 @@ def get_case(session: Session, number: str) -> Case:
     return case
 
 
+def lock_case(session: Session, case: Case) -> None:
+    """Locks the case's row until the transaction ends and reloads it (SELECT … FOR UPDATE).
+
+    Two actions on one case at once then run one after the other: the second sees the state the
+    first left, and is refused when that state no longer allows it. SQLite ignores FOR UPDATE;
+    it lets one writer at a time anyway.
+    """
+    if case.id is None:
+        return
+    session.scalars(
+        select(Case)
+        .where(Case.id == case.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def _resolve_user(session: Session, username: str | None) -> User:
     user = session.scalar(select(User).where(User.username == (username or "")))
     if user is None or not user.active:
@@ -290,6 +307,7 @@ def apply_action(
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise ValidationError("action", f"未知的操作「{action}」")
+    lock_case(session, case)
     status = CaseStatus(case.status)
     if status not in transition.sources:
         raise InvalidTransitionError(case.number, f"{status.value}（{status.label}）", action)
