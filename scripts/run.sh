@@ -9,6 +9,8 @@ procfile=${1:-Procfile}
 export RASA_PORT=${RASA_PORT:-5005} ACTION_PORT=${ACTION_PORT:-5055} CONSOLE_PORT=${CONSOLE_PORT:-8000}
 export RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
 export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:$ACTION_PORT}
+# shellcheck source=scripts/quiet-logs.sh
+. scripts/quiet-logs.sh
 read -r -a procs <<<"$(grep -oE '^[a-z_-]+' "$procfile" | grep -v '^bot$' | paste -sd' ' -)"
 if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then
   procs+=(bot)
