@@ -16,7 +16,7 @@ STARTUP = (
     "from rasa_runtime.__main__ import keep_deprecations_quiet; keep_deprecations_quiet();"
     "import rasa_runtime.patches, tensorflow, rasa.core.tracker_store, rasa.server;"
     "from rasa.utils.common import configure_logging_and_warnings as c; c(20);"
-    "import matplotlib.font_manager as f; f.FontProperties(\"sans\")"
+    'import matplotlib.font_manager as f; f.FontProperties("sans")'
 )
 NOISE = ("tensorflow/", "DeprecationWarning", "MovedIn20Warning", "declare_namespace")
 
