@@ -49,6 +49,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if status.ok:
         print(f"ok: official calendar for every day {start.isoformat()}..{last.isoformat()}")
         return 0
+    if status.error:
+        print(f"error: {status.error}")
+    if not status.missing:
+        return 1
     print(
         f"missing: no official holiday calendar for {len(status.missing)} day(s): "
         f"{', '.join(date_ranges(status.missing))}; deadlines there count Monday-Friday. "

@@ -133,9 +133,13 @@ def display_path(path: Path) -> str:
 class WorkCalendar:
     """Answers whether a day is worked, from the table, the package, then the weekend rule."""
 
-    def __init__(self, table: dict[int, YearTable | None], table_label: str) -> None:
+    def __init__(
+        self, table: dict[int, YearTable | None], table_label: str, error: str | None = None
+    ) -> None:
+        """A calendar over ``table``; ``error`` says why the table file could not be used."""
         self.table = table
         self.table_label = table_label
+        self.error = error
         self._warned: set[int] = set()
 
     def day(self, day: date) -> DayInfo:
@@ -180,13 +184,29 @@ def date_ranges(days: list[date]) -> list[str]:
 
 @lru_cache(maxsize=4)
 def _calendar_for(path: Path, mtime: float) -> WorkCalendar:
-    return WorkCalendar(load_table(path), display_path(path))
+    label = display_path(path)
+    try:
+        return WorkCalendar(load_table(path), label)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        # Deadlines must still be computed (a resident's report is never refused for this):
+        # the package and the weekend rule answer, and every check reports the broken table.
+        error = f"{label} unusable: {exc}"
+        log.error("%s; using chinese-calendar and the weekend rule", error)
+        return WorkCalendar({}, label, error=" ".join(error.split()))
 
 
 def get_calendar(path: Path | None = None) -> WorkCalendar:
-    """The calendar for the configured table (reloaded when the file changes)."""
+    """The calendar for the configured table (reloaded when the file changes).
+
+    A missing or malformed table never stops a deadline from being computed: the calendar then
+    has ``error`` set, and ``hotline calendar check``, ``/healthz`` and the dashboard report it.
+    """
     path = path or load_settings().holidays_path
-    return _calendar_for(path, path.stat().st_mtime)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = -1.0
+    return _calendar_for(path, mtime)
 
 
 @dataclass(frozen=True)
@@ -196,22 +216,26 @@ class CalendarStatus:
     start: date
     days: int
     missing: list[date]
+    error: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether every day in the horizon has an official calendar."""
-        return not self.missing
+        """Whether the table is usable and every day in the horizon has an official calendar."""
+        return not self.missing and self.error is None
 
     def ranges(self) -> list[str]:
         """The missing days as ``first..last`` ranges."""
         return date_ranges(self.missing)
 
     def message(self) -> str:
-        """One line naming the days without an official calendar (English, for logs)."""
-        return (
-            f"no official holiday calendar for {', '.join(self.ranges())}: deadlines "
-            "there count Monday-Friday; add the State Council notice to data/holidays.yml"
-        )
+        """One line naming the broken table or the days without an official calendar."""
+        parts = [self.error] if self.error else []
+        if self.missing:
+            parts.append(
+                f"no official holiday calendar for {', '.join(self.ranges())}: deadlines "
+                "there count Monday-Friday; add the State Council notice to data/holidays.yml"
+            )
+        return "; ".join(parts)
 
     def as_json(self) -> dict[str, Any]:
         """The status for ``/healthz``."""
@@ -219,10 +243,12 @@ class CalendarStatus:
             "ok": self.ok,
             "horizon_days": self.days,
             "missing": self.ranges(),
+            "error": self.error,
         }
 
 
 def calendar_status(today: date, days: int | None = None) -> CalendarStatus:
     """Checks the next ``days`` days (the configured horizon by default) from ``today``."""
     horizon = days if days is not None else load_settings().calendar_horizon_days
-    return CalendarStatus(today, horizon, get_calendar().missing(today, horizon))
+    calendar = get_calendar()
+    return CalendarStatus(today, horizon, calendar.missing(today, horizon), calendar.error)

@@ -87,7 +87,7 @@ def test_healthz_reports_each_component(
         "database": True,
         "rasa": False,
         "action_server": False,
-        "calendar": {"ok": True, "horizon_days": 45, "missing": []},
+        "calendar": {"ok": True, "horizon_days": 45, "missing": [], "error": None},
         "warnings": [],
     }
 

@@ -140,3 +140,30 @@ def test_calendar_check_passes_once_the_year_is_in_the_table(fixture_2027: Path)
     result = run(fixture_2027, "check", "--days", "40", "--from", "2026-12-01")
     # 2026 now falls to the package (not in this table), 2027 to the table: all official.
     assert result.returncode == 0, result.stdout
+
+
+def test_a_broken_table_never_stops_a_deadline_and_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from hotline.catalogue import get_catalogue
+    from hotline.sla import compute_due
+    from hotline.vocab import CaseType, Urgency
+    from hotline.workcalendar import calendar_status
+
+    broken = write_table(tmp_path / "broken.yml", "  2026:\n    holidays: [2026-10-01]\n")
+    for path in (broken, tmp_path / "missing.yml"):
+        monkeypatch.setenv("HOTLINE_HOLIDAYS", str(path))
+        tz = ZoneInfo("Asia/Shanghai")
+        created = datetime(2026, 9, 30, 10, 0, tzinfo=tz)
+        due = compute_due(
+            created, get_catalogue().get("city_management"), CaseType.HELP, Urgency.NORMAL, tz
+        )
+        assert due.astimezone(tz).date() == date(2026, 10, 13)  # chinese-calendar answered
+        status = calendar_status(date(2026, 11, 1), 10)
+        assert not status.ok and status.error and path.name in status.error
+        result = run(path, "check", "--days", "10", "--from", "2026-11-01")
+        assert result.returncode == 1, result.stdout
+        assert result.stdout.startswith("error: ") and "unusable" in result.stdout

@@ -263,3 +263,14 @@ def test_dashboard_warns_of_days_without_an_official_calendar(
     table.write_text(f"years:\n  {year}:{fixture}\n  {year + 1}:{fixture}\n", encoding="utf-8")
     os.utime(table, (time.time() + 5, time.time() + 5))  # a new mtime: the table is reloaded
     assert 'id="calendar-warning"' not in supervisor.get("/dashboard").text
+
+
+def test_dashboard_says_when_the_holiday_table_is_unusable(
+    supervisor: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "holidays.yml"
+    broken.write_text("years: [2026]\n", encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_HOLIDAYS", str(broken))
+    response = supervisor.get("/dashboard")
+    assert response.status_code == 200
+    assert 'id="calendar-error"' in response.text and "无法读取" in response.text
