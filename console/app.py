@@ -36,6 +36,7 @@ from console import (
 )
 from console.secret import load_secret_key
 from console.security import SecurityHeadersMiddleware
+from hotline import logmask
 from hotline.config import ConfigError, check_production_secrets, load_settings
 from hotline.db import get_engine
 from hotline.models import utcnow
@@ -120,7 +121,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
-    """Builds the console application.
+    """Builds the console application (and masks personal data in the process's logs).
 
     Args:
         extra_routers: Routers added after the built-in ones (later features, tests).
@@ -129,6 +130,7 @@ def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
         ConfigError: With ``HOTLINE_ENV=production``, when a shared secret is a development
             default or too short.
     """
+    logmask.install()
     settings = load_settings()
     check_production_secrets(settings)
     application = FastAPI(
@@ -140,6 +142,9 @@ def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         lifespan=lifespan,
+        # No route ends in "/": a redirect would only answer an API client without JSON
+        # (``/api/v1/cases/%2F`` became ``/api/v1/cases//`` and a bare 307).
+        redirect_slashes=False,
     )
     application.add_middleware(SecurityHeadersMiddleware)
     application.add_middleware(

@@ -118,6 +118,13 @@ def test_hostile_queries(api_client: TestClient, q: str, status: str, view: str)
     check(api_client.get(f"/api/v1/cases/{quote(q or 'x', safe='')}"), 200)
 
 
+def test_a_slash_as_case_number_is_a_json_404(api_client: TestClient) -> None:
+    # Found by hypothesis: the path became /api/v1/cases// and the app answered a bare 307.
+    response = api_client.get("/api/v1/cases/%2F", follow_redirects=False)
+    assert response.status_code == 404
+    check(response, 200)
+
+
 @PROPERTY
 @given(note=nonblank_hostile_text(), action=st.sampled_from(["note", "reply", "accept", "fly"]))
 def test_hostile_actions(api_client: TestClient, note: str, action: str) -> None:
