@@ -39,7 +39,9 @@ from console.security import SecurityHeadersMiddleware
 from hotline import logmask
 from hotline.config import ConfigError, check_production_secrets, load_settings
 from hotline.db import get_engine
+from hotline.models import utcnow
 from hotline.spool import SpoolFlusher
+from hotline.workcalendar import calendar_status
 
 SESSION_COOKIE = "hotline_session"
 SESSION_MAX_AGE = 12 * 3600
@@ -74,7 +76,11 @@ def _probe(url: str) -> bool:
 
 @health_router.get("/healthz", tags=["运行状态"])
 def healthz() -> JSONResponse:
-    """Status of the database, Rasa and the action server: 200 when all are up, else 503."""
+    """Status of the database, Rasa and the action server: 200 when all are up, else 503.
+
+    ``calendar`` and ``warnings`` report days ahead without an official holiday calendar; they
+    do not change the status code (the hotline works, but those deadlines count Monday–Friday).
+    """
     settings = load_settings()
     try:
         with get_engine().connect() as conn:
@@ -88,8 +94,16 @@ def healthz() -> JSONResponse:
         "action_server": _probe(f"{settings.action_server_url}/health"),
     }
     ok = all(checks.values())
+    calendar = calendar_status(utcnow().astimezone(settings.timezone).date())
+    warnings = [] if calendar.ok else [calendar.message()]
     return JSONResponse(
-        {"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503
+        {
+            "status": "ok" if ok else "degraded",
+            **checks,
+            "calendar": calendar.as_json(),
+            "warnings": warnings,
+        },
+        status_code=200 if ok else 503,
     )
 
 

@@ -20,6 +20,7 @@ from hotline.directory import department_names
 from hotline.errors import ValidationError
 from hotline.models import utcnow
 from hotline.periods import PERIOD_KINDS, month_period, parse_month, parse_period
+from hotline.workcalendar import calendar_status
 
 router = APIRouter(include_in_schema=False)
 MAX_FILTER = 64
@@ -76,7 +77,12 @@ def dashboard(request: Request, user: CurrentUser = Depends(supervisor_user)) ->
         request,
         "supervisor/dashboard.html",
         dash,
-        {"kind": kind, "kinds": PERIOD_KINDS, "params": params},
+        {
+            "kind": kind,
+            "kinds": PERIOD_KINDS,
+            "params": params,
+            "calendar": calendar_status(today),
+        },
     )
 
 

@@ -149,7 +149,9 @@ def error_response(
 async def _hotline_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HotlineError)
     field = exc.field if isinstance(exc, ValidationError) else None
-    return error_response(request, status_of(exc), describe(exc), field=field)
+    # With the database down, the page must not look up the signed-in user for its navigation.
+    plain = isinstance(exc, StorageUnavailableError)
+    return error_response(request, status_of(exc), describe(exc), field=field, plain=plain)
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:

@@ -251,6 +251,23 @@ def get_case(session: Session, number: str) -> Case:
     return case
 
 
+def lock_case(session: Session, case: Case) -> None:
+    """Locks the case's row until the transaction ends and reloads it (SELECT … FOR UPDATE).
+
+    Two actions on one case at once then run one after the other: the second sees the state the
+    first left, and is refused when that state no longer allows it. SQLite ignores FOR UPDATE;
+    it lets one writer at a time anyway.
+    """
+    if case.id is None:
+        return
+    session.scalars(
+        select(Case)
+        .where(Case.id == case.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def _resolve_user(session: Session, username: str | None) -> User:
     user = session.scalar(select(User).where(User.username == (username or "")))
     if user is None or not user.active:
@@ -293,6 +310,7 @@ def apply_action(
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise ValidationError("action", f"未知的操作「{action}」")
+    lock_case(session, case)
     status = CaseStatus(case.status)
     if status not in transition.sources:
         raise InvalidTransitionError(case.number, f"{status.value}（{status.label}）", action)
@@ -387,6 +405,8 @@ def apply_action(
     elif action == "reopen":
         case.reopen_count += 1
         case.closed_at = None
+        case.due_at = _restart_clock(case, now, catalogue, settings)
+        data["due"] = case.due_at.isoformat()
         message = status_message("reopen", case.number)
     elif action == "close":
         case.closed_at = now
@@ -402,6 +422,8 @@ def apply_action(
             target_status = CaseStatus.IN_PROGRESS
             case.reopen_count += 1
             case.flagged = True
+            case.due_at = _restart_clock(case, now, catalogue, settings)
+            data["due"] = case.due_at.isoformat()
         else:
             target_status = CaseStatus.CLOSED
             case.closed_at = now
@@ -435,6 +457,17 @@ def _due(case: Case, now: datetime, catalogue: Catalogue, settings: Settings) ->
     start = case.created_at if urgency is Urgency.NORMAL else now
     return compute_due(
         start, catalogue.get(case.category), CaseType(case.case_type), urgency, settings.timezone
+    )
+
+
+def _restart_clock(case: Case, now: datetime, catalogue: Catalogue, settings: Settings) -> datetime:
+    """A reopened case gets its full time limit again, counted from the reopening."""
+    return compute_due(
+        now,
+        catalogue.get(case.category),
+        CaseType(case.case_type),
+        Urgency(case.urgency),
+        settings.timezone,
     )
 
 

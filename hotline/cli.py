@@ -190,6 +190,7 @@ EXTENSION_MODULES = (
     "hotline.cli_accounts",
     "hotline.cli_telegram",
     "hotline.cli_retention",
+    "hotline.cli_calendar",
 )
 """Modules whose ``register(subparsers)`` adds further subcommands."""
 

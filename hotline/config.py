@@ -53,6 +53,8 @@ class Settings:
     """Case lookups with the phone's last four digits, per client address."""
     lookup_limit_per_case: str = "10/hour"
     """Case lookups with the phone's last four digits, per case number (any address)."""
+    holidays_path: Path = PROJECT_ROOT / "data" / "holidays.yml"
+    calendar_horizon_days: int = 45
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,6 +102,10 @@ def load_settings() -> Settings:
         action_token=os.environ.get("HOTLINE_ACTION_TOKEN", DEV_ACTION_TOKEN),
         env=os.environ.get("HOTLINE_ENV", "development").strip().lower(),
         secret_key=os.environ.get("HOTLINE_SECRET_KEY", "").strip(),
+        holidays_path=Path(
+            os.environ.get("HOTLINE_HOLIDAYS", PROJECT_ROOT / "data" / "holidays.yml")
+        ),
+        calendar_horizon_days=_positive_int("HOTLINE_CALENDAR_HORIZON_DAYS", 45),
     )
 
 
@@ -148,3 +154,13 @@ def check_production_secrets(settings: Settings | None = None) -> None:
             f"{name} {problem}; HOTLINE_ENV=production needs a random value of at least "
             f"{MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`)"
         )
+
+
+def _positive_int(name: str, default: int) -> int:
+    """An environment variable holding a positive integer, or the default when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
-
 from hotline.catalogue import Category
 from hotline.vocab import CaseType, Urgency
-
-log = logging.getLogger(__name__)
-_warned_years: set[int] = set()
+from hotline.workcalendar import get_calendar
 
 
 def is_working_day(day: date) -> bool:
     """Whether the day is an official working day, 调休 weekends included.
 
-    Years the calendar package does not know yet fall back to Monday–Friday, with a warning.
+    ``data/holidays.yml`` answers first, then the ``chinese-calendar`` package; years neither
+    knows fall back to Monday–Friday with a warning (see ``hotline.workcalendar``).
     """
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        if day.year not in _warned_years:
-            _warned_years.add(day.year)
-            log.warning("no official holiday calendar for %s; counting Monday-Friday", day.year)
-        return day.weekday() < 5
+    return get_calendar().is_working_day(day)
 
 
 def add_working_days(start: date, days: int) -> date:

@@ -241,6 +241,8 @@ class SpoolFlusher:
         self.first_now = first_now
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.attempts = 0
+        """Flushes tried so far, failed ones included (tests wait on it instead of sleeping)."""
 
     @property
     def running(self) -> bool:
@@ -272,6 +274,7 @@ class SpoolFlusher:
                     log.info("logged %d spooled report(s): %s", len(numbers), ", ".join(numbers))
             except Exception:
                 log.exception("flushing the spool failed; trying again in %.0fs", self.interval)
+            self.attempts += 1
             self._stop.wait(self.interval)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 
 from rasa_runtime.patches import apply
 
@@ -21,6 +23,23 @@ def with_api_secret(argv: list[str], secret: str) -> list[str]:
     return [*argv, "--jwt-secret", secret, "--jwt-method", "HS256"]
 
 
+def keep_deprecations_quiet() -> None:
+    """Honours ``PYTHONWARNINGS=ignore::DeprecationWarning`` (``runner.processes.QUIET_LOGS``).
+
+    Importing sanic runs ``filterwarnings("once", category=DeprecationWarning)``, which goes
+    in front of the environment's filter and brings back a screen of warnings from Rasa's
+    pinned libraries. The ignore filter is put back in front once sanic is imported.
+    """
+    if "ignore::DeprecationWarning" not in os.environ.get("PYTHONWARNINGS", ""):
+        return
+    import sanic  # noqa: F401  (its import-time filter must come first, to be overridden)
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # matplotlib builds its font parser on import with pyparsing's old names; its warnings are
+    # also UserWarnings, which Rasa later shows "once": build it now, while they are ignored.
+    import matplotlib.fontconfig_pattern  # noqa: F401
+
+
 def main() -> int:
     """Masks personal data in the logs, applies the patches, then hands the command line to
     Rasa's own entry point.
@@ -28,6 +47,7 @@ def main() -> int:
     With ``HOTLINE_ENV=production`` it first refuses development or short secrets (one line
     naming the variable, exit 2), before Rasa loads anything.
     """
+    keep_deprecations_quiet()
     from hotline import logmask  # standard library only: importable in the Rasa environment
     from hotline.config import ConfigError, check_production_secrets, load_settings
 

@@ -38,6 +38,20 @@ class Process:
     startsecs: int = 5
 
 
+QUIET_LOGS: dict[str, str] = {
+    # TensorFlow's C++ notes (oneDNN, CUDA, TensorRT, type inference) are noise here: level 2
+    # keeps its errors only.
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    # Deprecation warnings of Rasa 3.6's pinned libraries (SQLAlchemy 1.4, pkg_resources,
+    # sanic_cors, pyparsing) say nothing an operator can act on.
+    "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning",
+    # SQLAlchemy 1.4's one "MovedIn20Warning" about Rasa's tracker store.
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
+"""Defaults that keep ``make run``'s console readable; each can be overridden from the
+environment (``TF_CPP_MIN_LOG_LEVEL=0`` shows TensorFlow's notes again)."""
+
+
 def prepare_environment(environ: MutableMapping[str, str]) -> None:
     """Fills in what every process needs to find the others, keeping what is already set.
 
@@ -59,6 +73,8 @@ def prepare_environment(environ: MutableMapping[str, str]) -> None:
     # Rasa reads the action server's token in its endpoints file, so it must be set; the
     # development default (refused by HOTLINE_ENV=production) is the settings'.
     environ.setdefault("HOTLINE_ACTION_TOKEN", DEV_ACTION_TOKEN)
+    for name, value in QUIET_LOGS.items():
+        environ.setdefault(name, value)
 
 
 def bot_enabled(environ: Mapping[str, str]) -> bool:

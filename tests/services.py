@@ -18,6 +18,8 @@ PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
 PG_ADMIN_URL = os.environ.get(
     "TEST_PG_ADMIN_URL", f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/test"
 )
+CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
+"""Debian's Chromium, which the browser tests drive (no browser is ever downloaded)."""
 REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
 
@@ -43,6 +45,16 @@ def require_service(name: str, host: str, port: int) -> None:
     message = f"{name} is not reachable on {host}:{port}"
     if in_ci():
         pytest.fail(message + " (CI=true: tests that need it must run)")
+    pytest.skip(message)
+
+
+def require_chromium() -> str:
+    """Debian's Chromium; skips the test (or in CI fails it) when it is not installed."""
+    if os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    message = f"Debian's Chromium is missing ({CHROMIUM}): apt-get install chromium"
+    if in_ci():
+        pytest.fail(message + " (CI=true: browser tests must run)")
     pytest.skip(message)
 
 

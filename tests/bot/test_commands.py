@@ -97,6 +97,7 @@ async def test_privacy_and_forget(bot: Harness) -> None:
 
 async def test_unknown_command(bot: Harness) -> None:
     bot.say("/bogus")
-    await bot.reply("没有这个命令")
+    reply = await bot.reply("没有这个命令")
+    assert "/status" in reply["text"] and "/forget" in reply["text"]  # the help follows
+    assert [m["text"] for m in bot.tg.sent_messages(CHAT)] == [reply["text"]]
     assert bot.rasa.messages() == []
-    assert CHAT

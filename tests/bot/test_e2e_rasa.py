@@ -138,11 +138,15 @@ async def test_report_on_telegram_creates_the_case(stack_bot: Stack, tg: FakeTel
 
     # Telegram delivers every update of the conversation again: still one case, no new answers.
     sent = len(tg.sent_messages(resident.chat_id))
+    mark = len(tg.sent_messages())
     for update in resident.updates:
         tg.push_update(update)
-    await asyncio.sleep(5)
+    # A resident's updates are handled in order: once /help after them is answered, every
+    # delivered-again update has been handled, and the help must be the only new answer.
+    tg.push_update(tg.text_message(resident.chat_id, "/help"))
+    await tg.wait_for_message_async(resident.chat_id, "使用说明", timeout=60, since=mark)
     assert len(_cases(stack_bot.db_url, "tg:71001")) == 1
-    assert len(tg.sent_messages(resident.chat_id)) == sent
+    assert len(tg.sent_messages(resident.chat_id)) == sent + 1
 
 
 async def test_dissatisfied_rating_reopens_end_to_end(stack_bot: Stack, tg: FakeTelegram) -> None:

@@ -46,9 +46,10 @@ async def test_handler_error_is_logged_with_update_id_only(
     with caplog.at_level(logging.ERROR, logger="bot.app"):
         update_id = bot.say("你好", first_name="张三")
         await bot.reply("系统出了点问题")
-    assert on_error is not None
     record = next(r for r in caplog.records if r.name == "bot.app")
+    assert record.funcName == on_error.__name__ and record.levelno == logging.ERROR
     assert f"update {update_id}" in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
     logged = caplog.text
     assert "13812345678" not in logged and "138****5678" in logged
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from hotline.cases import case_events, get_case
 from hotline.db import transaction
-from tests.bot.conftest import start_bot
+from tests.bot.conftest import Harness, start_bot
 from tests.bot.fake_rasa import FakeRasa
-from tests.bot.helpers import new_case, operator
+from tests.bot.helpers import enqueue, new_case, operator
 from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.timeout(60)
@@ -52,15 +50,23 @@ async def test_urgent_case_posted_and_accepted_by_linked_operator(
             assert case.status == "accepted"
             event = case_events(session, case)[-1]
             assert (event.action, event.actor_kind, event.actor) == ("accept", "operator", "alice")
-        await asyncio.sleep(0.3)
-    # Only the urgent case was posted, once.
+        # A later urgent case: once it is posted, the alert loop has looked at every case above.
+        marker = new_case(db_url, urgency="urgent", description="整栋楼停水两天了")
+        await tg.wait_for_message_async(GROUP, marker, timeout=10)
+    # The normal case was never posted, the first urgent one once.
     posted = [m["text"] for m in tg.sent_messages(GROUP)]
-    assert len(posted) == 1 and normal not in posted[0]
+    assert len(posted) == 2 and not any(normal in text for text in posted)
+    assert sum(urgent in text for text in posted) == 1
 
 
-async def test_no_group_no_posts(bot: object, tg: FakeTelegram, db_url: str) -> None:
-    new_case(db_url, urgency="urgent")
-    await asyncio.sleep(0.5)
+async def test_no_group_no_posts(bot: Harness, tg: FakeTelegram, db_url: str) -> None:
+    urgent = new_case(db_url, urgency="urgent")
+    # No alert loop runs without a group; the outbox loop, which does run, delivers a marker.
+    work = bot.app.bot_data["background"]
+    assert [task.get_name() for task in work._tasks] == ["outbox", "followup"]
+    marker = enqueue(db_url, "标记消息")
+    await bot.reply("标记消息")
+    assert marker and not any(urgent in m.get("text", "") for m in tg.sent_messages())
     assert tg.sent_messages(GROUP) == []
 
 

@@ -88,7 +88,8 @@ async def test_restart_mid_delivery_sends_no_duplicate(
     async with start_bot(tg, rasa, db_url) as first:
         row_id = enqueue(db_url, "只发一次")
         await _until(lambda: outbox_row(db_url, row_id).status == outbox.SENDING)
-        await asyncio.sleep(0.2)  # the HTTP request is in flight
+        # The HTTP request is in flight: Telegram has it, the bot waits for the answer.
+        await _until(lambda: any(c["text"] == "只发一次" for c in tg.calls_to("sendMessage")))
         work = first.app.bot_data["background"]
         assert isinstance(work, BackgroundWork)
         for task in work._tasks:  # the crash: nothing after the send runs
@@ -101,7 +102,9 @@ async def test_restart_mid_delivery_sends_no_duplicate(
     async with start_bot(tg, rasa, db_url) as second:
         await second.reply("重启后再发")
         await _until(lambda: outbox_row(db_url, later_id).status == outbox.SENT)
-        await asyncio.sleep(0.3)
+        # A last row, sent after the others: a resend would have gone out before it.
+        marker_id = enqueue(db_url, "最后一条")
+        await _until(lambda: outbox_row(db_url, marker_id).status == outbox.SENT)
     texts = [m["text"] for m in tg.sent_messages(CHAT)]
     assert texts.count("只发一次") == 1 and texts.count("重启后再发") == 1
     row = outbox_row(db_url, row_id)

@@ -27,10 +27,10 @@ from hotline.actors import Actor
 from hotline.cases import ActionInput, NewCase, apply_action, create_case
 from hotline.db import transaction
 from hotline.models import utcnow
+from tests.services import require_chromium
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -91,11 +91,15 @@ def fake_rasa() -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def chromium() -> str:
+    """Debian's Chromium, checked before any server starts: a skip outside CI, a failure in it."""
+    return require_chromium()
+
+
 @pytest.fixture()
 def server(db_url: str, var_dir: Path, fake_rasa: str) -> Iterator[str]:
     """A console server (uvicorn) on a free port, with two accounts and a stand-in Rasa."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     with transaction() as session:
         accounts.create_user(session, "wangfang", PASSWORD, "operator", display_name="王芳")
         accounts.create_user(session, "admin", PASSWORD, "admin", display_name="管理员")
@@ -140,9 +144,9 @@ def server(db_url: str, var_dir: Path, fake_rasa: str) -> Iterator[str]:
 
 
 @pytest.fixture()
-def browser() -> Iterator[Browser]:
+def browser(chromium: str) -> Iterator[Browser]:
     with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        instance = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
 

@@ -126,7 +126,7 @@ async def test_row_sent_but_not_recorded_is_not_resent_on_postgres(
     async with start_bot(tg, rasa, pg_url) as first:
         row_id = enqueue(pg_url, "只发一次")
         await _until(lambda: outbox_row(pg_url, row_id).status == outbox.SENDING)
-        await asyncio.sleep(0.2)
+        await _until(lambda: any(c["text"] == "只发一次" for c in tg.calls_to("sendMessage")))
         work = first.app.bot_data["background"]
         assert isinstance(work, BackgroundWork)
         for task in work._tasks:

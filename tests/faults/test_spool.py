@@ -144,7 +144,9 @@ def test_background_flusher_logs_once_the_database_is_back(
     flusher = SpoolFlusher(0.1, database_url=f"sqlite:///{down}").start()
     try:
         spool_report(report())
-        time.sleep(0.5)
+        # Two more tries: at least one of them began after the report was spooled.
+        tried = flusher.attempts
+        _until(lambda: flusher.attempts >= tried + 2)
         assert len(pending_reports()) == 1  # tried, kept
     finally:
         flusher.stop()

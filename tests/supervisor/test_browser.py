@@ -14,6 +14,7 @@ from tests.console.test_browser import (  # noqa: F401  (fixtures: a live consol
     PASSWORD,
     SCREENSHOTS,
     browser,
+    chromium,
     fake_rasa,
     server,
 )

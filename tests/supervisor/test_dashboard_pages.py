@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import os
 import re
+import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -243,3 +246,31 @@ def test_audit_view_of_one_user(supervisor: TestClient, recent_world: World) -> 
     page = supervisor.get("/log/audit", params={"actor": "li", "action": "reveal_phone"}).text
     assert re.search(r'<b id="audit-total">1</b>', page)
     assert supervisor.get("/log/audit", params={"from": "x"}).status_code == 400
+
+
+def test_dashboard_warns_of_days_without_an_official_calendar(
+    supervisor: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    year = utcnow().astimezone(TZ).year
+    table = tmp_path / "holidays.yml"
+    fixture = "\n    notice: test fixture, not the official notice\n    holidays: []"
+    table.write_text(f"years:\n  {year}:{fixture}\n  {year + 1}: null\n", encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_HOLIDAYS", str(table))
+    monkeypatch.setenv("HOTLINE_CALENDAR_HORIZON_DAYS", "400")
+    page = supervisor.get("/dashboard").text
+    assert 'id="calendar-warning"' in page and "尚无国务院节假日安排" in page
+    assert f"{year + 1}-01-01.." in page
+    table.write_text(f"years:\n  {year}:{fixture}\n  {year + 1}:{fixture}\n", encoding="utf-8")
+    os.utime(table, (time.time() + 5, time.time() + 5))  # a new mtime: the table is reloaded
+    assert 'id="calendar-warning"' not in supervisor.get("/dashboard").text
+
+
+def test_dashboard_says_when_the_holiday_table_is_unusable(
+    supervisor: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "holidays.yml"
+    broken.write_text("years: [2026]\n", encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_HOLIDAYS", str(broken))
+    response = supervisor.get("/dashboard")
+    assert response.status_code == 200
+    assert 'id="calendar-error"' in response.text and "无法读取" in response.text
