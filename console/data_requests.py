@@ -14,7 +14,7 @@ from console.csrf import verify_csrf
 from console.templating import flash, render
 from hotline import retention
 from hotline.db import transaction
-from hotline.errors import ValidationError
+from hotline.errors import StorageUnavailableError, ValidationError
 from hotline.models import Case, ConversationMessage, utcnow
 from hotline.self_service import retention_days
 
@@ -78,10 +78,12 @@ def carry_out(
 ) -> Response:
     """Anonymises the resident's finished cases and deletes their stored messages; audited."""
     try:
-        with transaction() as session:
-            report = retention.carry_out_deletion(session, request_id, user.actor)
+        report = retention.forget(request_id, user.actor)
     except ValidationError as exc:
         flash(request, exc.message, "error")
+        return RedirectResponse("/data-requests", status_code=303)
+    except StorageUnavailableError:
+        flash(request, "会话记录库或工单库暂时无法连接，申请尚未办理，请稍后重试。", "error")
         return RedirectResponse("/data-requests", status_code=303)
     kept = f"，{len(report.kept_open)} 件在办工单办结后再匿名化" if report.kept_open else ""
     flash(

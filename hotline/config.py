@@ -25,6 +25,7 @@ class Settings:
     hotline_phone: str
     spool_dir: Path
     media_dir: Path
+    tracker_store_url: str
 
     @property
     def is_sqlite(self) -> bool:
@@ -53,4 +54,7 @@ def load_settings() -> Settings:
         hotline_phone=os.environ.get("HOTLINE_PHONE", "12343"),
         spool_dir=Path(os.environ.get("HOTLINE_SPOOL_DIR", var_dir / "spool")),
         media_dir=Path(os.environ.get("HOTLINE_MEDIA_DIR", var_dir / "media")),
+        tracker_store_url=os.environ.get(
+            "HOTLINE_TRACKER_STORE_URL", f"sqlite:///{var_dir / 'rasa_tracker.db'}"
+        ),
     )

@@ -174,7 +174,7 @@ def test_run_anonymises_exactly_the_cases_closed_long_ago(
             assert case.anonymised_at is not None
             assert "13812345678" not in case.description
             assert "420102199001011234" not in case.description
-            assert "路灯坏了" in case.description
+            assert case.description == ANONYMISED  # the resident's own words go too
             events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)))
             assert events[-1].action == "anonymise" and events[-1].actor == "cli:test"
             text = " ".join(f"{e.actor} {e.note or ''}" for e in events)
@@ -247,7 +247,7 @@ def test_cli(
     code, out, _ = run_cli(
         monkeypatch, capsys, "retention", "run", "--days", "365", "--actor", "cli:ops"
     )
-    assert code == 0 and "anonymised 2 case(s)" in out
+    assert code == 0 and "anonymised 2 case(s)" in out, _
     with transaction() as session:
         assert get_case(session, world["old_cancelled"]).anonymised_at is not None
         event = session.scalar(select(CaseEvent).where(CaseEvent.action == "retention_run"))
