@@ -12,9 +12,9 @@ same validator class once, checks the schema once, and raises the same best-matc
 mode with ``synchronous=FULL``: the commits were the largest single cost left (12% of the
 server's samples). The patch puts a SQLite tracker database in WAL mode with
 ``synchronous=NORMAL`` and ``secure_delete``, the settings the case database already uses
-(hotline/db.py), on a
-small pool of open connections (SQLAlchemy 1.4 would reopen the file per session): a
-committed turn survives a crash of any process; only a power cut can lose the last ones.
+(hotline/db.py), on a small pool of open connections (SQLAlchemy 1.4 would reopen the file per
+session): a committed turn survives a crash of any process; only a power cut can lose the last
+ones.
 Other databases are not touched.
 
 The jsonschema check of an action response was still about 8 ms a call with the validator
