@@ -171,9 +171,12 @@ class RasaWriter:
             self.proc.wait()
 
 
-def plant(resident: Resident, var_dir: Path, when: datetime) -> tuple[str, int]:
-    """The resident's closed case, their messages, an unlinked photo, a message about no case
-    and a spooled report set aside; returns the case number and the deletion request id."""
+def plant(
+    resident: Resident, var_dir: Path, when: datetime, *, close: bool = True
+) -> tuple[str, int]:
+    """The resident's closed case (resolved only when not ``close``), their messages, an
+    unlinked photo, a message about no case and a spooled report set aside; returns the case
+    number and the deletion request id."""
     with transaction() as session:
         case, _ = create_case(
             session,
@@ -198,16 +201,17 @@ def plant(resident: Resident, var_dir: Path, when: datetime) -> tuple[str, int]:
                 ActionInput(note=f"已联系 {resident.phone}"),
                 now=when + timedelta(hours=step),
             )
-        # The resident's rating closes the case; the comment is theirs too.
-        apply_action(
-            session,
-            case,
-            "rate",
-            Actor.resident(resident.sender),
-            ActionInput(rating="satisfied", note=f"{resident.words}修好了，谢谢"),
-            now=when + timedelta(hours=5),
-        )
-        assert case.status == "closed"
+        if close:
+            # The resident's rating closes the case; the comment is theirs too.
+            apply_action(
+                session,
+                case,
+                "rate",
+                Actor.resident(resident.sender),
+                ActionInput(rating="satisfied", note=f"{resident.words}修好了，谢谢"),
+                now=when + timedelta(hours=5),
+            )
+            assert case.status == "closed"
         record_message(session, resident.sender, IN, "resident", resident.words, now=when)
         record_message(session, resident.sender, IN, "resident", f"电话 {resident.phone}", now=when)
         record_message(session, resident.sender, OUT, "bot", f"好的，{resident.name}", now=when)

@@ -18,9 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from hotline.actors import Actor
+from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
 from hotline.cli import main
-from hotline.db import dispose_engines
-from hotline.models import utcnow
+from hotline.db import dispose_engines, transaction
+from hotline.handoff import IN, record_message
+from hotline.models import DataRequest, utcnow
 from tests.stores import RasaWriter, files_holding, new_resident, plant, rows_holding
 
 
@@ -90,3 +93,90 @@ def test_nothing_of_the_resident_is_left_in_postgresql_stores(
         assert rasa.read_back() == {"mine": None, "theirs": 1}
     finally:
         rasa.stop()
+
+
+def test_an_open_case_keeps_its_conversation_without_numbers_until_retention(
+    db_url: str, var_dir: Path, sqlite_tracker: dict[str, object]
+) -> None:
+    """/forget while a case is still open: numbers go at once, everything once it is closed
+    and anonymised."""
+    resident = new_resident()
+    when = utcnow() - timedelta(days=400)
+    number, request_id = plant(resident, var_dir, when, close=False)
+    rasa = RasaWriter(sqlite_tracker, resident, when.timestamp())
+    try:
+        cli("retention", "forget", str(request_id))
+        dispose_engines()
+        left = files_holding(var_dir, resident)
+        # The open case keeps its phone and words; the conversation only its words.
+        assert "hotline.db: phone" in left and "hotline.db: words" in left
+        assert not any(f.startswith("rasa_tracker.db") and ": phone" in f for f in left), left
+        assert any(f.startswith("rasa_tracker.db") and "words" in f for f in left), left
+        # Rasa still has the conversation, scrubbed.
+        assert rasa.read_back()["mine"] == 6
+    finally:
+        rasa.stop()
+    with transaction() as session:
+        case = get_case(session, number)
+        apply_action(
+            session,
+            case,
+            "rate",
+            Actor.resident(resident.sender),
+            ActionInput(rating="satisfied"),
+            now=when + timedelta(hours=6),
+        )
+    cli("retention", "run", "--days", "365")
+    dispose_engines()
+    assert files_holding(var_dir, resident) == []
+
+
+def test_retention_keeps_live_conversations_and_deletes_idle_ones(
+    db_url: str, var_dir: Path, sqlite_tracker: dict[str, object]
+) -> None:
+    """A conversation idle for longer than the period with no case goes; one whose case is
+    still within the period stays, whatever its age."""
+    idle, live = new_resident(), new_resident()
+    old = utcnow() - timedelta(days=400)
+    with transaction() as session:
+        record_message(session, idle.sender, IN, "resident", idle.words, now=old)
+        record_message(session, live.sender, IN, "resident", live.words, now=old)
+        create_case(
+            session,
+            NewCase(
+                category="city_management",
+                description=live.words,
+                phone=live.phone,
+                channel="telegram",
+                resident_ref=live.sender,
+            ),
+            Actor.resident(live.sender),
+            now=old,
+        )
+    writers = [RasaWriter(sqlite_tracker, r, old.timestamp()) for r in (idle, live)]
+    for writer in writers:
+        writer.stop()
+    cli("retention", "run", "--days", "365")
+    dispose_engines()
+    assert files_holding(var_dir, idle) == []
+    left = files_holding(var_dir, live)
+    assert "hotline.db: phone" in left and "rasa_tracker.db: phone" in left, left
+
+
+def test_an_unreachable_tracker_store_leaves_the_request_open(
+    db_url: str,
+    var_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Nothing is half done: the case is not anonymised, and the request stays open."""
+    resident = new_resident()
+    number, request_id = plant(resident, var_dir, utcnow() - timedelta(days=3))
+    monkeypatch.setenv(
+        "HOTLINE_TRACKER_STORE_URL", "postgresql://postgres@127.0.0.1:1/hotline_tracker"
+    )
+    assert main(["retention", "forget", str(request_id)]) == 1
+    assert "tracker store unavailable" in capsys.readouterr().err
+    with transaction() as session:
+        assert resident.phone in (get_case(session, number).phone or "")
+        assert session.get(DataRequest, request_id).status == "open"
