@@ -83,9 +83,13 @@ RASA_WRITER = textwrap.dedent(
 )
 
 
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "浩宇子涵欣怡梓轩雨桐嘉懿晨曦思远俊熙若汐一诺明杰文博"
+
+
 def _unique_name() -> str:
-    """Three random CJK characters: a name no other test data holds."""
-    return "".join(chr(random.randint(0x4E00, 0x9FA5)) for _ in range(3))
+    """A plausible name (the assistant must take it for one) that no other test data holds."""
+    return random.choice(SURNAMES) + "".join(random.sample(GIVEN, 2))
 
 
 @dataclass
@@ -117,7 +121,7 @@ def new_resident() -> Resident:
         sender=f"tg:{random.randint(10**9, 10**10)}",
         phone=f"139{random.randint(0, 10**8 - 1):08d}",
         name=_unique_name(),
-        words=f"紫藤{uuid.uuid4().hex[:10]}小区楼道{_unique_name()}灯坏了",
+        words=f"紫藤{uuid.uuid4().hex[:10]}小区楼道灯坏了",
     )
 
 
