@@ -360,8 +360,8 @@ def run(
     :func:`wipe` after the commit.
 
     Raises:
-        StorageUnavailableError: When the tracker store cannot be reached (nothing is
-            committed then).
+        StorageUnavailableError: When the tracker store cannot be reached (the caller's
+            transaction then rolls back; conversations already deleted stay deleted).
     """
     now = now or utcnow()
     check_days(days)

@@ -58,6 +58,10 @@ def test_nothing_of_the_resident_is_left_in_sqlite_stores(
         assert any(f.startswith("hotline.db") and f.endswith(": phone") for f in planted)
         assert any(f.startswith("media") for f in planted), planted
         assert any(f.startswith("spool") for f in planted), planted
+        if how == "retention":  # a dry run deletes nothing
+            cli("retention", "run", "--days", "365", "--dry-run")
+            dispose_engines()
+            assert files_holding(var_dir, resident) == planted
 
         carry_out(how, request_id)
         dispose_engines()
