@@ -61,7 +61,12 @@ def test_nothing_of_the_resident_is_left_in_sqlite_stores(
         if how == "retention":  # a dry run deletes nothing
             cli("retention", "run", "--days", "365", "--dry-run")
             dispose_engines()
-            assert files_holding(var_dir, resident) == planted
+
+            # (closing the connections moves pages from the WALs into the databases)
+            def kept(found: list[str]) -> set[str]:
+                return {f.replace("-wal:", ":").replace("-shm:", ":") for f in found}
+
+            assert kept(files_holding(var_dir, resident)) == kept(planted)
 
         carry_out(how, request_id)
         dispose_engines()
