@@ -28,6 +28,7 @@ checkpointed and truncated (:func:`wipe`), so that no copy is left in the files.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,7 +53,7 @@ from hotline.models import (
     OutboxMessage,
     utcnow,
 )
-from hotline.redact import ANONYMISED, remove_numbers
+from hotline.redact import ANONYMISED, UNNAMED, remove_numbers
 from hotline.vocab import ActorKind
 from hotline.workflow import FINAL_STATUSES
 
@@ -63,6 +64,8 @@ MAX_DAYS = 36_500
 DONE = "done"
 OPEN = "open"
 LOCATION_EVENTS = frozenset({"set_location"})
+MIN_NAME_CHARS = 2
+"""A shorter name (one character) would blank that character everywhere in staff texts."""
 
 
 @dataclass
@@ -136,6 +139,19 @@ def _delete_photos(session: Session, rows: list[Attachment]) -> int:
     return len(rows)
 
 
+def _staff_text_scrubber(case: Case) -> Callable[[str], str]:
+    """What cleans a text staff wrote about a case: phone and ID numbers go, and the resident's
+    name (e.g. 「已联系王浩宇」) is replaced wherever it appears."""
+    name = (case.contact_name or "").strip()
+    named = name not in UNNAMED and len(name) >= MIN_NAME_CHARS
+
+    def scrub(text: str) -> str:
+        cleaned = remove_numbers(text)
+        return cleaned.replace(name, ANONYMISED) if named else cleaned
+
+    return scrub
+
+
 def anonymise_case(
     session: Session, case: Case, actor: Actor, *, reason: str, now: datetime | None = None
 ) -> int:
@@ -145,6 +161,7 @@ def anonymise_case(
         How many photos were deleted.
     """
     now = now or utcnow()
+    scrub = _staff_text_scrubber(case)
     case.phone = None
     case.contact_name = ANONYMISED
     case.location = ANONYMISED if case.location else ""
@@ -152,9 +169,9 @@ def anonymise_case(
     case.resident_ref = None
     case.idempotency_key = None
     case.description = ANONYMISED
-    case.resolution = remove_numbers(case.resolution) if case.resolution else case.resolution
+    case.resolution = scrub(case.resolution) if case.resolution else case.resolution
     case.extension_reason = (
-        remove_numbers(case.extension_reason) if case.extension_reason else case.extension_reason
+        scrub(case.extension_reason) if case.extension_reason else case.extension_reason
     )
     case.satisfaction_comment = None
     case.anonymised_at = now
@@ -165,7 +182,7 @@ def anonymise_case(
         elif event.action in LOCATION_EVENTS:
             event.note = ANONYMISED
         elif event.note:
-            event.note = remove_numbers(event.note)
+            event.note = scrub(event.note)
     for message in session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)):
         message.recipient = ANONYMISED
         message.text = ANONYMISED

@@ -202,7 +202,7 @@ def plant(
                 case,
                 action,
                 Actor.operator("wang"),
-                ActionInput(note=f"已联系 {resident.phone}"),
+                ActionInput(note=f"已联系{resident.name}，电话 {resident.phone}"),
                 now=when + timedelta(hours=step),
             )
         if close:
