@@ -3,7 +3,7 @@ resident's request to delete their personal data (/forget), through the same cod
 
 Anonymising a case removes the phone, the name, the resident's own words (the description,
 their notes and satisfaction comment), the exact location and coordinates, the link to the
-resident's conversation, phone and ID numbers typed into staff texts, the texts sent to the
+resident's conversation, phone and ID numbers and the name in staff texts, the texts sent to the
 resident, and its photos. It keeps everything the statistics use: category, office, channel,
 type, urgency, dates, deadline, rating and the audit trail (whose resident ids, resident notes
 and location notes are scrubbed, the one change ever made to audit rows).
