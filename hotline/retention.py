@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hotline import spool, tracker_store
@@ -64,6 +64,7 @@ MAX_DAYS = 36_500
 DONE = "done"
 OPEN = "open"
 LOCATION_EVENTS = frozenset({"set_location"})
+CHUNK = 500
 MIN_NAME_CHARS = 2
 """A shorter name (one character) would blank that character everywhere in staff texts."""
 
@@ -232,8 +233,9 @@ def live_senders(
     cases ``ignoring``, which a dry run would anonymise)."""
     live: set[str] = set()
     wanted = sorted(senders)
-    for start in range(0, len(wanted), 500):
-        query = select(Case.resident_ref).where(Case.resident_ref.in_(wanted[start : start + 500]))
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        query = select(Case.resident_ref).where(Case.resident_ref.in_(chunk))
         if ignoring:
             query = query.where(Case.id.not_in(sorted(ignoring)))
         live.update(r for r in session.scalars(query) if r)
@@ -291,35 +293,41 @@ def _deleted(session: Session, statement: Any) -> int:
     return int(result.rowcount or 0)
 
 
-def purge_conversation(session: Session, sender: str) -> PurgeReport:
-    """Deletes a resident's conversation everywhere: stored messages, the conversation's
+def purge_conversations(session: Session, senders: list[str]) -> PurgeReport:
+    """Deletes these residents' conversations everywhere: stored messages, the conversations'
     details, photos not linked to a case, messages about no case, spooled reports set aside,
-    and the tracker store's events. Callers make sure no live case needs it."""
+    and the tracker store's events, a chunk of residents per statement. Callers make sure no
+    live case needs them."""
     report = PurgeReport()
-    report.messages = _deleted(
-        session, delete(ConversationMessage).where(ConversationMessage.sender_id == sender)
-    )
-    conversation = session.get(Conversation, sender)
-    if conversation is not None:
-        conversation.metadata_json = None
-    report.photos = _delete_photos(
-        session,
-        list(
-            session.scalars(
-                select(Attachment).where(
-                    Attachment.sender_id == sender, Attachment.case_id.is_(None)
+    for start in range(0, len(senders), CHUNK):
+        chunk = senders[start : start + CHUNK]
+        report.messages += _deleted(
+            session, delete(ConversationMessage).where(ConversationMessage.sender_id.in_(chunk))
+        )
+        session.execute(
+            update(Conversation)
+            .where(Conversation.sender_id.in_(chunk))
+            .values(metadata_json=None)
+            .execution_options(synchronize_session=False)
+        )
+        report.photos += _delete_photos(
+            session,
+            list(
+                session.scalars(
+                    select(Attachment).where(
+                        Attachment.sender_id.in_(chunk), Attachment.case_id.is_(None)
+                    )
                 )
-            )
-        ),
-    )
-    report.outbox = _deleted(
-        session,
-        delete(OutboxMessage).where(
-            OutboxMessage.recipient == sender, OutboxMessage.case_id.is_(None)
-        ),
-    )
-    report.spool_files = spool.discard_unlogged(resident_ref=sender)
-    report.tracker_events = tracker_store.delete_senders([sender])
+            ),
+        )
+        report.outbox += _deleted(
+            session,
+            delete(OutboxMessage).where(
+                OutboxMessage.recipient.in_(chunk), OutboxMessage.case_id.is_(None)
+            ),
+        )
+    report.spool_files = spool.discard_unlogged(residents=set(senders)) if senders else 0
+    report.tracker_events = tracker_store.delete_senders(senders)
     return report
 
 
@@ -343,7 +351,7 @@ def scrub_conversation(session: Session, sender: str) -> PurgeReport:
         if cleaned != row.text:
             row.text = cleaned
             report.outbox += 1
-    report.spool_files = spool.discard_unlogged(resident_ref=sender)
+    report.spool_files = spool.discard_unlogged(residents={sender})
     report.tracker_events = tracker_store.scrub_sender(sender)
     return report
 
@@ -397,10 +405,8 @@ def run(
     for case in cases:
         report.photos += anonymise_case(session, case, actor, reason=reason, now=now)
     session.flush()
-    purged = PurgeReport()
     report.conversations = conversations_due(session, cutoff, finished)
-    for sender in report.conversations:
-        purged.add(purge_conversation(session, sender))
+    purged = purge_conversations(session, report.conversations)
     purged.spool_files += spool.discard_unlogged(before=cutoff.timestamp())
     report.purged = purged
     report.photos += purged.photos
@@ -436,7 +442,7 @@ def carry_out_deletion(
     Their finished cases are anonymised at once; cases still being handled are kept (they
     are anonymised by the retention period after they close, and their conversation deleted
     then). When no case is still open, the resident's conversation is deleted everywhere
-    (:func:`purge_conversation`: stored messages, tracker store, unlinked photos, messages
+    (:func:`purge_conversations`: stored messages, tracker store, unlinked photos, messages
     about no case, spool); otherwise phone and ID numbers are removed from it
     (:func:`scrub_conversation`), as operators still need it. The request is marked done, and
     the work is audited. Call :func:`wipe` after the commit.
@@ -469,7 +475,7 @@ def carry_out_deletion(
         report.messages_scrubbed = scrubbed.messages
         report.tracker_events = scrubbed.tracker_events
     else:
-        purged = purge_conversation(session, sender)
+        purged = purge_conversations(session, [sender])
         report.messages_deleted = purged.messages
         report.photos += purged.photos
         report.tracker_events = purged.tracker_events

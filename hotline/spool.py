@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -217,14 +217,17 @@ def _flush_locked(spool_dir: Path, database_url: str | None) -> list[str]:
 
 
 def discard_unlogged(
-    spool_dir: Path | None = None, *, resident_ref: str | None = None, before: float | None = None
+    spool_dir: Path | None = None,
+    *,
+    residents: Collection[str] | None = None,
+    before: float | None = None,
 ) -> int:
     """Deletes spool files that will never become a case: reports set aside as invalid
     (``.bad``) and half-written ones (``.tmp``), for retention and deletion requests.
 
     Args:
         spool_dir: The spool directory (default from the settings).
-        resident_ref: Only this resident's files.
+        residents: Only these residents' files.
         before: Only files last changed before this POSIX time.
 
     Returns:
@@ -240,7 +243,7 @@ def discard_unlogged(
             try:
                 if before is not None and path.stat().st_mtime >= before:
                     continue
-                if resident_ref is not None and _resident_of(path) != resident_ref:
+                if residents is not None and _resident_of(path) not in residents:
                     continue
                 path.unlink()
             except FileNotFoundError:
