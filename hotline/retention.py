@@ -293,6 +293,33 @@ def _deleted(session: Session, statement: Any) -> int:
     return int(result.rowcount or 0)
 
 
+def delete_orphan_media(session: Session, before: datetime) -> int:
+    """Deletes media files that no attachment row names, last changed before ``before``: a
+    photo whose transaction failed after the file was written (it cannot be traced to a
+    resident, so only the retention period removes it).
+
+    Returns:
+        How many files were deleted.
+    """
+    media_dir = load_settings().media_dir
+    if not media_dir.is_dir():
+        return 0
+    known = set(session.scalars(select(Attachment.path)))
+    deleted = 0
+    for path in media_dir.rglob("*"):
+        try:
+            if not path.is_file() or path.stat().st_mtime >= before.timestamp():
+                continue
+            if path.relative_to(media_dir).as_posix() in known:
+                continue
+            path.unlink()
+        except OSError as exc:
+            log.warning("could not delete orphan media file %s: %s", path, exc)
+            continue
+        deleted += 1
+    return deleted
+
+
 def purge_conversations(session: Session, senders: list[str]) -> PurgeReport:
     """Deletes these residents' conversations everywhere: stored messages, the conversations'
     details, photos not linked to a case, messages about no case, spooled reports set aside,
@@ -408,6 +435,7 @@ def run(
     report.conversations = conversations_due(session, cutoff, finished)
     purged = purge_conversations(session, report.conversations)
     purged.spool_files += spool.discard_unlogged(before=cutoff.timestamp())
+    purged.photos += delete_orphan_media(session, cutoff)
     report.purged = purged
     report.photos += purged.photos
     record_event(

@@ -13,6 +13,7 @@ of the PostgreSQL databases is read as text: none may hold the phone, the name o
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,6 +48,11 @@ def test_nothing_of_the_resident_is_left_in_sqlite_stores(
     resident = new_resident()
     when = utcnow() - timedelta(days=400 if how == "retention" else 3)
     _, request_id = plant(resident, var_dir, when)
+    if how == "retention":
+        # A photo whose transaction failed after the file was written: no row names it.
+        orphan = var_dir / "media" / "2025" / "orphan.jpg"
+        orphan.write_bytes(b"\xff\xd8\xff\xe0" + resident.phone.encode() + b"\xff\xd9")
+        os.utime(orphan, (when.timestamp(), when.timestamp()))
     rasa = RasaWriter(sqlite_tracker, resident, when.timestamp())
     try:
         planted = files_holding(var_dir, resident)
