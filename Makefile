@@ -18,7 +18,6 @@ MODEL := models/hotline.tar.gz
 RASA_INPUTS := config.yml domain.yml $(shell find data -type f \( -name '*.yml' -o -name '*.txt' \) 2>/dev/null)
 
 export HOTLINE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/hotline.db
-export RASA_TOKEN ?= hotline-dev-token
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup python train run run-scaled test test-fast lint validate crossval bench clean db

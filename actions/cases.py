@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from actions.common import apologise, sender_of, with_db
 from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action, get_case
+from hotline.cases import ActionInput, apply_action
 from hotline.config import load_settings
 from hotline.errors import InvalidTransitionError, StorageUnavailableError
 from hotline.messages import format_local
 from hotline.models import Case
 from hotline.numbering import find_case_numbers
-from hotline.resident import open_cases, owns, visible_case, withdrawable_cases
+from hotline.resident import open_cases, owned_case, owns, visible_case, withdrawable_cases
 from hotline.workflow import CaseStatus
 
 NOT_FOUND = "没有找到工单 {number}，或您无权查看。请核对工单编号。"
@@ -160,9 +160,9 @@ class ActionConfirmWithdraw(Action):
             return []
 
         def withdraw(session: Session) -> str:
-            if not owns(session, number, sender):
+            case = owned_case(session, number, sender)
+            if case is None:
                 return NOT_FOUND.format(number=number)
-            case = get_case(session, number)
             try:
                 apply_action(
                     session, case, "cancel", Actor.resident(sender), ActionInput(note="居民撤回")
@@ -217,16 +217,21 @@ class ActionAddInfo(Action):
         sender = sender_of(tracker)
         number = tracker.get_slot("info_case_number")
         text = str(tracker.get_slot("info_text") or "").strip()
+        done = [SlotSet("info_case_number", None), SlotSet("info_text", None)]
+        if not number:
+            dispatcher.utter_message(text="请告诉我要补充的工单编号。")
+            return done
+
+        def add(session: Session) -> bool:
+            # The slot may come from anywhere in the conversation: only the sender's own case.
+            case = owned_case(session, number, sender)
+            if case is None:
+                return False
+            apply_action(session, case, "add_info", Actor.resident(sender), ActionInput(note=text))
+            return True
+
         try:
-            with_db(
-                lambda s: apply_action(
-                    s,
-                    get_case(s, number),
-                    "add_info",
-                    Actor.resident(sender),
-                    ActionInput(note=text),
-                )
-            )
+            added = with_db(add)
         except StorageUnavailableError:
             apologise(dispatcher)
         except InvalidTransitionError:
@@ -234,5 +239,9 @@ class ActionAddInfo(Action):
                 text=f"工单 {number} 已办结，不能再补充。如需反映新问题请直接描述。"
             )
         else:
-            dispatcher.utter_message(text=f"已补充到工单 {number}，承办人员会看到。")
-        return [SlotSet("info_case_number", None), SlotSet("info_text", None)]
+            dispatcher.utter_message(
+                text=f"已补充到工单 {number}，承办人员会看到。"
+                if added
+                else NOT_FOUND.format(number=number)
+            )
+        return done

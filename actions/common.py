@@ -31,8 +31,13 @@ def sender_of(tracker: Tracker) -> str:
 
 
 def latest_text(tracker: Tracker) -> str:
-    """What the resident last wrote, verbatim."""
-    return str(tracker.latest_message.get("text") or "")
+    """What the resident last wrote, verbatim.
+
+    The NLU rewrites traditional characters to simplified ones and keeps the resident's own
+    words as ``original_text``; cases keep those.
+    """
+    message = tracker.latest_message
+    return str(message.get("original_text") or message.get("text") or "")
 
 
 def with_db(work: Callable[[Session], T]) -> T:

@@ -8,12 +8,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
+from actions.cases import NOT_FOUND
 from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline.actors import Actor
-from hotline.cases import NewCase, create_case, get_case
+from hotline.cases import NewCase, create_case
 from hotline.errors import StorageUnavailableError
-from hotline.resident import latest_unlocated_emergency, set_location
+from hotline.resident import latest_unlocated_emergency, owned_case, set_location
 from hotline.routing import classify_emergency
 from hotline.spool import amend_spooled, spool_report
 from hotline.vocab import CaseType, Urgency, channel_of_sender
@@ -93,19 +94,22 @@ class ActionEmergencyLocation(Action):
                 if number is None:
                     return apologise(dispatcher)
         if number and location:
+
+            def locate(session: Session) -> bool:
+                # The slot may come from anywhere in the conversation: only the sender's case.
+                case = owned_case(session, number, sender)
+                if case is None:
+                    return False
+                set_location(session, case, location, Actor.resident(sender), latitude, longitude)
+                return True
+
             try:
-                with_db(
-                    lambda s: set_location(
-                        s,
-                        get_case(s, number),
-                        location,
-                        Actor.resident(sender),
-                        latitude,
-                        longitude,
-                    )
-                )
+                located = with_db(locate)
             except StorageUnavailableError:
                 return apologise(dispatcher)
+            if not located:
+                dispatcher.utter_message(text=NOT_FOUND.format(number=number))
+                return [SlotSet("location", None), SlotSet("emergency_case_number", None)]
         dispatcher.utter_message(
             text=f"位置已记录：{location}。请保持电话畅通，注意安全，先拨打紧急电话求助。"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -20,6 +21,7 @@ from hotline.resident import submit_report
 from hotline.routing import (
     CONFIDENT_ROUTE,
     category_from_text,
+    category_ranking,
     infer_case_type,
     is_vague_location,
 )
@@ -38,6 +40,103 @@ REPORT_SLOTS = (
     "phone_failures",
 )
 MAX_PHONE_FAILURES = 2
+NO_PHONE = "未留"
+"""The phone slot's value when the resident chose not to leave a number."""
+_DECLINE_WORDS = (
+    "不想留",
+    "不留",
+    "不方便留",
+    "不方便给",
+    "不方便提供",
+    "不便留",
+    "不便提供",
+    "不愿留",
+    "不愿意留",
+    "不愿提供",
+    "不提供",
+    "不想给",
+    "不给电话",
+    "没有电话",
+    "没电话",
+    "不想说",
+    "保密",
+)
+
+
+def _asking(tracker: Tracker, slot: str) -> bool:
+    """Whether the form's current question is for ``slot``: only then may its check speak.
+
+    One reply asks one question: a slot filled in passing (a place named while the form asks
+    for the category) is dropped silently when it does not pass.
+    """
+    return tracker.get_slot("requested_slot") == slot
+
+
+def _shown_phone(phone: str | None) -> str:
+    return NO_PHONE if phone == NO_PHONE else mask_phone(phone)
+
+
+def declines_phone(text: str) -> bool:
+    """Whether an answer to the phone question declines to give a number."""
+    compact = text.replace(" ", "")
+    return not any(ch.isdigit() for ch in compact) and any(w in compact for w in _DECLINE_WORDS)
+
+
+_NAME_PREFIXES = ("免贵姓", "本人姓", "称呼我", "我叫", "我姓", "叫我", "姓")
+"""What residents say before their name, longest first (免贵姓孙 → 孙)."""
+
+_SMALL_TALK = {
+    "bot_challenge": "utter_iamabot",
+    "chitchat": "utter_chitchat",
+    "greet": "utter_continue_report",
+    "thank": "utter_continue_report",
+    "goodbye": "utter_continue_report",
+}
+"""Remarks to the assistant, and what it says to them before asking its question again."""
+SMALL_TALK_CONFIDENCE = 0.8
+_PLACE = re.compile(
+    r"\d|[一二三四五六七八九十]+[号栋幢楼层单]|小区|社区|花园|大厦|广场|市场|学校|医院|公园|"
+    r"车库|[区村路街巷弄栋幢苑庭府院湾镇乡站桥]"
+)
+_QUESTION = re.compile(r"[吗呢？?]|什么|怎么|为什么|谁")
+
+
+def _answers(slot: str, text: str) -> bool:
+    """Whether ``text`` can be an answer to the question for ``slot``."""
+    if slot == "location":
+        return bool(_PLACE.search(text)) and not _QUESTION.search(text)
+    if slot == "phone":
+        return any(ch.isdigit() for ch in text) or declines_phone(text)
+    if slot == "contact_name":
+        return text.startswith(_NAME_PREFIXES) or "匿名" in text
+    if slot == "category":
+        return category_from_text(text) is not None
+    return True
+
+
+def small_talk(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> bool:
+    """Answers a remark made instead of an answer (你是机器人吗, 谢谢, 你好) and says so.
+
+    While the form asks, a message fills the slot whatever the NLU took it for; but a remark
+    the NLU is sure of, which cannot be an answer to this question, is not kept as one: the
+    assistant replies to it, and the form asks its question again.
+    """
+    if not _asking(tracker, slot):
+        return False
+    intent = tracker.latest_message.get("intent") or {}
+    response = _SMALL_TALK.get(str(intent.get("name") or ""))
+    text = latest_text(tracker).strip()
+    if (
+        response is None
+        or float(intent.get("confidence") or 0.0) < SMALL_TALK_CONFIDENCE
+        or text.startswith("/")
+        or _answers(slot, str(tracker.latest_message.get("text") or text))
+    ):
+        return False
+    dispatcher.utter_message(response=response)
+    return True
+
+
 FIELD_LABELS = {"category": "类别", "location": "地点", "phone": "电话", "contact_name": "称呼"}
 
 
@@ -66,19 +165,24 @@ class ActionStartReport(Action):
         catalogue = get_catalogue()
         message = tracker.latest_message
         text = latest_text(tracker)
-        intent = message.get("intent") or {}
-        ranked = [
-            r for r in message.get("intent_ranking") or [] if catalogue.by_intent(r.get("name", ""))
-        ]
+        ranked = category_ranking(message, catalogue)
         # 其他 is always offered as its own button, so it must not take a candidate's place.
-        codes = [catalogue.by_intent(r["name"]).code for r in ranked]  # type: ignore[union-attr]
-        candidates = [code for code in codes if code != "other"][:3]
-        category = catalogue.by_intent(intent.get("name", ""))
+        candidates = [r.code for r in ranked if r.code != "other"][:3]
+        best = ranked[0] if ranked else None
+        category = catalogue.get(best.code) if best else None
         stated_type = next(
             (
                 e.get("value")
                 for e in message.get("entities") or []
                 if e.get("entity") == "case_type"
+            ),
+            None,
+        )
+        place = next(
+            (
+                str(e.get("value"))
+                for e in message.get("entities") or []
+                if e.get("entity") == "location" and e.get("value")
             ),
             None,
         )
@@ -90,8 +194,12 @@ class ActionStartReport(Action):
                 "category_candidates", candidates or [c.code for c in catalogue.categories[:3]]
             ),
         ]
-        confident = category is not None and float(intent.get("confidence") or 0) >= CONFIDENT_ROUTE
-        if confident and category is not None:
+        if tracker.get_slot("awaiting_description"):
+            events.append(SlotSet("awaiting_description", False))
+        if place and not is_vague_location(place):
+            # The first message named the place: keep it rather than ask again.
+            events.append(SlotSet("location", place[:500]))
+        if category is not None and best is not None and best.confidence >= CONFIDENT_ROUTE:
             events.append(SlotSet("category", category.code))
             dispatcher.utter_message(
                 text=f"收到。您反映的是「{category.name}」方面的问题，"
@@ -103,6 +211,19 @@ class ActionStartReport(Action):
                     text=f"这类事项通常由对口热线办理：{referrals}。您也可以继续登记，我们帮您转交。"
                 )
         return events
+
+
+class ActionAwaitDescription(Action):
+    """After 我要登记: asks for the problem and treats the next message as its description."""
+
+    def name(self) -> str:
+        return "action_await_description"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_report_start")
+        return [SlotSet("awaiting_description", True)]
 
 
 class ActionAskCategory(Action):
@@ -139,7 +260,7 @@ class ActionAskConfirmed(Action):
             f"类别：{category.name if category else '未选择'}\n"
             f"问题：{tracker.get_slot('description') or ''}\n"
             f"地点：{tracker.get_slot('location') or ''}\n"
-            f"电话：{mask_phone(tracker.get_slot('phone'))}\n"
+            f"电话：{_shown_phone(tracker.get_slot('phone'))}\n"
             f"称呼：{tracker.get_slot('contact_name') or '匿名'}"
         )
         buttons = (
@@ -164,12 +285,15 @@ class ValidateReportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Accepts a catalogue code, a category name, or words that name one."""
+        if small_talk(dispatcher, tracker, "category"):
+            return {"category": None}
         catalogue = get_catalogue()
         if isinstance(value, str) and catalogue.has(value):
             return {"category": value}
         category = category_from_text(str(value or ""))
         if category is None:
-            dispatcher.utter_message(text="没有找到这个类别，请点选下面的按钮。")
+            if _asking(tracker, "category"):
+                dispatcher.utter_message(text="没有找到这个类别，请点选下面的按钮。")
             return {"category": None}
         dispatcher.utter_message(text=f"好的，类别为「{category.name}」。")
         return {"category": category.code}
@@ -178,17 +302,23 @@ class ValidateReportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A findable location (not just 小区 or 楼下); the resident's whole answer is kept."""
+        if small_talk(dispatcher, tracker, "location"):
+            return {"location": None}
         text = str(value or "").strip()
         answer = latest_text(tracker).strip()
+        # The NLU reads simplified characters: an entity from 幸福小區3棟 is 幸福小区3栋.
+        read = str(tracker.latest_message.get("text") or "").strip()
         # An extracted entity may be shorter than what the resident wrote (幸福小区3栋门口).
         if (
             tracker.get_slot("requested_slot") == "location"
             and text
-            and text in answer
+            and (text in answer or text in read)
             and not answer.startswith("/")
         ):
             text = answer
         if is_vague_location(text):
+            if not _asking(tracker, "location"):
+                return {"location": None}
             dispatcher.utter_message(
                 text="位置不够具体，请说明是哪个小区、几栋几单元，或哪条路的什么位置，"
                 "例如「幸福小区3栋2单元」。"
@@ -199,10 +329,21 @@ class ValidateReportForm(FormValidationAction):
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A Chinese mobile or landline; after two failures a human is offered."""
+        """A Chinese mobile or landline; after two failures a human is offered.
+
+        A resident who does not want to leave a number is told why it is asked and may go on
+        without one: progress notices reach them in this conversation.
+        """
+        if small_talk(dispatcher, tracker, "phone"):
+            return {"phone": None}
+        if declines_phone(latest_text(tracker)):
+            dispatcher.utter_message(response="utter_phone_declined")
+            return {"phone": NO_PHONE, "phone_failures": 0}
         try:
             return {"phone": normalise_phone(str(value or "")), "phone_failures": 0}
         except ValidationError as exc:
+            if not _asking(tracker, "phone"):
+                return {"phone": None}
             failures = int(tracker.get_slot("phone_failures") or 0) + 1
             dispatcher.utter_message(
                 text=f"{exc.message}。请输入11位手机号，或带区号的固话，例如 027-85671234。"
@@ -221,10 +362,13 @@ class ValidateReportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Any short name; 匿名 (or nothing useful) is accepted as anonymous."""
-        text = str(value or "").strip()
-        for prefix in ("我叫", "我姓", "叫我", "称呼我"):
+        if small_talk(dispatcher, tracker, "contact_name"):
+            return {"contact_name": None}
+        text = str(value or "").strip().strip("。，！,.!")
+        for prefix in _NAME_PREFIXES:
             if text.startswith(prefix) and len(text) > len(prefix):
                 text = text[len(prefix) :]
+                break
         if not text or len(text) > 20 or "匿名" in text or "不方便" in text:
             text = "匿名"
         return {"contact_name": text}
@@ -242,7 +386,8 @@ class ValidateReportForm(FormValidationAction):
         ]
         field = next((f for f in fields if f in FIELD_LABELS), None)
         if field is None:
-            dispatcher.utter_message(text="请问要修改哪一项？")
+            if _asking(tracker, "confirmed"):
+                dispatcher.utter_message(text="请问要修改哪一项？")
             return {"confirmed": None}
         dispatcher.utter_message(text=f"好的，请重新提供{FIELD_LABELS[field]}。")
         return {"confirmed": None, field: None}
@@ -271,7 +416,7 @@ def new_case_from(tracker: Tracker) -> NewCase:
     return NewCase(
         category=tracker.get_slot("category") or "other",
         description=tracker.get_slot("description") or latest_text(tracker),
-        phone=tracker.get_slot("phone"),
+        phone=None if tracker.get_slot("phone") == NO_PHONE else tracker.get_slot("phone"),
         location=tracker.get_slot("location") or "",
         contact_name=tracker.get_slot("contact_name"),
         case_type=tracker.get_slot("case_type") or "help",
@@ -330,4 +475,5 @@ class ActionCancelReport(Action):
             *reset_report(),
             SlotSet("info_case_number", None),
             SlotSet("info_text", None),
+            SlotSet("awaiting_description", False),
         ]

@@ -13,10 +13,10 @@ from actions.common import apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline import handoff
 from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action, get_case
+from hotline.cases import ActionInput, apply_action
 from hotline.catalogue import get_catalogue
 from hotline.errors import InvalidTransitionError, StorageUnavailableError, ValidationError
-from hotline.resident import log_consultation, owns
+from hotline.resident import log_consultation, owned_case
 from hotline.routing import faq_topics
 from hotline.vocab import Satisfaction, channel_of_sender
 
@@ -132,11 +132,12 @@ class ActionRateCase(Action):
             return [SlotSet("rating_needs_comment", False)]
 
         def rate(session: Session) -> str | None:
-            if not owns(session, number, sender):
+            case = owned_case(session, number, sender)
+            if case is None:
                 return None
             apply_action(
                 session,
-                get_case(session, number),
+                case,
                 "rate",
                 Actor.resident(sender),
                 ActionInput(rating=rating.value),
@@ -180,9 +181,9 @@ class ActionSaveRatingComment(Action):
 
         def save(session: Session) -> bool:
             # `case_number` is filled from any number in the comment; only the sender's own case.
-            if not owns(session, number, sender):
+            case = owned_case(session, number, sender)
+            if case is None:
                 return False
-            case = get_case(session, number)
             case.satisfaction_comment = comment
             apply_action(
                 session,

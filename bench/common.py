@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from hotline.config import DEV_ACTION_TOKEN
+
 ROOT = Path(__file__).resolve().parent.parent
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
@@ -35,8 +37,10 @@ def env_ints(name: str, default: Sequence[int]) -> list[int]:
 
 
 def rasa_env(**extra: str) -> dict[str, str]:
-    """The environment for a Rasa process: quiet, no telemetry, plus ``extra``."""
-    return {**os.environ, **QUIET_ENV, **extra}
+    """The environment for a Rasa or action server process: quiet, no telemetry, the shared
+    action token (endpoints*.yml read ``${HOTLINE_ACTION_TOKEN}``), plus ``extra``."""
+    token = os.environ.get("HOTLINE_ACTION_TOKEN", DEV_ACTION_TOKEN)
+    return {**os.environ, **QUIET_ENV, "HOTLINE_ACTION_TOKEN": token, **extra}
 
 
 def free_port() -> int:

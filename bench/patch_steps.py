@@ -31,14 +31,13 @@ STEPS: list[tuple[str, str]] = [
         "+ action response validator built once, SQLite tracker in WAL",
         "action_validation,sqlite_tracker",
     ),
-    ("+ FAQ selector only for `faq`", "action_validation,sqlite_tracker,faq_selector"),
     (
         "+ tracker store as SQL text",
-        "action_validation,sqlite_tracker,faq_selector,sql_tracker_queries",
+        "action_validation,sqlite_tracker,sql_tracker_queries",
     ),
     (
         "+ kept-alive action server connections",
-        "action_validation,sqlite_tracker,faq_selector,sql_tracker_queries,endpoint_sessions",
+        "action_validation,sqlite_tracker,sql_tracker_queries,endpoint_sessions",
     ),
     ("+ event classes from a table (all patches)", ""),
 ]

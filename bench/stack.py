@@ -18,9 +18,10 @@ from types import TracebackType
 import httpx
 
 from bench.common import PYTHON, ROOT, free_port, rasa_env
+from hotline.rasa_auth import rasa_jwt
 from rasa_runtime.command import serve_command
 
-TOKEN = "bench-token"
+TOKEN = "bench-rasa-jwt-secret-0123456789abcdef"
 STARTUP_SECONDS = 300
 
 
@@ -86,7 +87,9 @@ def memory_mib(pid: int) -> tuple[float, float]:
     return rss / 1024, pss / 1024
 
 
-def wait_until_up(server: Server, url: str, timeout: float) -> None:
+def wait_until_up(
+    server: Server, url: str, timeout: float, headers: dict[str, str] | None = None
+) -> None:
     """Polls ``url`` until it answers 200 and records how long the server took.
 
     Raises:
@@ -97,7 +100,7 @@ def wait_until_up(server: Server, url: str, timeout: float) -> None:
         if server.proc.poll() is not None:
             raise StartupError(f"{server.name} exited early:\n{_tail(server.log)}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
                 server.ready_seconds = time.monotonic() - server.started
                 return
         except httpx.HTTPError:
@@ -154,7 +157,7 @@ class Servers:
         env = rasa_env(**self.env, ACTION_SERVER_SANIC_WORKERS=str(workers))
         server = self._spawn(
             name,
-            [str(PYTHON), "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)],
+            [str(PYTHON), "-m", "actions.server", "-p", str(port)],
             ROOT,
             env,
             port,
@@ -197,7 +200,12 @@ class Servers:
         if patched:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         server = self._spawn(name, args, cwd or self.workdir, env, port)
-        wait_until_up(server, f"http://127.0.0.1:{port}/status?token={TOKEN}", STARTUP_SECONDS)
+        wait_until_up(
+            server,
+            f"http://127.0.0.1:{port}/status",
+            STARTUP_SECONDS,
+            headers={"Authorization": f"Bearer {rasa_jwt(TOKEN)}"},
+        )
         return server
 
     def url(self, name: str) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 
 from bot.settings import BotConfigError, load_bot_settings
+from hotline.config import ConfigError, check_production_secrets
 
 
 def main() -> int:
     """Starts the bot; prints a one-line error and returns 2 when it is not configured."""
     try:
+        check_production_secrets()
         settings = load_bot_settings()
-    except BotConfigError as exc:
+    except (BotConfigError, ConfigError) as exc:
         print(f"bot: {exc}", file=sys.stderr)
         return 2
     from bot.app import run

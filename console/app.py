@@ -6,6 +6,7 @@ Anonymous requests reach only ``/login``, ``/healthz``, the resident web chat (`
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,7 +36,7 @@ from console import (
 )
 from console.secret import load_secret_key
 from console.security import SecurityHeadersMiddleware
-from hotline.config import load_settings
+from hotline.config import ConfigError, check_production_secrets, load_settings
 from hotline.db import get_engine
 from hotline.spool import SpoolFlusher
 
@@ -109,7 +110,13 @@ def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
 
     Args:
         extra_routers: Routers added after the built-in ones (later features, tests).
+
+    Raises:
+        ConfigError: With ``HOTLINE_ENV=production``, when a shared secret is a development
+            default or too short.
     """
+    settings = load_settings()
+    check_production_secrets(settings)
     application = FastAPI(
         title="社区服务热线 操作台 API",
         description="工单的查询、登记与办理。请求需携带 `Authorization: Bearer <令牌>`，"
@@ -127,7 +134,7 @@ def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
         same_site="lax",
-        https_only=False,
+        https_only=settings.is_production,
     )
     errors.install(application)
     application.include_router(health_router)
@@ -145,6 +152,11 @@ def __getattr__(name: str) -> Any:
     global _app
     if name == "app":
         if _app is None:
-            _app = create_app()
+            try:
+                _app = create_app()
+            except ConfigError as exc:
+                # uvicorn would print a traceback; one line naming the variable is enough.
+                print(f"console: {exc}", file=sys.stderr)
+                raise SystemExit(2) from None
         return _app
     raise AttributeError(name)

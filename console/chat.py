@@ -22,6 +22,7 @@ from console.csrf import verify_csrf
 from console.secret import load_secret_key
 from console.templating import render
 from hotline import gateway, handoff, outbox, self_service
+from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import ValidationError
 from hotline.vocab import Channel
@@ -57,6 +58,7 @@ def _set_cookie(response: Response, sender_id: str) -> None:
         httponly=True,
         samesite="lax",
         path="/chat",
+        secure=load_settings().is_production,
     )
 
 

@@ -16,6 +16,7 @@ import httpx
 from hotline import handoff
 from hotline.config import load_settings
 from hotline.db import transaction
+from hotline.rasa_auth import rasa_auth_headers
 
 log = logging.getLogger(__name__)
 RASA_TIMEOUT_SECONDS = 4.0
@@ -57,7 +58,7 @@ async def fetch_tracker_events(sender_id: str) -> list[dict[str, Any]] | None:
     url = f"{settings.rasa_url}/conversations/{quote(sender_id, safe=':')}/tracker"
     try:
         async with httpx.AsyncClient(timeout=RASA_TIMEOUT_SECONDS) as client:
-            response = await client.get(url, params={"token": settings.rasa_token})
+            response = await client.get(url, headers=rasa_auth_headers(settings))
         if response.status_code != 200:
             log.warning("Rasa tracker for %s answered %s", sender_id, response.status_code)
             return None

@@ -18,7 +18,6 @@ REQUIRED_FIELDS = (
     "name",
     "description",
     "examples",
-    "intent",
     "department",
     "keywords",
     "time_limits",
@@ -44,7 +43,6 @@ class Category:
     name: str
     description: str
     examples: tuple[str, ...]
-    intent: str
     department: str
     keywords: tuple[str, ...]
     time_limits: TimeLimits
@@ -61,17 +59,15 @@ class Referral:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """The whole catalogue, indexed by code and by intent."""
+    """The whole catalogue, indexed by code."""
 
     categories: tuple[Category, ...]
     referrals: tuple[Referral, ...] = ()
     emergency_numbers: tuple[Referral, ...] = ()
     _by_code: dict[str, Category] = field(default_factory=dict, repr=False)
-    _by_intent: dict[str, Category] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._by_code.update({c.code: c for c in self.categories})
-        self._by_intent.update({c.intent: c for c in self.categories})
 
     @property
     def codes(self) -> list[str]:
@@ -89,10 +85,6 @@ class Catalogue:
     def has(self, code: str) -> bool:
         """Whether a category has this code."""
         return code in self._by_code
-
-    def by_intent(self, intent: str) -> Category | None:
-        """Returns the category routed to by this intent, if any."""
-        return self._by_intent.get(intent)
 
 
 def _entry_label(raw: dict[str, Any], index: int) -> str:
@@ -147,7 +139,7 @@ def _parse_category(raw: Any, index: int) -> Category:
     for name in REQUIRED_FIELDS:
         if name not in raw or raw[name] in (None, "", []):
             raise CatalogueError(f"{where}: missing field '{name}'")
-    for name in ("code", "name", "description", "intent", "department"):
+    for name in ("code", "name", "description", "department"):
         if not isinstance(raw[name], str):
             raise CatalogueError(f"{where}: field '{name}' must be a string")
     return Category(
@@ -155,7 +147,6 @@ def _parse_category(raw: Any, index: int) -> Category:
         name=raw["name"],
         description=raw["description"],
         examples=_parse_strings(raw["examples"], where, "examples"),
-        intent=raw["intent"],
         department=raw["department"],
         keywords=_parse_strings(raw["keywords"], where, "keywords"),
         time_limits=_parse_time_limits(raw["time_limits"], where),
@@ -190,7 +181,6 @@ def parse_catalogue(data: Any) -> Catalogue:
         raise CatalogueError("catalogue: missing field 'categories' (a list)")
     categories = [_parse_category(raw, i) for i, raw in enumerate(data["categories"])]
     seen_codes: dict[str, int] = {}
-    seen_intents: dict[str, str] = {}
     for i, cat in enumerate(categories):
         if cat.code in seen_codes:
             raise CatalogueError(
@@ -198,12 +188,6 @@ def parse_catalogue(data: Any) -> Catalogue:
                 f"(first at categories[{seen_codes[cat.code]}])"
             )
         seen_codes[cat.code] = i
-        if cat.intent in seen_intents:
-            raise CatalogueError(
-                f"categories[{i}] ({cat.code}): field 'intent' repeats '{cat.intent}' "
-                f"of {seen_intents[cat.intent]}"
-            )
-        seen_intents[cat.intent] = cat.code
     return Catalogue(
         categories=tuple(categories),
         referrals=_parse_referrals(data.get("referrals"), "referrals"),

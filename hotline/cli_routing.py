@@ -13,7 +13,15 @@ import httpx
 from hotline.catalogue import get_catalogue
 from hotline.config import load_settings
 from hotline.errors import HotlineError
-from hotline.evaluation import Example, format_report, parse_tsv, score
+from hotline.evaluation import (
+    Example,
+    format_report,
+    parse_out_of_scope,
+    parse_tsv,
+    score,
+    two_stage_summary,
+)
+from hotline.rasa_auth import rasa_jwt
 from hotline.routing import category_for_parse
 
 
@@ -29,7 +37,9 @@ def parse_text(client: httpx.Client, base_url: str, token: str, text: str) -> di
     """
     try:
         response = client.post(
-            f"{base_url}/model/parse", params={"token": token}, json={"text": text}
+            f"{base_url}/model/parse",
+            headers={"Authorization": f"Bearer {rasa_jwt(token)}"},
+            json={"text": text},
         )
     except httpx.HTTPError as exc:
         raise RasaUnavailableError(f"cannot reach Rasa at {base_url}: {exc}") from exc
@@ -70,22 +80,27 @@ def cmd_route(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HotlineError(f"cannot read {path}: {exc}") from exc
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Scores the assistant's routing against a labelled TSV file."""
     settings = load_settings()
     base_url = (args.rasa_url or settings.rasa_url).rstrip("/")
-    path = Path(args.file)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HotlineError(f"cannot read {path}: {exc}") from exc
-    examples = parse_tsv(lines, set(get_catalogue().codes))
+    examples = parse_tsv(_read_lines(Path(args.file)), set(get_catalogue().codes))
+    for oos in args.oos or []:
+        examples += parse_out_of_scope(_read_lines(Path(oos)))
     pairs: list[tuple[Example, str | None]] = []
     with httpx.Client(timeout=30) as client:
         for example in examples:
             parsed = parse_text(client, base_url, settings.rasa_token, example.text)
             pairs.append((example, category_for_parse(parsed)))
     report = score(pairs)
+    report["two_stage"] = two_stage_summary(pairs)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
     return 0
 
@@ -99,6 +114,12 @@ def register(sub: Any) -> None:
     route.set_defaults(func=cmd_route)
     evaluate = sub.add_parser("evaluate", help="score routing against text<TAB>expected lines")
     evaluate.add_argument("file")
+    evaluate.add_argument(
+        "--oos",
+        action="append",
+        metavar="FILE",
+        help="out-of-scope utterances, one a line (expect no category); repeatable",
+    )
     evaluate.add_argument("--rasa-url", help="default: RASA_URL")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_evaluate)

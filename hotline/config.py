@@ -9,6 +9,16 @@ from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+DEV_RASA_TOKEN = "hotline-development-rasa-token-not-for-production"
+DEV_ACTION_TOKEN = "hotline-development-action-token-not-for-production"
+ACTION_TOKEN_HEADER = "X-Hotline-Action-Token"
+MIN_SECRET_LENGTH = 32
+PRODUCTION = "production"
+
+
+class ConfigError(Exception):
+    """A setting that must not be used; the message is one line naming the variable."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -26,11 +36,19 @@ class Settings:
     spool_dir: Path
     media_dir: Path
     tracker_store_url: str
+    action_token: str = DEV_ACTION_TOKEN
+    env: str = "development"
+    secret_key: str = ""
 
     @property
     def is_sqlite(self) -> bool:
         """Whether the case database is SQLite."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        """Whether ``HOTLINE_ENV=production``: development defaults are refused."""
+        return self.env == PRODUCTION
 
 
 def load_settings() -> Settings:
@@ -49,7 +67,7 @@ def load_settings() -> Settings:
         ),
         var_dir=var_dir,
         rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
-        rasa_token=os.environ.get("RASA_TOKEN", "hotline-dev-token"),
+        rasa_token=os.environ.get("RASA_TOKEN", DEV_RASA_TOKEN),
         action_server_url=os.environ.get("ACTION_SERVER_URL", "http://127.0.0.1:5055").rstrip("/"),
         hotline_phone=os.environ.get("HOTLINE_PHONE", "12343"),
         spool_dir=Path(os.environ.get("HOTLINE_SPOOL_DIR", var_dir / "spool")),
@@ -57,4 +75,44 @@ def load_settings() -> Settings:
         tracker_store_url=os.environ.get(
             "HOTLINE_TRACKER_STORE_URL", f"sqlite:///{var_dir / 'rasa_tracker.db'}"
         ),
+        action_token=os.environ.get("HOTLINE_ACTION_TOKEN", DEV_ACTION_TOKEN),
+        env=os.environ.get("HOTLINE_ENV", "development").strip().lower(),
+        secret_key=os.environ.get("HOTLINE_SECRET_KEY", "").strip(),
     )
+
+
+def _secrets(settings: Settings) -> list[tuple[str, str, str]]:
+    """Each shared secret as (variable, value, development default)."""
+    return [
+        ("RASA_TOKEN", settings.rasa_token, DEV_RASA_TOKEN),
+        ("HOTLINE_ACTION_TOKEN", settings.action_token, DEV_ACTION_TOKEN),
+        ("HOTLINE_SECRET_KEY", settings.secret_key, ""),
+    ]
+
+
+def check_production_secrets(settings: Settings | None = None) -> None:
+    """Refuses development defaults and short secrets when ``HOTLINE_ENV=production``.
+
+    Every process calls this before it starts serving. Outside production it does nothing,
+    so ``make run`` needs no configuration.
+
+    Raises:
+        ConfigError: Naming the first variable that is unset, the development default, or
+            shorter than ``MIN_SECRET_LENGTH`` characters.
+    """
+    settings = settings or load_settings()
+    if not settings.is_production:
+        return
+    for name, value, default in _secrets(settings):
+        if not value:
+            problem = "is not set"
+        elif value == default:
+            problem = "is the development default"
+        elif len(value) < MIN_SECRET_LENGTH:
+            problem = f"is shorter than {MIN_SECRET_LENGTH} characters"
+        else:
+            continue
+        raise ConfigError(
+            f"{name} {problem}; HOTLINE_ENV=production needs a random value of at least "
+            f"{MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`)"
+        )

@@ -20,7 +20,7 @@ class Example:
 
 
 def parse_tsv(lines: Iterable[str], known: set[str]) -> list[Example]:
-    """Reads ``text<TAB>expected`` lines; ``expected`` may list codes joined by ``|``.
+    """Reads ``text<TAB>expected`` lines; ``expected`` may list codes joined by ``|`` or ``,``.
 
     Raises:
         ValidationError: Naming the line that is malformed or names an unknown code.
@@ -33,7 +33,7 @@ def parse_tsv(lines: Iterable[str], known: set[str]) -> list[Example]:
         if "\t" not in line:
             raise ValidationError(f"line {number}", "expected 'text<TAB>expected'")
         text, expected = line.rsplit("\t", 1)
-        codes = tuple(c.strip() for c in expected.split("|") if c.strip())
+        codes = tuple(c.strip() for c in expected.replace(",", "|").split("|") if c.strip())
         unknown = [c for c in codes if c != NO_CASE and c not in known]
         if not text.strip() or not codes or unknown:
             raise ValidationError(
@@ -41,6 +41,31 @@ def parse_tsv(lines: Iterable[str], known: set[str]) -> list[Example]:
             )
         examples.append(Example(text=text, expected=codes))
     return examples
+
+
+def parse_out_of_scope(lines: Iterable[str]) -> list[Example]:
+    """Reads one out-of-scope utterance per line: each expects no category (``-``)."""
+    return [
+        Example(text=line.strip(), expected=(NO_CASE,))
+        for line in lines
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+def two_stage_summary(pairs: list[tuple[Example, str | None]]) -> dict[str, Any]:
+    """Civic accuracy (messages that expect a category) and the out-of-scope routed rate."""
+    civic = [(e, p) for e, p in pairs if NO_CASE not in e.expected]
+    oos = [(e, p) for e, p in pairs if NO_CASE in e.expected]
+    civic_ok = sum(p in e.expected for e, p in civic)
+    civic_none = sum(p is None for _, p in civic)
+    routed = sum(p is not None for _, p in oos)
+    return {
+        "civic": len(civic),
+        "civic_accuracy": civic_ok / len(civic) if civic else 0.0,
+        "civic_no_category": civic_none / len(civic) if civic else 0.0,
+        "out_of_scope": len(oos),
+        "out_of_scope_routed": routed / len(oos) if oos else 0.0,
+    }
 
 
 def score(pairs: list[tuple[Example, str | None]]) -> dict[str, Any]:
@@ -87,7 +112,16 @@ def score(pairs: list[tuple[Example, str | None]]) -> dict[str, Any]:
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as text tables."""
-    lines = [
+    lines = []
+    if "two_stage" in report:
+        t = report["two_stage"]
+        lines += [
+            f"civic accuracy        {t['civic_accuracy']:.3f} ({t['civic']} messages; "
+            f"{t['civic_no_category']:.3f} got no category)",
+            f"out of scope routed   {t['out_of_scope_routed']:.3f} ({t['out_of_scope']} messages)",
+            "",
+        ]
+    lines += [
         f"examples  {report['total']}",
         f"accuracy  {report['accuracy']:.3f}",
         f"macro-F1  {report['macro_f1']:.3f}",

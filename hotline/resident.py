@@ -26,6 +26,23 @@ def submit_report(session: Session, new: NewCase) -> Case:
     return case
 
 
+def owned_case(session: Session, number: str | None, sender_id: str) -> Case | None:
+    """The case if it exists and was reported by this sender; None otherwise.
+
+    The one ownership check: every resident action on an existing case (status, withdrawal,
+    added information, emergency location, rating) goes through it, so a conversation can
+    never read or change another resident's case. None both for a number that does not
+    exist and for someone else's case, so the answer never reveals that a case exists.
+    """
+    if not number or not sender_id:
+        return None
+    try:
+        case = get_case(session, number)
+    except NotFoundError:
+        return None
+    return case if case.resident_ref == sender_id else None
+
+
 def visible_case(
     session: Session, number: str, sender_id: str, phone_last4: str | None = None
 ) -> Case | None:
@@ -34,21 +51,22 @@ def visible_case(
     Returns None both for a number that does not exist and for someone else's case, so the
     answer never reveals that a case exists.
     """
+    case = owned_case(session, number, sender_id)
+    if case is not None:
+        return case
+    digits = (phone_last4 or "").strip()
+    if len(digits) != 4 or not digits.isdigit():
+        return None
     try:
         case = get_case(session, number)
     except NotFoundError:
         return None
-    if case.resident_ref == sender_id:
-        return case
-    digits = (phone_last4 or "").strip()
-    if len(digits) == 4 and digits.isdigit() and case.phone and last_four(case.phone) == digits:
-        return case
-    return None
+    return case if case.phone and last_four(case.phone) == digits else None
 
 
-def owns(session: Session, number: str, sender_id: str) -> bool:
+def owns(session: Session, number: str | None, sender_id: str) -> bool:
     """Whether the case exists and was reported by this sender."""
-    return visible_case(session, number, sender_id) is not None
+    return owned_case(session, number, sender_id) is not None
 
 
 def withdrawable_cases(session: Session, sender_id: str) -> list[Case]:

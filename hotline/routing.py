@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -156,28 +157,65 @@ def faq_topics(path: Path = PROJECT_ROOT / "data" / "faq_topics.yml") -> dict[st
 NO_CASE = "-"
 """The label of messages that open no case (greetings, chit-chat, out of scope, fallback)."""
 
+REPORT_INTENT = "report"
+"""The intent of a resident reporting a problem; its category comes from the category stage."""
 
-def category_for_parse(parse: dict[str, object], catalogue: Catalogue | None = None) -> str | None:
+
+@dataclass(frozen=True)
+class RankedCategory:
+    """A category the NLU's category stage proposes, with its confidence."""
+
+    code: str
+    confidence: float
+
+
+def category_ranking(
+    parse: dict[str, Any], catalogue: Catalogue | None = None
+) -> list[RankedCategory]:
+    """The category stage's ranking on a parsed message (known codes only), best first."""
+    catalogue = catalogue or get_catalogue()
+    ranking = parse.get("category_ranking") or []
+    if not ranking and isinstance(parse.get("category"), dict):
+        ranking = [parse["category"]]
+    out = []
+    for entry in ranking if isinstance(ranking, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        code = str(entry.get("name") or "")
+        if catalogue.has(code):
+            out.append(RankedCategory(code, float(entry.get("confidence") or 0.0)))
+    return out
+
+
+def faq_topic_of(parse: dict[str, Any]) -> FaqTopic | None:
+    """The FAQ topic chosen for a parsed policy question, if any."""
+    selector = parse.get("response_selector") or {}
+    if not isinstance(selector, dict):
+        return None
+    chosen = selector.get("faq") or selector.get("default") or {}
+    key = str((chosen.get("response") or {}).get("intent_response_key") or "")
+    return faq_topics().get(key.split("/", 1)[-1]) if key else None
+
+
+def category_for_parse(parse: dict[str, Any], catalogue: Catalogue | None = None) -> str | None:
     """The category the assistant would open a case under for a parsed message, or None.
 
-    Reports route by intent; emergencies by their kind; policy questions log a consultation
-    under their topic's category. Everything else (greetings, chit-chat, out of scope,
+    Reports take the category stage's best guess; emergencies their kind's category; policy
+    questions their topic's category. Everything else (greetings, chit-chat, out of scope,
     fallback, status lookups) opens no case.
     """
     catalogue = catalogue or get_catalogue()
     intent = parse.get("intent") or {}
     name = str(intent.get("name") or "") if isinstance(intent, dict) else ""
-    category = catalogue.by_intent(name)
-    if category is not None:
-        return category.code
+    if name == REPORT_INTENT:
+        ranked = category_ranking(parse, catalogue)
+        return ranked[0].code if ranked else None
     if name == "emergency":
         return classify_emergency(str(parse.get("text") or "")).category
     if name == "faq":
-        selector = parse.get("response_selector") or {}
-        if isinstance(selector, dict):
-            chosen = selector.get("faq") or selector.get("default") or {}
-            key = str((chosen.get("response") or {}).get("intent_response_key") or "")
-            topic = faq_topics().get(key.split("/", 1)[-1])
-            if topic is not None:
-                return topic.category
+        topic = faq_topic_of(parse)
+        if topic is not None:
+            return topic.category
+        ranked = category_ranking(parse, catalogue)
+        return ranked[0].code if ranked else None
     return None

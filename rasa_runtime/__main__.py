@@ -6,9 +6,34 @@ import sys
 
 from rasa_runtime.patches import apply
 
+JWT_FLAGS = ("--jwt-secret", "--auth-token")
+
+
+def with_api_secret(argv: list[str], secret: str) -> list[str]:
+    """``rasa run`` arguments with ``--jwt-secret`` from the settings when none is given.
+
+    The Procfiles leave the secret off the command line, so it never shows in the process
+    list; Rasa then verifies ``Authorization: Bearer`` JWTs signed with ``RASA_TOKEN``
+    (``hotline/rasa_auth.py``). An explicit ``--jwt-secret`` or ``--auth-token`` wins.
+    """
+    if argv[1:2] != ["run"] or any(a.split("=", 1)[0] in JWT_FLAGS for a in argv):
+        return argv
+    return [*argv, "--jwt-secret", secret, "--jwt-method", "HS256"]
+
 
 def main() -> int:
-    """Applies the patches, then hands the command line to Rasa's own entry point."""
+    """Applies the patches, then hands the command line to Rasa's own entry point.
+
+    With ``HOTLINE_ENV=production`` it first refuses development or short secrets (one line
+    naming the variable, exit 2), before Rasa loads anything.
+    """
+    from hotline.config import ConfigError, check_production_secrets, load_settings
+
+    try:
+        check_production_secrets()
+    except ConfigError as exc:
+        print(f"rasa_runtime: {exc}", file=sys.stderr)
+        return 2
     try:
         applied = apply()
     except ValueError as exc:
@@ -17,7 +42,7 @@ def main() -> int:
     print(f"rasa_runtime: patches applied: {', '.join(applied) or 'none'}", file=sys.stderr)
     from rasa.__main__ import main as rasa_main
 
-    sys.argv[0] = "rasa"
+    sys.argv = with_api_secret(["rasa", *sys.argv[1:]], load_settings().rasa_token)
     result = rasa_main()
     return int(result or 0)
 

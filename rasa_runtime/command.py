@@ -27,14 +27,15 @@ def serve_command(
     Args:
         port: The port to listen on (127.0.0.1).
         model: The trained model.
-        token: The HTTP API's auth token.
+        token: The HTTP API's secret: Rasa verifies ``Authorization: Bearer`` JWTs signed
+            with it (``hotline.rasa_auth``); no ``?token=`` query parameter is accepted.
         endpoints: The endpoints file, if any.
         credentials: The credentials file (the REST channel), if any.
         patched: Through ``python -m rasa_runtime`` (the performance patches), as the Procfile
             starts it; False gives the plain ``rasa`` command.
     """
     launcher = [str(RASA_PYTHON), "-m", "rasa_runtime"] if patched else [str(RASA)]
-    args = [*launcher, "run", "--enable-api", "--auth-token", token]
+    args = [*launcher, "run", "--enable-api", "--jwt-secret", token, "--jwt-method", "HS256"]
     args += ["-i", "127.0.0.1", "-p", str(port), "-m", str(model)]
     if endpoints is not None:
         args += ["--endpoints", str(endpoints)]

@@ -24,11 +24,6 @@ valid exactly when it passes the common part and the one branch named by its ``e
 patch checks that first, and only when it fails runs the full validator, which raises Rasa's
 own error as before.
 
-``ResponseSelector`` (the FAQ answers) ran on every message, about 12% of the server's samples,
-although Rasa only reads its result when the intent is its retrieval intent (``faq``): the
-patch runs it only for those messages. ``/model/parse`` then shows no ``response_selector``
-for other intents.
-
 ``SQLTrackerStore`` reads a conversation through the ORM (about 10% of the samples: query
 compilation, cache keys, ORM objects) and, to save, counts the stored events with another ORM
 query and adds an ORM object per event (about 11%). The patch runs the same statements as plain
@@ -163,27 +158,6 @@ def _patch_sql_tracker_store() -> None:
         old.dispose()
 
     SQLTrackerStore.__init__ = init
-
-
-def _patch_response_selector() -> None:
-    from rasa.nlu.selectors.response_selector import ResponseSelector
-    from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY
-
-    original = ResponseSelector.process
-
-    def process(self: Any, messages: list[Any]) -> list[Any]:
-        if not self.retrieval_intent:
-            return original(self, messages)
-        wanted = [
-            message
-            for message in messages
-            if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == self.retrieval_intent
-        ]
-        if wanted:
-            original(self, wanted)
-        return messages
-
-    ResponseSelector.process = process
 
 
 _LAST_SESSION = """
@@ -326,7 +300,6 @@ def _patch_action_validation() -> None:
 PATCHES: dict[str, Callable[[], None]] = {
     "action_validation": _patch_action_validation,
     "sqlite_tracker": _patch_sql_tracker_store,
-    "faq_selector": _patch_response_selector,
     "sql_tracker_queries": _patch_sql_tracker_queries,
     "endpoint_sessions": _patch_endpoint_sessions,
     "event_types": _patch_event_types,

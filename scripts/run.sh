@@ -9,6 +9,11 @@ procfile=${1:-Procfile}
 export RASA_PORT=${RASA_PORT:-5005} ACTION_PORT=${ACTION_PORT:-5055} CONSOLE_PORT=${CONSOLE_PORT:-8000}
 export RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
 export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:$ACTION_PORT}
+# Rasa sends HOTLINE_ACTION_TOKEN to the action server (endpoints*.yml read it from the
+# environment, so it must be set); the development default comes from hotline/config.py, and
+# HOTLINE_ENV=production refuses it. RASA_TOKEN needs no export: every process reads the same
+# default from hotline/config.py (rasa_runtime passes it to Rasa as --jwt-secret).
+export HOTLINE_ACTION_TOKEN=${HOTLINE_ACTION_TOKEN:-$(.venv/bin/python -c 'import hotline.config as c; print(c.DEV_ACTION_TOKEN)')}
 read -r -a procs <<<"$(grep -oE '^[a-z_-]+' "$procfile" | grep -v '^bot$' | paste -sd' ' -)"
 if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then
   procs+=(bot)

@@ -13,13 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hotline.config import PROJECT_ROOT
+from hotline.config import ACTION_TOKEN_HEADER, PROJECT_ROOT
+from hotline.rasa_auth import rasa_jwt
 from rasa_runtime.command import serve_command
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 MODEL = PROJECT_ROOT / "models" / "hotline.tar.gz"
-TOKEN = "test-token"
+TOKEN = "test-rasa-jwt-secret-0123456789abcdef"
+ACTION_TOKEN = "test-action-token"
 STARTUP_SECONDS = 240
 
 
@@ -30,14 +32,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_until_up(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Polls ``url`` until it answers 200; fails with the log's tail if the process dies."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"{proc.args!r} exited early:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -73,7 +81,7 @@ class Stack:
         """Starts (or restarts) the action server."""
         log = self.workdir / "actions.log"
         self.procs["actions"] = subprocess.Popen(
-            [str(PYTHON), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)],
+            [str(PYTHON), "-m", "actions.server", "-p", str(self.action_port)],
             cwd=PROJECT_ROOT,
             env=self.env,
             stdout=log.open("ab"),
@@ -98,7 +106,11 @@ class Stack:
             stderr=subprocess.STDOUT,
         )
         wait_until_up(
-            f"{self.rasa_url}/status?token={TOKEN}", self.procs["rasa"], log, STARTUP_SECONDS
+            f"{self.rasa_url}/status",
+            self.procs["rasa"],
+            log,
+            STARTUP_SECONDS,
+            headers={"Authorization": f"Bearer {rasa_jwt(TOKEN)}"},
         )
 
     def stop(self, name: str, sig: int | None = None) -> None:
@@ -141,6 +153,7 @@ def start_stack(workdir: Path) -> Stack:
     )
     (workdir / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "{stack.action_url}/webhook"\n'
+        f"  headers:\n    {ACTION_TOKEN_HEADER}: {ACTION_TOKEN}\n"
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
         encoding="utf-8",
     )
@@ -149,6 +162,7 @@ def start_stack(workdir: Path) -> Stack:
         "HOTLINE_DATABASE_URL": db_url,
         "HOTLINE_VAR_DIR": str(workdir / "var"),
         "HOTLINE_TRACKER_STORE_URL": stack.tracker_url,
+        "HOTLINE_ACTION_TOKEN": ACTION_TOKEN,
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONPATH": os.pathsep.join(

@@ -117,7 +117,10 @@ def report_form_started(started: float = FORM_STARTED) -> list[dict[str, Any]]:
             "event": "user",
             "timestamp": started - 1,
             "text": "我家楼下的路灯坏了好几天了",
-            "parse_data": {"intent": {"name": "report_city_management", "confidence": 0.93}},
+            "parse_data": {
+                "intent": {"name": "report", "confidence": 0.93},
+                "category": {"name": "city_management", "confidence": 0.9},
+            },
         },
         {"event": "action", "name": "action_start_report", "timestamp": started - 0.5},
         {"event": "action", "name": "report_form", "timestamp": started},
@@ -155,8 +158,9 @@ def make_tracker(domain: dict[str, Any]) -> TrackerFactory:
     Keyword arguments:
         sender_id: The conversation (default ``tg:1001``).
         slots: Slot values over the domain's initial values.
-        text, intent, confidence, intent_ranking, entities, response_selector, message_id:
-            The latest message. ``entities`` may be given as ``{"entity": value}``.
+        text, intent, confidence, intent_ranking, category_ranking, entities,
+        response_selector, message_id:
+            The latest message (``category_ranking``: the NLU's category stage). ``entities`` may be given as ``{"entity": value}``.
         events: Events before the latest user message, which is always preceded by an
             action_listen.
         then: Events after the latest user message (e.g. a form completing).
@@ -173,6 +177,7 @@ def make_tracker(domain: dict[str, Any]) -> TrackerFactory:
         intent: str | None = None,
         confidence: float = 1.0,
         intent_ranking: list[dict[str, Any]] | None = None,
+        category_ranking: list[dict[str, Any]] | None = None,
         entities: list[dict[str, Any]] | dict[str, Any] | None = None,
         response_selector: dict[str, Any] | None = None,
         message_id: str | None = None,
@@ -192,6 +197,9 @@ def make_tracker(domain: dict[str, Any]) -> TrackerFactory:
             "entities": entities or [],
             "message_id": message_id,
         }
+        if category_ranking:
+            latest["category"] = category_ranking[0]
+            latest["category_ranking"] = category_ranking
         if response_selector is not None:
             latest["response_selector"] = response_selector
         history = list(events if events is not None else [])
@@ -201,6 +209,9 @@ def make_tracker(domain: dict[str, Any]) -> TrackerFactory:
             user_event({"text": text, "parse_data": latest}, last + 1),
         ]
         values = initial_slots(domain) | (slots or {})
+        if validating and not (slots or {}).get("requested_slot"):
+            # The form asked for the slot it is validating, as Rasa's form does.
+            values["requested_slot"] = next(iter(validating))
         if validating:
             values |= validating
             history += [

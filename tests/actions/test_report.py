@@ -66,14 +66,13 @@ def button(title: str, code: str) -> dict[str, str]:
 async def test_start_report_routes_a_confident_intent(dispatcher, domain, make_tracker):
     tracker = make_tracker(
         text=DESCRIPTION,
-        intent="report_city_management",
+        intent="report",
         confidence=0.93,
-        intent_ranking=ranking(
-            ("report_city_management", 0.93),
-            ("greet", 0.03),
-            ("report_property_housing", 0.02),
-            ("report_household_services", 0.01),
-            ("report_mediation", 0.01),
+        category_ranking=ranking(
+            ("city_management", 0.93),
+            ("property_housing", 0.02),
+            ("household_services", 0.01),
+            ("mediation", 0.01),
         ),
     )
 
@@ -105,7 +104,8 @@ async def test_start_report_routes_a_confident_intent(dispatcher, domain, make_t
 async def test_start_report_keeps_the_type_the_resident_stated(dispatcher, domain, make_tracker):
     tracker = make_tracker(
         text="小区门口天天有人占道摆摊",
-        intent="report_city_management",
+        intent="report",
+        category_ranking=ranking(("city_management", 0.88)),
         confidence=0.88,
         entities={"case_type": "投诉"},
     )
@@ -119,7 +119,8 @@ async def test_start_report_keeps_the_type_the_resident_stated(dispatcher, domai
 async def test_start_report_infers_the_type_from_the_words(dispatcher, domain, make_tracker):
     tracker = make_tracker(
         text="建议小区多装几个路灯",
-        intent="report_city_management",
+        intent="report",
+        category_ranking=ranking(("city_management", 0.8)),
         confidence=0.8,
     )
 
@@ -129,7 +130,9 @@ async def test_start_report_infers_the_type_from_the_words(dispatcher, domain, m
 
 
 async def test_start_report_names_the_other_hotlines_for_other(dispatcher, domain, make_tracker):
-    tracker = make_tracker(text="家里又停电了", intent="report_other", confidence=0.9)
+    tracker = make_tracker(
+        text="家里又停电了", intent="report", category_ranking=ranking(("other", 0.9))
+    )
 
     events = await ActionStartReport().run(dispatcher, tracker, domain)
 
@@ -146,14 +149,13 @@ async def test_low_confidence_leaves_the_category_to_the_resident(dispatcher, do
     confidence = CONFIDENT_ROUTE - 0.14
     tracker = make_tracker(
         text="楼下晚上特别吵，还有人乱摆摊",
-        intent="report_city_management",
+        intent="report",
         confidence=confidence,
-        intent_ranking=ranking(
-            ("report_city_management", confidence),
-            ("report_mediation", 0.30),
-            ("chitchat", 0.10),
-            ("report_property_housing", 0.12),
-            ("report_public_security", 0.07),
+        category_ranking=ranking(
+            ("city_management", confidence),
+            ("mediation", 0.30),
+            ("property_housing", 0.12),
+            ("public_security", 0.07),
         ),
     )
 
@@ -184,7 +186,10 @@ async def test_low_confidence_leaves_the_category_to_the_resident(dispatcher, do
 
 async def test_exactly_at_the_threshold_routes(dispatcher, domain, make_tracker):
     tracker = make_tracker(
-        text=DESCRIPTION, intent="report_city_management", confidence=CONFIDENT_ROUTE
+        text=DESCRIPTION,
+        intent="report",
+        category_ranking=ranking(("city_management", CONFIDENT_ROUTE)),
+        confidence=CONFIDENT_ROUTE,
     )
 
     events = await ActionStartReport().run(dispatcher, tracker, domain)
@@ -197,13 +202,13 @@ async def test_low_confidence_candidates_skip_other_to_offer_three(
 ):
     tracker = make_tracker(
         text="这个事情不知道该找谁",
-        intent="report_other",
+        intent="report",
         confidence=0.35,
-        intent_ranking=ranking(
-            ("report_other", 0.35),
-            ("report_legal_aid", 0.25),
-            ("report_mediation", 0.2),
-            ("report_employment", 0.1),
+        category_ranking=ranking(
+            ("other", 0.35),
+            ("legal_aid", 0.25),
+            ("mediation", 0.2),
+            ("employment", 0.1),
         ),
     )
 
@@ -362,6 +367,85 @@ async def test_location_accepted_and_trimmed(dispatcher, domain, make_tracker):
     assert dispatcher.messages == []
 
 
+async def test_location_keeps_the_residents_traditional_characters(
+    dispatcher, domain, make_tracker
+):
+    # The NLU reads 幸福小区3栋门口 and extracts 幸福小区3栋; the case keeps what was written.
+    tracker = make_tracker(
+        slots=COLLECTED | {"confirmed": None, "location": None},
+        active_loop="report_form",
+        text="幸福小区3栋门口",
+        validating={"location": "幸福小区3栋"},
+    )
+    tracker.latest_message["original_text"] = "幸福小區3棟門口"
+
+    events = await ValidateReportForm().run(dispatcher, tracker, domain)
+
+    assert events == [SlotSet("location", "幸福小區3棟門口")]
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("slot", "said", "intent", "confidence", "kept"),
+    [
+        # Answers the NLU took for something else fill the slot (issue 11).
+        ("location", "滨湖社区", "out_of_scope", 0.9, "滨湖社区"),
+        ("location", "锦绣华庭小区地下车库B区", "report", 0.62, "锦绣华庭小区地下车库B区"),
+        ("location", "就在锦绣华庭那边", "chitchat", 0.9, "就在锦绣华庭那边"),
+        ("contact_name", "孙", "affirm", 0.53, "孙"),
+        ("contact_name", "本人姓李", "thank", 0.9, "李"),
+        ("contact_name", "王先生", "greet", 0.5, "王先生"),
+        # The phone is the entity in the answer.
+        ("phone", "谢谢，13812345678", "thank", 0.95, PHONE),
+    ],
+)
+async def test_an_answer_fills_the_slot_whatever_the_intent(
+    dispatcher, domain, make_tracker, slot, said, intent, confidence, kept
+):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        slots={slot: None, "requested_slot": slot},
+        text=said,
+        intent=intent,
+        confidence=confidence,
+        validating={slot: "13812345678" if slot == "phone" else said},
+    )
+
+    assert events[0] == SlotSet(slot, kept)
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("slot", "said", "intent", "response"),
+    [
+        ("location", "你是机器人吗", "bot_challenge", "utter_iamabot"),
+        ("location", "你叫什么名字", "chitchat", "utter_chitchat"),
+        ("phone", "谢谢", "thank", "utter_continue_report"),
+        ("contact_name", "你好", "greet", "utter_continue_report"),
+        ("contact_name", "你是机器人吗", "bot_challenge", "utter_iamabot"),
+        ("category", "你好", "greet", "utter_continue_report"),
+    ],
+)
+async def test_a_remark_instead_of_an_answer_is_answered_and_the_question_asked_again(
+    dispatcher, domain, make_tracker, slot, said, intent, response
+):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        slots={slot: None, "requested_slot": slot, "phone_failures": 0},
+        text=said,
+        intent=intent,
+        confidence=0.97,
+        validating={slot: said},
+    )
+
+    assert events == [SlotSet(slot, None)]
+    assert [m["response"] for m in dispatcher.messages] == [response]
+
+
 async def test_phone_valid_mobile_is_normalised(dispatcher, domain, make_tracker):
     events = await validate(
         dispatcher,
@@ -436,6 +520,39 @@ async def test_contact_name_strips_wo_jiao(dispatcher, domain, make_tracker):
 
     assert events == [SlotSet("contact_name", "张三")]
     assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [("免贵姓孙", "孙"), ("本人姓李", "李"), ("姓王", "王"), ("我姓孙。", "孙"), ("孙", "孙")],
+)
+async def test_contact_name_strips_what_residents_say_before_a_surname(
+    dispatcher, domain, make_tracker, said, name
+):
+    events = await validate(
+        dispatcher, domain, make_tracker, text=said, validating={"contact_name": said}
+    )
+
+    assert events == [SlotSet("contact_name", name)]
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    "said", ["我不想留电话", "本人不便留下联系方式", "电话不方便提供", "不提供电话"]
+)
+async def test_declining_the_phone_explains_and_goes_on(dispatcher, domain, make_tracker, said):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        slots={"phone": None, "phone_failures": 1, "requested_slot": "phone"},
+        text=said,
+        intent="deny",
+        validating={"phone": said},
+    )
+
+    assert events == [SlotSet("phone", "未留"), SlotSet("phone_failures", 0)]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_phone_declined"]
 
 
 async def test_contact_name_plain(dispatcher, domain, make_tracker):
@@ -701,6 +818,7 @@ async def test_cancel_report_stops_the_form_and_clears_it(dispatcher, domain, ma
         *RESET,
         SlotSet("info_case_number", None),
         SlotSet("info_text", None),
+        SlotSet("awaiting_description", False),
     ]
     assert [m["text"] for m in dispatcher.messages] == [
         "好的，已取消，本次填写的内容没有保存。还有其他需要可以随时告诉我。"

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -84,9 +85,11 @@ class FakeRasa(BaseHTTPRequestHandler):
     """Answers Rasa's tracker endpoint with a short conversation."""
 
     seen: list[str] = []
+    auth: list[str] = []
 
     def do_GET(self) -> None:
         FakeRasa.seen.append(self.path)
+        FakeRasa.auth.append(self.headers.get("Authorization") or "")
         body = {
             "sender_id": "web:resident-1",
             "events": [
@@ -121,6 +124,7 @@ def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("RASA_URL", url)
     monkeypatch.setenv("RASA_TOKEN", "sekrit")
     FakeRasa.seen.clear()
+    FakeRasa.auth.clear()
     yield url
     server.shutdown()
 
@@ -130,7 +134,13 @@ def test_transcript_from_rasa_as_chat_bubbles(operator: TestClient, fake_rasa: s
     with transaction() as session:
         handoff.record_message(session, "web:resident-1", handoff.OUT, "operator:op", "我来帮您")
     html = operator.get(f"/cases/{number}/transcript").text
-    assert FakeRasa.seen == ["/conversations/web:resident-1/tracker?token=sekrit"]
+    # The secret never travels as a query parameter: a short-lived JWT in the header, signed
+    # with RASA_TOKEN, which Rasa (--jwt-secret) verifies.
+    assert FakeRasa.seen == ["/conversations/web:resident-1/tracker"]
+    scheme, _, bearer = FakeRasa.auth[0].partition(" ")
+    assert scheme == "Bearer"
+    claims = jwt.decode(bearer, "sekrit", algorithms=["HS256"])
+    assert claims["user"]["role"] == "admin" and claims["exp"] - claims["iat"] <= 300
     assert "对话记录暂不可用" not in html
     assert "bubble-resident" in html and "我家路灯坏了" in html
     assert "bubble-bot" in html and "&lt;i&gt;x&lt;/i&gt;" in html and "转人工" in html

@@ -7,16 +7,20 @@ import os
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
 from hotline.catalogue import get_catalogue
 from hotline.config import PROJECT_ROOT
-from tests.servers import MODEL, RASA
+from hotline.cli_routing import parse_text
+from hotline.evaluation import parse_out_of_scope, parse_tsv, two_stage_summary
+from hotline.routing import category_for_parse
+from tests.servers import MODEL, RASA, TOKEN, Stack
 
 pytestmark = pytest.mark.slow
-MIN_MACRO_F1 = 0.90
-ALL_INTENTS_FLOOR = 0.85
+MIN_CIVIC_ACCURACY = 0.80
+MAX_OUT_OF_SCOPE_ROUTED = 0.05
 ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
@@ -31,12 +35,21 @@ def _rasa(*args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_domain_report_intents_are_the_catalogue_intents() -> None:
+def test_reports_are_one_intent_whose_blocks_name_catalogue_categories() -> None:
+    """Two stages: one ``report`` intent; each training block names its category."""
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    report_intents = {i for i in domain["intents"] if str(i).startswith("report_")} - {
-        "report_start"
-    }
-    assert report_intents == {c.intent for c in get_catalogue().categories}
+    assert "report" in domain["intents"]
+    codes = set(get_catalogue().codes)
+    assert not {i for i in domain["intents"] if str(i).removeprefix("report_") in codes}
+    named = set()
+    for path in (PROJECT_ROOT / "data").rglob("*.yml"):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in data.get("nlu") or []:
+            if block.get("intent") == "report":
+                category = (block.get("metadata") or {}).get("category")
+                assert category in codes, f"{path}: report block with category {category!r}"
+                named.add(category)
+    assert named == codes
 
 
 def test_data_validates_without_warnings() -> None:
@@ -66,22 +79,22 @@ def test_conversation_stories(tmp_path: Path) -> None:
     )
 
 
-def test_held_out_nlu_macro_f1(tmp_path: Path) -> None:
-    """Routing quality on the held-out set: macro-F1 over the category intents and out_of_scope.
+def test_routing_on_the_real_register_dev_set(rasa_stack: Stack) -> None:
+    """Routing floors on tests/nlu's dev set, which is never trained on (docs/nlu.md).
 
-    Those are the labels the issue defines the set by (at least 10 per category intent plus
-    out-of-scope ones). The file also holds the short conversational intents (4-7 examples
-    each); their all-intent macro-F1 is guarded by a lower regression floor, see docs/nlu.md.
+    A regression guard, not the measurement: ``make bench`` reports the figures.
     """
-    result = _rasa(
-        "test", "nlu", "--nlu", "tests/nlu/test_nlu.yml", "-m", str(MODEL), "--out", str(tmp_path)
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((tmp_path / "intent_report.json").read_text(encoding="utf-8"))
-    routing_labels = {c.intent for c in get_catalogue().categories} | {"out_of_scope"}
-    per_label = {k: v["f1-score"] for k, v in report.items() if k in routing_labels}
-    assert set(per_label) == routing_labels
-    routing_macro = sum(per_label.values()) / len(per_label)
-    assert routing_macro >= MIN_MACRO_F1, f"routing macro-F1 {routing_macro:.3f}: {per_label}"
-    all_intents = report["macro avg"]["f1-score"]
-    assert all_intents >= ALL_INTENTS_FLOOR, f"all-intent macro-F1 {all_intents:.3f}"
+    known = set(get_catalogue().codes)
+    examples = parse_tsv(_lines("dev_civic.tsv"), known) + parse_out_of_scope(_lines("dev_oos.tsv"))
+    pairs = []
+    with httpx.Client(timeout=60) as client:
+        for example in examples:
+            parsed = parse_text(client, rasa_stack.rasa_url, TOKEN, example.text)
+            pairs.append((example, category_for_parse(parsed)))
+    summary = two_stage_summary(pairs)
+    assert summary["civic_accuracy"] >= MIN_CIVIC_ACCURACY, summary
+    assert summary["out_of_scope_routed"] <= MAX_OUT_OF_SCOPE_ROUTED, summary
+
+
+def _lines(name: str) -> list[str]:
+    return (PROJECT_ROOT / "tests" / "nlu" / name).read_text(encoding="utf-8").splitlines()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hotline.db import transaction
 from hotline.models import Case, CaseEvent
+from hotline.rasa_auth import rasa_jwt
 from tests.servers import TOKEN, Stack
 
 pytestmark = pytest.mark.slow
@@ -59,7 +60,10 @@ def test_complete_report_conversation(rasa_stack: Stack) -> None:
 
 def _parse(stack: Stack, text: str) -> dict[str, Any]:
     response = httpx.post(
-        f"{stack.rasa_url}/model/parse", params={"token": TOKEN}, json={"text": text}, timeout=60
+        f"{stack.rasa_url}/model/parse",
+        headers={"Authorization": f"Bearer {rasa_jwt(TOKEN)}"},
+        json={"text": text},
+        timeout=60,
     )
     response.raise_for_status()
     return dict(response.json())

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from hotline.config import ACTION_TOKEN_HEADER
+
 
 class ActionProxy:
     """Listens on a loopback port and forwards to ``backend``."""
@@ -47,7 +49,10 @@ class ActionProxy:
                         method,
                         proxy.backend + self.path,
                         content=body,
-                        headers={"Content-Type": self.headers.get("Content-Type", "")},
+                        headers={
+                            "Content-Type": self.headers.get("Content-Type", ""),
+                            ACTION_TOKEN_HEADER: self.headers.get(ACTION_TOKEN_HEADER, ""),
+                        },
                         timeout=60,
                     )
                 except httpx.HTTPError:

@@ -47,9 +47,6 @@ def test_catalogue_holds_exactly_the_required_codes() -> None:
     assert len(catalogue.codes) == 17
     elderly = catalogue.get("elderly_care")
     assert elderly.name == "养老服务"
-    assert elderly.intent == "report_elderly_care"
-    assert catalogue.by_intent("report_city_management").code == "city_management"
-    assert catalogue.by_intent("greet") is None
     assert set(elderly.time_limits.working_days) == set(CaseType)
     assert elderly.time_limits.hours[Urgency.EMERGENCY] == 2
     assert elderly.time_limits.hours[Urgency.URGENT] == 24
@@ -58,7 +55,7 @@ def test_catalogue_holds_exactly_the_required_codes() -> None:
 
 @pytest.mark.parametrize(
     "field",
-    ["code", "name", "description", "examples", "intent", "department", "keywords", "time_limits"],
+    ["code", "name", "description", "examples", "department", "keywords", "time_limits"],
 )
 def test_missing_field_names_entry_and_field(raw: dict[str, Any], field: str) -> None:
     del raw["categories"][3][field]
@@ -71,12 +68,6 @@ def test_missing_field_names_entry_and_field(raw: dict[str, Any], field: str) ->
 def test_duplicate_code(raw: dict[str, Any]) -> None:
     raw["categories"][5]["code"] = raw["categories"][1]["code"]
     with pytest.raises(CatalogueError, match=r"categories\[5\] \(employment\): duplicate code"):
-        parse_catalogue(raw)
-
-
-def test_duplicate_intent(raw: dict[str, Any]) -> None:
-    raw["categories"][2]["intent"] = raw["categories"][0]["intent"]
-    with pytest.raises(CatalogueError, match=r"categories\[2\].*field 'intent' repeats"):
         parse_catalogue(raw)
 
 

@@ -18,7 +18,20 @@ from hotline.vocab import CaseType
 
 
 def test_category_for_parse() -> None:
-    assert category_for_parse({"intent": {"name": "report_mediation"}}) == "mediation"
+    report = {
+        "intent": {"name": "report"},
+        "category": {"name": "mediation", "confidence": 0.8},
+        "category_ranking": [
+            {"name": "mediation", "confidence": 0.8},
+            {"name": "legal_aid", "confidence": 0.1},
+        ],
+    }
+    assert category_for_parse(report) == "mediation"
+    # The category stage runs on every message; only reports, FAQ and emergencies use it.
+    assert category_for_parse({**report, "intent": {"name": "out_of_scope"}}) is None
+    assert category_for_parse({"intent": {"name": "report"}}) is None
+    unknown = {"intent": {"name": "report"}, "category_ranking": [{"name": "nope"}]}
+    assert category_for_parse(unknown) is None
     assert category_for_parse({"intent": {"name": "greet"}}) is None
     assert category_for_parse({"intent": {"name": "nlu_fallback"}}) is None
     assert category_for_parse({"intent": {"name": "out_of_scope"}}) is None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import PROJECT_ROOT
+from hotline.config import ACTION_TOKEN_HEADER, PROJECT_ROOT
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
@@ -71,7 +71,7 @@ CHECK = textwrap.dedent(
         verdicts.add(expected)
     assert verdicts == {True, False}
     assert selected("none") == [] and selected("") == list(PATCHES)
-    assert selected("faq_selector, action_validation") == ["action_validation", "faq_selector"]
+    assert selected("event_types, action_validation") == ["action_validation", "event_types"]
     try:
         selected("faster")
     except ValueError as exc:
@@ -183,21 +183,53 @@ def test_patches_keep_rasa_behaviour(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["endpoints.yml", "endpoints.scaled.yml"])
-def test_rasa_reads_the_action_port_from_the_environment(name: str) -> None:
-    # make run sets ACTION_PORT (scripts/run.sh); Rasa must send action calls there.
+def test_rasa_reads_the_action_port_and_token_from_the_environment(name: str) -> None:
+    # make run sets ACTION_PORT and HOTLINE_ACTION_TOKEN (scripts/run.sh); Rasa must send action
+    # calls there, with the token in a header (not a query parameter, which access logs keep).
     if not RASA_PYTHON.exists():
         pytest.fail("no .venv-rasa: run `make setup`")
     read = (
         "import sys; from rasa.core.utils import AvailableEndpoints; "
-        "print(AvailableEndpoints.read_endpoints(sys.argv[1]).action.url)"
+        "a = AvailableEndpoints.read_endpoints(sys.argv[1]).action; "
+        "print(a.url, a.headers, a.token, a.params)"
     )
     result = subprocess.run(
         [str(RASA_PYTHON), "-c", read, str(PROJECT_ROOT / name)],
-        env={"ACTION_PORT": "6123", "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+        env={
+            "ACTION_PORT": "6123",
+            "HOTLINE_ACTION_TOKEN": "tok-en:42#x",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert result.stdout.strip().splitlines()[-1:] == ["http://127.0.0.1:6123/webhook"], (
+    expected = f"http://127.0.0.1:6123/webhook {{'{ACTION_TOKEN_HEADER}': 'tok-en:42#x'}} None {{}}"
+    assert result.stdout.strip().splitlines()[-1:] == [expected], (
         result.stdout[-2000:] + result.stderr[-2000:]
     )
+
+
+def test_rasa_gets_the_api_secret_from_the_settings_not_the_command_line() -> None:
+    # The Procfiles start `python -m rasa_runtime run ...` without the secret, so it never
+    # appears in the process list; rasa_runtime adds it for Rasa's own parser.
+    from rasa_runtime.__main__ import with_api_secret
+
+    procfiles = [
+        (PROJECT_ROOT / p).read_text(encoding="utf-8") for p in ("Procfile", "Procfile.scaled")
+    ]
+    for text in procfiles:
+        rasa_line = next(line for line in text.splitlines() if line.startswith("rasa:"))
+        assert "RASA_TOKEN" not in rasa_line and "--auth-token" not in rasa_line
+    argv = ["rasa", "run", "--enable-api", "-p", "5005"]
+    assert with_api_secret(argv, "s" * 32) == [
+        *argv,
+        "--jwt-secret",
+        "s" * 32,
+        "--jwt-method",
+        "HS256",
+    ]
+    explicit = ["rasa", "run", "--jwt-secret", "other"]
+    assert with_api_secret(explicit, "s" * 32) == explicit
+    assert with_api_secret(["rasa", "train"], "s" * 32) == ["rasa", "train"]

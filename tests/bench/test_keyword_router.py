@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hotline.catalogue import get_catalogue
-from hotline.keyword_router import KeywordRouter, category_of_intent
+from bench.keyword_router import KeywordRouter
 
 
 def _router() -> KeywordRouter:
@@ -60,10 +60,3 @@ def test_from_catalogue_routes_by_real_keywords() -> None:
     assert router.route("想办个居住证") == "migrant_services"
     assert router.route("今天天气不错") == "-"
     assert KeywordRouter.from_categories(catalogue.categories[:1]).route("路灯坏了") == "-"
-
-
-def test_category_of_intent() -> None:
-    catalogue = get_catalogue()
-    assert category_of_intent("report_city_management", catalogue) == "city_management"
-    assert category_of_intent("greet", catalogue) == "-"
-    assert category_of_intent("nlu_fallback", catalogue) == "-"

@@ -75,9 +75,3 @@ class KeywordRouter:
         """The best category code for ``text``, or ``-`` when no keyword matches."""
         best = self.matches(text)
         return best[0].code if best else NO_CASE
-
-
-def category_of_intent(intent: str, catalogue: Catalogue) -> str:
-    """The category a report intent opens a case under; ``-`` for every other intent."""
-    category = catalogue.by_intent(intent)
-    return category.code if category is not None else NO_CASE

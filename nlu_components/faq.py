@@ -1,0 +1,156 @@
+"""Policy questions answered by nearest-neighbour search over the FAQ examples.
+
+The question's encoder embedding is compared with every training question of every FAQ topic
+(cosine; the embeddings are unit vectors). The best topic is written where Rasa's
+``ResponseSelector`` writes it, so ``utter_faq`` and the actions read it unchanged. Below the
+threshold no topic is chosen and the intent falls back to ``consult`` (a consultation the
+assistant has no ready answer for, logged for an operator).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+RESPONSE_SELECTOR = "response_selector"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class FaqRetriever(GraphComponent):
+    """Chooses the FAQ topic nearest to a question that the intent stage called ``faq``."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """``retrieval_intent``: the retrieval intent; ``threshold``: least cosine to answer;
+        ``fallback_intent``: the intent given to a question no topic answers."""
+        return {
+            "retrieval_intent": "faq",
+            "threshold": 0.85,
+            "fallback_intent": "faq",
+            "ranking_length": 5,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        storage: ModelStorage,
+        resource: Resource,
+        vectors: np.ndarray | None = None,
+        keys: list[str] | None = None,
+    ) -> None:
+        self.config = config
+        self._storage = storage
+        self._resource = resource
+        self.vectors = vectors if vectors is not None else np.zeros((0, 0), dtype=np.float32)
+        self.keys = keys or []
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> FaqRetriever:
+        """Creates an empty index."""
+        return cls({**cls.get_default_config(), **config}, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Indexes the embedding of every question of every topic."""
+        prefix = self.config["retrieval_intent"] + "/"
+        rows, keys = [], []
+        for message in training_data.training_examples:
+            key = message.get(INTENT_RESPONSE_KEY)
+            _, dense = message.get_dense_features(TEXT)
+            if key and str(key).startswith(prefix) and dense is not None:
+                rows.append(np.asarray(dense.features, dtype=np.float32).reshape(-1))
+                keys.append(str(key))
+        self.vectors = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        self.keys = keys
+        with self._storage.write_to(self._resource) as directory:
+            np.savez(directory / "faq.npz", vectors=self.vectors, keys=np.array(keys))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> FaqRetriever:
+        """Loads the index."""
+        merged = {**cls.get_default_config(), **config}
+        try:
+            with model_storage.read_from(resource) as directory:
+                data = np.load(directory / "faq.npz", allow_pickle=False)
+                return cls(
+                    merged, model_storage, resource, data["vectors"], [str(k) for k in data["keys"]]
+                )
+        except (ValueError, FileNotFoundError):
+            return cls(merged, model_storage, resource)
+
+    def topics(self, vector: np.ndarray) -> list[tuple[str, float]]:
+        """Topics by their nearest question's cosine to ``vector``, best first."""
+        if not len(self.keys) or not vector.any():
+            return []
+        sims = self.vectors @ vector
+        best: dict[str, float] = {}
+        for key, sim in zip(self.keys, sims):
+            if sim > best.get(key, -1.0):
+                best[key] = float(sim)
+        return sorted(best.items(), key=lambda kv: -kv[1])
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Answers the messages whose intent is the retrieval intent."""
+        intent_name = self.config["retrieval_intent"]
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get("name") != intent_name:
+                continue
+            _, dense = message.get_dense_features(TEXT)
+            vector = (
+                np.asarray(dense.features, dtype=np.float32).reshape(-1)
+                if dense is not None
+                else np.zeros(0, dtype=np.float32)
+            )
+            ranked = self.topics(vector)
+            if not ranked or ranked[0][1] < self.config["threshold"]:
+                fallback = self.config["fallback_intent"]
+                if fallback != intent_name:
+                    message.set(
+                        INTENT,
+                        {"name": fallback, "confidence": intent.get("confidence", 0.0)},
+                        add_to_output=True,
+                    )
+                continue
+            key, confidence = ranked[0]
+            message.set(
+                RESPONSE_SELECTOR,
+                {
+                    "all_retrieval_intents": [intent_name],
+                    intent_name: {
+                        "response": {
+                            "responses": None,
+                            "confidence": confidence,
+                            "intent_response_key": key,
+                            "utter_action": f"utter_{key}",
+                        },
+                        "ranking": [
+                            {"id": i, "confidence": c, "intent_response_key": k}
+                            for i, (k, c) in enumerate(ranked[: self.config["ranking_length"]])
+                        ],
+                    },
+                },
+                add_to_output=True,
+            )
+        return messages

@@ -1,0 +1,70 @@
+"""Traditional to simplified Chinese before anything else reads the message."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+import opencc
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+ORIGINAL_TEXT = "original_text"
+"""Parse-data key holding the resident's own words when normalising changed them."""
+
+
+@lru_cache(maxsize=1)
+def _converter() -> Any:
+    return opencc.OpenCC("t2s")
+
+
+def normalise(text: str) -> str:
+    """Simplified characters and half-width letters and digits (全角 ＡＢＣ１２３ → ABC123)."""
+    simplified = str(_converter().convert(text))
+    return "".join(
+        unicodedata.normalize("NFKC", ch) if "\uff01" <= ch <= "\uff5e" and ch.isalnum() else ch
+        for ch in simplified
+    )
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class ChineseNormaliser(GraphComponent):
+    """Rewrites the message text to simplified Chinese (OpenCC ``t2s``).
+
+    The resident's original text stays on the parse result as ``original_text`` whenever it
+    differs, so the case keeps their own words.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ChineseNormaliser:
+        """Creates the component (it has nothing to train)."""
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Normalises the training examples the same way as live messages."""
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Normalises each message's text in place."""
+        for message in messages:
+            text = message.get(TEXT)
+            if not isinstance(text, str) or not text:
+                continue
+            normalised = normalise(text)
+            if normalised != text:
+                message.set(ORIGINAL_TEXT, text, add_to_output=True)
+                message.set(TEXT, normalised)
+        return messages
