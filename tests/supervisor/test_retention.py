@@ -329,3 +329,20 @@ def test_forget_without_open_cases_deletes_the_messages(
         assert event is not None and event.actor == "wangfang"
         with pytest.raises(NotFoundError):
             retention.carry_out_deletion(session, 12345, Actor.system("x"))
+
+
+def test_console_says_so_when_the_tracker_store_is_unreachable(
+    as_role: Callable[[str], TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id, (closed,) = deletion_world("tg:778", with_open_case=False)
+    monkeypatch.setenv("HOTLINE_TRACKER_STORE_URL", "postgresql://postgres@127.0.0.1:1/tracker")
+    supervisor = as_role("supervisor")
+    response = supervisor.post(
+        f"/data-requests/{request_id}/carry-out", data={"csrf_token": csrf_of(supervisor)}
+    )
+    assert response.status_code == 303
+    assert "暂时无法连接" in supervisor.get("/data-requests").text
+    with transaction() as session:
+        assert get_case(session, closed).anonymised_at is None
+        request = session.get(DataRequest, request_id)
+        assert request is not None and request.status == "open"
