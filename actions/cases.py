@@ -16,10 +16,15 @@ from hotline.errors import InvalidTransitionError, StorageUnavailableError
 from hotline.messages import format_local
 from hotline.models import Case
 from hotline.numbering import find_case_numbers
+from hotline.ratelimit import shared_limiter
 from hotline.resident import open_cases, owned_case, owns, visible_case, withdrawable_cases
 from hotline.workflow import CaseStatus
 
 NOT_FOUND = "没有找到工单 {number}，或您无权查看。请核对工单编号。"
+TOO_MANY_LOOKUPS = (
+    "查询尝试次数过多，请稍后再试。查询自己反映的工单无需验证，可直接发送「查询」；"
+    "其他情况请拨打热线 {phone}。"
+)
 
 
 def describe(case: Case) -> str:
@@ -85,8 +90,37 @@ class ActionCheckStatus(Action):
         ]
 
 
+def lookup_client(tracker: Tracker) -> str:
+    """Who is guessing: the web chat's opaque client-address key, else the sender."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    client = metadata.get("client") if isinstance(metadata, dict) else None
+    return f"address:{client}" if isinstance(client, str) and client else sender_of(tracker)
+
+
+def lookup_allowed(number: str, client: str) -> bool:
+    """Whether another last-four-digits guess is allowed, per client and per case number."""
+    settings = load_settings()
+    limiter = shared_limiter(settings.rate_limit_storage)
+    return limiter.allows(settings.lookup_limit_per_ip, "lookup", client) and limiter.allows(
+        settings.lookup_limit_per_case, "lookup-case", number
+    )
+
+
+def count_failed_lookup(number: str, client: str) -> None:
+    """Counts a wrong guess against the client and the case number."""
+    settings = load_settings()
+    limiter = shared_limiter(settings.rate_limit_storage)
+    limiter.hit(settings.lookup_limit_per_ip, "lookup", client)
+    limiter.hit(settings.lookup_limit_per_case, "lookup-case", number)
+
+
 class ActionVerifyLookup(Action):
-    """Shows the case when the last four digits match; otherwise the not-found answer."""
+    """Shows the case when the last four digits match; otherwise the not-found answer.
+
+    Wrong guesses are limited per client address (web chat) or sender, and per case number
+    (``HOTLINE_LOOKUP_LIMIT_PER_IP``, ``HOTLINE_LOOKUP_LIMIT_PER_CASE``): four digits are
+    10 000 guesses, and a new cookie is a new sender.
+    """
 
     def name(self) -> str:
         return "action_verify_lookup"
@@ -96,6 +130,11 @@ class ActionVerifyLookup(Action):
     ) -> list[EventType]:
         number = tracker.get_slot("case_number") or ""
         digits = "".join(ch for ch in str(tracker.get_slot("phone_last4") or "") if ch.isdigit())
+        client = lookup_client(tracker)
+        if not lookup_allowed(number, client):
+            phone = load_settings().hotline_phone
+            dispatcher.utter_message(text=TOO_MANY_LOOKUPS.format(phone=phone))
+            return [SlotSet("lookup_pending", False), SlotSet("phone_last4", None)]
         try:
             text = with_db(
                 lambda s: (
@@ -108,6 +147,8 @@ class ActionVerifyLookup(Action):
             apologise(dispatcher)
             text = None
         else:
+            if text is None:
+                count_failed_lookup(number, client)
             dispatcher.utter_message(text=text or NOT_FOUND.format(number=number))
         return [SlotSet("lookup_pending", False), SlotSet("phone_last4", None)]
 

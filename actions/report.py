@@ -425,6 +425,8 @@ def new_case_from(tracker: Tracker) -> NewCase:
         latitude=tracker.get_slot("latitude"),
         longitude=tracker.get_slot("longitude"),
         idempotency_key=confirmation_key(tracker),
+        # Asked by the report form (yes/no, default no); only ``True`` itself is consent.
+        publish_consent=tracker.get_slot("publish_consent") is True,
     )
 
 

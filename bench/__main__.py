@@ -3,9 +3,9 @@
 Settings (environment variables, all optional):
 
 - ``BENCH_ONLY``: comma-separated subset of ``routing,patches,load,resources`` (default: all).
-- ``BENCH_CV_FOLDS`` (default 5; below 2 skips cross-validation) and ``BENCH_CV_EPOCHS``
-  (default: the epochs in config.yml) for the NLU cross-validation; ``BENCH_DEFAULT_EPOCHS``
-  (default: Rasa's 100) for the ``rasa init`` pipeline baseline.
+- ``BENCH_DEFAULT_EPOCHS`` (default: Rasa's 100) for the ``rasa init`` pipeline baseline of
+  the routing benchmark (``bench/routing.py``: the dev set, every candidate in
+  ``bench/nlu_configs/``, the keyword router).
 - ``BENCH_RESIDENTS`` (default ``1,10,50``), ``BENCH_LOAD_ROUNDS`` (conversations per
   resident, default 1), ``BENCH_PHASE_SECONDS`` (deadline per phase, default 600),
   ``BENCH_STACKS`` (default ``single,scaled,stock``), ``BENCH_SANIC_WORKERS`` and

@@ -32,6 +32,7 @@ from bench.common import (
     RASA,
     RASA_PYTHON,
     ROOT,
+    env_int,
     markdown_table,
     rasa_env,
     run_timed,
@@ -63,6 +64,7 @@ class RouterResult:
     cpu_ms: float | None = None
     note: str = ""
     report: dict[str, Any] = field(default_factory=dict)
+    faq: dict[str, float] = field(default_factory=dict)
 
 
 def dev_examples(catalogue: Catalogue) -> list[Example]:
@@ -70,6 +72,41 @@ def dev_examples(catalogue: Catalogue) -> list[Example]:
     civic = (DEV_DIR / "dev_civic.tsv").read_text(encoding="utf-8").splitlines()
     oos = (DEV_DIR / "dev_oos.tsv").read_text(encoding="utf-8").splitlines()
     return parse_tsv(civic, set(catalogue.codes)) + parse_out_of_scope(oos)
+
+
+def faq_questions() -> list[tuple[str, str]]:
+    """``(question, topic)`` pairs of the FAQ dev set; topic ``-`` when none answers it."""
+    path = DEV_DIR / "dev_faq.tsv"
+    if not path.exists():
+        return []
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "\t" in line:
+            text, topic = line.rsplit("\t", 1)
+            pairs.append((text.strip(), topic.strip()))
+    return pairs
+
+
+def faq_scores(parses: list[dict[str, Any]], questions: list[tuple[str, str]]) -> dict[str, float]:
+    """How the FAQ answers went: right topic, wrong topic, and unanswerable ones answered."""
+    answerable = [(p, t) for p, t in zip(parses, questions, strict=True) if t[1] != NO_CASE]
+    unanswerable = [(p, t) for p, t in zip(parses, questions, strict=True) if t[1] == NO_CASE]
+
+    def topic(parse: dict[str, Any]) -> str | None:
+        if (parse.get("intent") or {}).get("name") != "faq":
+            return None
+        selector = (parse.get("response_selector") or {}).get("faq") or {}
+        key = str((selector.get("response") or {}).get("intent_response_key") or "")
+        return key.split("/", 1)[-1] or None
+
+    right = sum(topic(p) == t[1] for p, t in answerable)
+    wrong = sum(topic(p) not in (None, t[1]) for p, t in answerable)
+    false = sum(topic(p) is not None for p, _ in unanswerable)
+    return {
+        "answered_right": right / len(answerable) if answerable else 0.0,
+        "answered_wrong": wrong / len(answerable) if answerable else 0.0,
+        "unanswerable_answered": false / len(unanswerable) if unanswerable else 0.0,
+    }
 
 
 def per_category_data(target: Path) -> Path:
@@ -159,11 +196,16 @@ def model_result(
     legacy: bool,
     catalogue: Catalogue,
 ) -> RouterResult:
-    """Scores one trained model on the dev set."""
-    parses, cpu_ms = parse_with(model, [e.text for e in examples], workdir / f"{model.stem}.log")
+    """Scores one trained model on the dev set and on the FAQ dev set."""
+    questions = faq_questions()
+    texts = [e.text for e in examples] + [q for q, _ in questions]
+    parses, cpu_ms = parse_with(model, texts, workdir / f"{model.stem}.log")
+    routed, asked = parses[: len(examples)], parses[len(examples) :]
     if legacy:
-        parses = [as_two_stage(p, catalogue) for p in parses]
-    return RouterResult(name, [category_for_parse(p, catalogue) for p in parses], cpu_ms=cpu_ms)
+        routed = [as_two_stage(p, catalogue) for p in routed]
+    result = RouterResult(name, [category_for_parse(p, catalogue) for p in routed], cpu_ms=cpu_ms)
+    result.faq = faq_scores(asked, questions) if questions else {}
+    return result
 
 
 def candidate_result(
@@ -191,14 +233,20 @@ def init_pipeline_result(
     config.pop("policies", None)
     if not config.get("pipeline"):
         config["pipeline"] = rasa_default_pipeline()
+    epochs = env_int("BENCH_DEFAULT_EPOCHS", 0) or None
     for step in config["pipeline"]:
         if step.get("name") == "WhitespaceTokenizer":
             step["name"] = "JiebaTokenizer"
+        if epochs is not None and "epochs" in step:
+            step["epochs"] = epochs
+    workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "init_zh.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     result = candidate_result(path, examples, workdir, catalogue)
     result.name = "rasa init default pipeline (JiebaTokenizer), one intent per category"
-    result.note = "Rasa's default pipeline refuses zh with WhitespaceTokenizer"
+    result.note = "Rasa's default pipeline refuses zh with WhitespaceTokenizer" + (
+        f"; epochs {epochs} instead of 100" if epochs is not None else ""
+    )
     return result
 
 
@@ -290,7 +338,7 @@ def run_with_trainings(
         results.append(init_pipeline_result(init_config, examples, workdir / "init", catalogue))
     results.append(keyword_result(examples, catalogue))
     for result in results:
-        pairs = list(zip(examples, result.predictions))
+        pairs = list(zip(examples, result.predictions, strict=True))
         result.report = score(pairs)
         result.report["two_stage"] = two_stage_summary(pairs)
 
@@ -319,11 +367,23 @@ def run_with_trainings(
             _rows(results),
         ),
         "",
-        "Most confused pairs (gold→predicted):",
-        "",
     ]
+    faq_rows = [
+        [r.name, r.faq["answered_right"], r.faq["answered_wrong"], r.faq["unanswerable_answered"]]
+        for r in results
+        if r.faq
+    ]
+    if faq_rows:
+        lines += [
+            "",
+            f"FAQ answers on `tests/nlu/dev_faq.tsv` ({len(faq_questions())} questions, never "
+            "trained on; some have no topic that answers them):",
+            "",
+            markdown_table(
+                ["router", "right topic", "wrong topic", "unanswerable but answered"], faq_rows
+            ),
+        ]
+    lines += ["", "Most confused pairs (gold→predicted):", ""]
     lines += [f"- {r.name}: {_confusions(r)}" for r in results]
-    trainings = [
-        (r.name, r.train_seconds) for r in results if r.train_seconds is not None
-    ]
+    trainings = [(r.name, r.train_seconds) for r in results if r.train_seconds is not None]
     return "\n".join(lines), trainings

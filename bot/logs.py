@@ -5,17 +5,14 @@ from __future__ import annotations
 import logging
 import re
 
-_PHONE = re.compile(
-    r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)"  # mobile
-    r"|(?<!\d)0\d{2,3}-\d{7,8}(?!\d)"  # landline with area code
-)
+from hotline import logmask
+
 _TOKEN = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 
 
 def mask_personal_data(text: str) -> str:
-    """Masks phone numbers and bot tokens in a log line."""
-    text = _PHONE.sub(lambda m: "*" * (len(m.group()) - 4) + m.group()[-4:], text)
-    return _TOKEN.sub("/bot<token>", text)
+    """Masks phone and ID numbers (:mod:`hotline.logmask`) and bot tokens in a log line."""
+    return _TOKEN.sub("/bot<token>", logmask.mask_text(text))
 
 
 class PersonalDataFilter(logging.Filter):
@@ -38,6 +35,7 @@ class PersonalDataFilter(logging.Filter):
 
 def configure_logging(level: int = logging.INFO) -> None:
     """Logs to stderr with personal data masked; quietens the HTTP client's request lines."""
+    logmask.install()
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(PersonalDataFilter())

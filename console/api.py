@@ -65,6 +65,9 @@ class NewCaseIn(BaseModel):
     latitude: float | None = None
     longitude: float | None = None
     idempotency_key: str | None = Field(None, description="重复提交时返回同一工单", max_length=128)
+    publish_consent: bool = Field(
+        False, description="居民同意公开（Open311 只公开同意且类别可公开的工单；默认不公开）"
+    )
 
 
 class ActionIn(BaseModel):
@@ -153,6 +156,7 @@ def api_create_case(
         idempotency_key=f"api:{user.id}:{key}" if key else None,
         require_phone=body.channel == Channel.PHONE.value,
         require_location=body.channel == Channel.PHONE.value,
+        publish_consent=body.publish_consent,
     )
     with transaction() as session:
         replay_of = new.idempotency_key

@@ -36,6 +36,7 @@ from console import (
 )
 from console.secret import load_secret_key
 from console.security import SecurityHeadersMiddleware
+from hotline import logmask
 from hotline.config import ConfigError, check_production_secrets, load_settings
 from hotline.db import get_engine
 from hotline.spool import SpoolFlusher
@@ -106,7 +107,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
-    """Builds the console application.
+    """Builds the console application (and masks personal data in the process's logs).
 
     Args:
         extra_routers: Routers added after the built-in ones (later features, tests).
@@ -115,6 +116,7 @@ def create_app(extra_routers: list[APIRouter] | None = None) -> FastAPI:
         ConfigError: With ``HOTLINE_ENV=production``, when a shared secret is a development
             default or too short.
     """
+    logmask.install()
     settings = load_settings()
     check_production_secrets(settings)
     application = FastAPI(

@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, ConfigDict, Field
 
 from console.csrf import verify_csrf
+from console.limits import chat_limit, client_key
 from console.secret import load_secret_key
 from console.templating import render
 from hotline import gateway, handoff, outbox, self_service
@@ -106,9 +107,13 @@ def _reply_json(reply: gateway.Reply) -> dict[str, Any]:
     return {"text": reply.text, "buttons": reply.buttons}
 
 
-@router.post("/chat/send")
+@router.post("/chat/send", dependencies=[Depends(chat_limit)])
 async def chat_send(request: Request, message: ChatMessage) -> JSONResponse:
-    """Relays one message through the gateway and returns the assistant's replies."""
+    """Relays one message through the gateway and returns the assistant's replies.
+
+    Limited per sender by the gateway, and per client address (``HOTLINE_CHAT_LIMIT_PER_IP``),
+    since a new cookie makes a new sender.
+    """
     sender_id = sender_of(request)
     if sender_id is None:
         raise ValidationError("session", "会话已过期，请刷新页面")
@@ -119,7 +124,8 @@ async def chat_send(request: Request, message: ChatMessage) -> JSONResponse:
     if command is not None:
         return JSONResponse({"replies": [_reply_json(command)]})
     source_id = f"{sender_id}:{message.id}" if message.id else None
-    replies = await gateway.relay(sender_id, text, metadata={"channel": "web"}, source_id=source_id)
+    metadata = {"channel": "web", "client": client_key(request)}
+    replies = await gateway.relay(sender_id, text, metadata=metadata, source_id=source_id)
     return JSONResponse({"replies": [_reply_json(r) for r in replies]})
 
 
@@ -170,9 +176,13 @@ def _claim(sender_id: str) -> list[dict[str, Any]]:
     return [{"mode": mode}, *out]
 
 
-@router.get("/chat/poll")
+@router.post("/chat/poll")
 async def chat_poll(request: Request) -> JSONResponse:
-    """Delivers the operator's messages and case notices waiting for this resident."""
+    """Delivers the operator's messages and case notices waiting for this resident.
+
+    A POST with the chat's CSRF token (``X-CSRF-Token``): it marks the messages delivered, so
+    another site must not be able to trigger it (a GET answers 405).
+    """
     sender_id = sender_of(request)
     if sender_id is None:
         return JSONResponse({"messages": [], "mode": handoff.BOT})

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
-from console.auth import CurrentUser, operator_user
+from console.auth import CurrentUser, operator_user, supervisor_user
 from console.csrf import verify_csrf
 from console.templating import flash, render
 from hotline import retention
@@ -74,9 +74,13 @@ def data_requests(request: Request, user: CurrentUser = Depends(operator_user)) 
 
 @router.post("/data-requests/{request_id}/carry-out")
 def carry_out(
-    request: Request, request_id: int, user: CurrentUser = Depends(operator_user)
+    request: Request, request_id: int, user: CurrentUser = Depends(supervisor_user)
 ) -> Response:
-    """Anonymises the resident's finished cases and deletes their stored messages; audited."""
+    """Anonymises the resident's finished cases and deletes their conversation everywhere
+    (:func:`hotline.retention.forget`); audited.
+
+    Irreversible, so supervisors only; operators see the requests but cannot carry them out.
+    """
     try:
         report = retention.forget(request_id, user.actor)
     except ValidationError as exc:

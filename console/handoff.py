@@ -21,6 +21,8 @@ from hotline.catalogue import get_catalogue
 from hotline.db import transaction
 from hotline.errors import HotlineError, NotFoundError, ValidationError
 from hotline.models import Conversation, ConversationMessage, User, utcnow
+from hotline.phone import mask_phone
+from hotline.redact import mask_numbers
 from hotline.vocab import CaseType, Urgency, channel_of_sender
 from hotline.workflow import CaseStatus
 
@@ -57,13 +59,15 @@ def _require_holder(conversation: Conversation, user: CurrentUser) -> None:
 
 
 def _message_view(row: ConversationMessage) -> dict[str, Any]:
+    """A chat message for the operator: phone and ID numbers in it masked."""
     if row.author.startswith("operator:"):
         who, author = "operator", f"话务员 {row.author.split(':', 1)[1]}"
     elif row.direction == handoff.IN:
         who, author = "resident", "居民"
     else:
         who, author = "bot", "智能助手"
-    return {"id": row.id, "who": who, "author": author, "text": row.text, "at": row.created_at}
+    text = mask_numbers(row.text)
+    return {"id": row.id, "who": who, "author": author, "text": text, "at": row.created_at}
 
 
 def _lists(session: Session, user: CurrentUser) -> dict[str, Any]:
@@ -144,11 +148,12 @@ def chat_view(
             "can_take_over": user.has("supervisor"),
             "canned": canned.list_replies(session),
             "cases": [
-                (c.number, CaseStatus(c.status).label, c.description)
+                (c.number, CaseStatus(c.status).label, mask_numbers(c.description))
                 for c in resident_cases(session, sender_id, open_only=False)[:10]
             ],
+            "phone_said": mask_phone(conversations.phone_said(session, sender_id)),
             "form": {
-                "description": said,
+                "description": mask_numbers(said),
                 "category": conversations.guess_category(said),
                 "case_type": CaseType.HELP.value,
                 "urgency": Urgency.NORMAL.value,
@@ -238,10 +243,15 @@ def to_case(
     contact_name: str = Form(""),
     user: CurrentUser = Depends(operator_user),
 ) -> Response:
-    """Registers a case from the conversation in one click; the resident gets its number."""
+    """Registers a case from the conversation in one click; the resident gets its number.
+
+    Only the operator holding the conversation may. Without a phone in the form, the case takes
+    the number the resident typed in the chat (the operator saw it masked).
+    """
     try:
         with transaction() as session:
-            _conversation(session, sender_id)
+            _require_holder(_conversation(session, sender_id), user)
+            phone = phone.strip() or conversations.phone_said(session, sender_id) or ""
             account = session.get(User, user.id)
             assert account is not None
             case = conversations.case_from_conversation(

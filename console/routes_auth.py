@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from console.auth import SESSION_USER, CurrentUser, log_in, log_out, operator_user, session_user
 from console.csrf import verify_csrf
 from console.errors import describe
+from console.limits import count_failed_login, login_guard
 from console.templating import flash, render
 from hotline import accounts
 from hotline.db import transaction
@@ -35,19 +36,21 @@ def login_form(request: Request, next: str = "/cases") -> Response:
     return render(request, "login.html", {"next": safe_next(next), "error": "", "username": ""})
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(login_guard)])
 def login_submit(
     request: Request,
     username: str = Form("", max_length=64),
     password: str = Form("", max_length=256),
     next: str = Form("/cases", max_length=2000),
 ) -> Response:
-    """Checks the password; five failures in a row lock the account for 15 minutes."""
+    """Checks the password; five failures in a row lock the account for 15 minutes, and one
+    address may fail ``HOTLINE_LOGIN_LIMIT_PER_IP`` times (every account, any cookie)."""
     with transaction() as session:
         result = accounts.authenticate(session, username, password)
         if result.user is not None:
             log_in(request, result.user)
     if not result.ok:
+        count_failed_login(request)
         return render(
             request,
             "login.html",

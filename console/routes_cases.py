@@ -41,6 +41,7 @@ from hotline.directory import department_names
 from hotline.errors import HotlineError, NotFoundError, ValidationError
 from hotline.models import Attachment, Case, utcnow
 from hotline.phone import mask_phone
+from hotline.redact import mask_numbers
 from hotline.views import case_to_dict
 from hotline.vocab import CaseType, Channel, Satisfaction, Urgency
 from hotline.workflow import OPERATOR_ACTIONS, TRANSITIONS, CaseStatus, allowed_actions
@@ -73,8 +74,8 @@ def row_view(case: Case, now: Any = None) -> dict[str, Any]:
         else case.category,
         "case_type_label": CaseType(case.case_type).label,
         "channel_label": Channel(case.channel).label,
-        "description": case.description,
-        "location": case.location,
+        "description": mask_numbers(case.description),
+        "location": mask_numbers(case.location),
         "department": case.department or "",
         "assignee": case.assignee.display_name if case.assignee else "",
         "created_at": case.created_at,
@@ -189,8 +190,12 @@ def _case_context(session: Session, number: str, *, reveal: bool = False) -> dic
     )
     category = catalogue.get(case.category) if catalogue.has(case.category) else None
     data = case_to_dict(case, reveal=reveal, now=now)
+    typed_numbers = mask_numbers(case.description) != case.description
+    if not reveal:
+        data["description"] = mask_numbers(case.description)
     return {
         "case": data,
+        "description_masked": typed_numbers and not reveal,
         "row": row_view(case, now),
         "created_at": case.created_at,
         "due_at": case.due_at,
@@ -404,10 +409,11 @@ def case_action(
 def reveal_phone(
     request: Request, number: str, user: CurrentUser = Depends(operator_user)
 ) -> Response:
-    """Shows the full phone number once, recording who looked (PIPL audit)."""
+    """Shows the full phone number, and numbers typed in the description, once, recording who
+    looked (PIPL audit)."""
     with transaction() as session:
         case = get_case(session, number)
-        if case.phone:
+        if case.phone or mask_numbers(case.description) != case.description:
             record_event(session, case, user.actor, "reveal_phone", note="查看完整联系电话")
         number = case.number
     response = render_case(request, number, reveal=True)

@@ -14,6 +14,7 @@ from console.auth import session_user
 from console.csrf import csrf_token
 from console.nav import NAV_ITEMS
 from hotline.phone import mask_phone
+from hotline.redact import mask_numbers
 from hotline.vocab import channel_of_sender
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -24,6 +25,7 @@ templates.env.filters["time_left"] = formatting.time_left
 templates.env.filters["waited"] = formatting.waited
 templates.env.filters["action_label"] = formatting.action_label
 templates.env.filters["mask_phone"] = mask_phone
+templates.env.filters["mask_numbers"] = mask_numbers
 templates.env.filters["channel_label"] = lambda sender: channel_of_sender(sender).label
 FLASH_KEY = "flash"
 

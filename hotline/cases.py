@@ -50,6 +50,8 @@ class NewCase:
     faq_topic: str | None = None
     require_phone: bool = False
     require_location: bool = False
+    publish_consent: bool = False
+    """The resident agreed that the case may be published (see :mod:`hotline.open311`)."""
 
 
 @dataclass
@@ -209,6 +211,7 @@ def create_case(
         updated_at=now,
         idempotency_key=new.idempotency_key,
         faq_topic=new.faq_topic,
+        publish_consent=bool(new.publish_consent),
     )
     try:
         with session.begin_nested():

@@ -46,6 +46,8 @@ class Category:
     department: str
     keywords: tuple[str, ...]
     time_limits: TimeLimits
+    public: bool = False
+    """Whether cases of this category may be published (Open311 reads, :mod:`hotline.open311`)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,15 @@ def _parse_category(raw: Any, index: int) -> Category:
         department=raw["department"],
         keywords=_parse_strings(raw["keywords"], where, "keywords"),
         time_limits=_parse_time_limits(raw["time_limits"], where),
+        public=_parse_public(raw.get("public", False), where),
     )
+
+
+def _parse_public(raw: Any, where: str) -> bool:
+    """The optional ``public`` flag: only ``true`` or ``false``."""
+    if not isinstance(raw, bool):
+        raise CatalogueError(f"{where}: field 'public' must be true or false, got {raw!r}")
+    return raw
 
 
 def _parse_referrals(raw: Any, key: str) -> tuple[Referral, ...]:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from hotline import cases as case_service
+from hotline import logmask
 from hotline.actors import Actor
 from hotline.db import transaction, upgrade
 from hotline.errors import HotlineError
@@ -195,6 +196,7 @@ EXTENSION_MODULES = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; errors are one line on stderr and exit status 1."""
+    logmask.install()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

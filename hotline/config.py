@@ -39,6 +39,21 @@ class Settings:
     action_token: str = DEV_ACTION_TOKEN
     env: str = "development"
     secret_key: str = ""
+    open311_public_reads: bool = False
+    """Whether Open311 reads work without an api_key (published cases only, either way)."""
+    open311_jurisdiction: str = "community-hotline"
+    """The Open311 ``jurisdiction_id`` this endpoint serves."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed."""
+    rate_limit_storage: str = "memory://"
+    """Where per-IP counters live (``limits`` storage URI: ``memory://``, ``redis://…``)."""
+    chat_limit_per_ip: str = "60/minute"
+    login_limit_per_ip: str = "30/hour"
+    """Failed logins per client address."""
+    lookup_limit_per_ip: str = "10/hour"
+    """Case lookups with the phone's last four digits, per client address."""
+    lookup_limit_per_case: str = "10/hour"
+    """Case lookups with the phone's last four digits, per case number (any address)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -75,10 +90,31 @@ def load_settings() -> Settings:
         tracker_store_url=os.environ.get(
             "HOTLINE_TRACKER_STORE_URL", f"sqlite:///{var_dir / 'rasa_tracker.db'}"
         ),
+        open311_public_reads=_flag("HOTLINE_OPEN311_PUBLIC_READS"),
+        open311_jurisdiction=os.environ.get("HOTLINE_OPEN311_JURISDICTION", "").strip()
+        or "community-hotline",
+        trusted_proxies=tuple(
+            p.strip() for p in os.environ.get("HOTLINE_TRUSTED_PROXIES", "").split(",") if p.strip()
+        ),
+        rate_limit_storage=os.environ.get("HOTLINE_RATE_LIMIT_STORAGE", "").strip() or "memory://",
+        chat_limit_per_ip=_text("HOTLINE_CHAT_LIMIT_PER_IP", "60/minute"),
+        login_limit_per_ip=_text("HOTLINE_LOGIN_LIMIT_PER_IP", "30/hour"),
+        lookup_limit_per_ip=_text("HOTLINE_LOOKUP_LIMIT_PER_IP", "10/hour"),
+        lookup_limit_per_case=_text("HOTLINE_LOOKUP_LIMIT_PER_CASE", "10/hour"),
         action_token=os.environ.get("HOTLINE_ACTION_TOKEN", DEV_ACTION_TOKEN),
         env=os.environ.get("HOTLINE_ENV", "development").strip().lower(),
         secret_key=os.environ.get("HOTLINE_SECRET_KEY", "").strip(),
     )
+
+
+def _flag(name: str) -> bool:
+    """A yes/no variable: ``1``, ``true``, ``yes`` or ``on`` mean yes."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _text(name: str, default: str) -> str:
+    """A text variable; unset or blank gives the default."""
+    return os.environ.get(name, "").strip() or default
 
 
 def _secrets(settings: Settings) -> list[tuple[str, str, str]]:

@@ -12,7 +12,10 @@ from hotline import handoff, outbox
 from hotline.actors import Actor
 from hotline.cases import NewCase, create_case
 from hotline.catalogue import get_catalogue
+from hotline.errors import ValidationError
 from hotline.models import Case, Conversation, ConversationMessage, User, utcnow
+from hotline.phone import normalise_phone
+from hotline.redact import phone_numbers_in
 from hotline.vocab import channel_of_sender
 
 MAX_DESCRIPTION_MESSAGES = 20
@@ -123,3 +126,25 @@ def case_from_conversation(session: Session, sender_id: str, new: NewCase, opera
     handoff.record_message(session, sender_id, handoff.OUT, f"operator:{operator.username}", notice)
     outbox.enqueue(session, sender_id, notice, "status", case_id=case.id)
     return case
+
+
+def phone_said(session: Session, sender_id: str) -> str | None:
+    """The last valid phone number the resident typed in the conversation (E.164), if any.
+
+    Operators see typed numbers masked; a case registered from the conversation takes this
+    number, and the case page reveals it through the audited 显示.
+    """
+    rows = session.scalars(
+        select(ConversationMessage.text)
+        .where(ConversationMessage.sender_id == sender_id)
+        .where(ConversationMessage.direction == handoff.IN)
+        .order_by(ConversationMessage.id.desc())
+        .limit(MAX_DESCRIPTION_MESSAGES)
+    )
+    for text in rows:
+        for written in reversed(phone_numbers_in(text)):
+            try:
+                return normalise_phone(written)
+            except ValidationError:
+                continue
+    return None

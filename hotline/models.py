@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -185,6 +186,8 @@ class Case(Base):
     faq_topic: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     anonymised_at: Mapped[datetime | None]
+    publish_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The resident agreed, during the report, that the case may be published (Open311)."""
 
     assignee: Mapped[User | None] = relationship()
     events: Mapped[list[CaseEvent]] = relationship(

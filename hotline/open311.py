@@ -1,8 +1,12 @@
 """Open311 GeoReport v2: the hotline's services and cases for city platforms and apps.
 
-Reading is public and shows no personal data: no phone, no name, no exact address
-(``address`` is left out and coordinates are rounded to about 100 m), and phone numbers in
-descriptions are masked. Creating a request needs a partner's ``api_key``
+Reading needs a partner's ``api_key`` unless ``HOTLINE_OPEN311_PUBLIC_READS`` is on, and shows
+only what may be published (:func:`published`): cases of a category the catalogue marks
+``public: true``, never an emergency or a consultation, and from any channel but Open311 only
+when the resident agreed during the report (``publish_consent``). A partner also reads the
+requests it created itself. No answer holds personal data: no phone, no name, no exact address
+(``address`` is left out and coordinates are rounded to about 100 m), and descriptions pass
+through :func:`hotline.redact.redact_for_publication`. Creating a request needs an ``api_key``
 (``hotline apikey create NAME``) and registers a case with channel ``open311``.
 
 Errors are :class:`Open311Error`, which carry the HTTP status the spec asks for.
@@ -15,24 +19,32 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from hotline import accounts
 from hotline.actors import Actor
 from hotline.cases import NewCase, create_case
 from hotline.catalogue import Catalogue, Category, get_catalogue
+from hotline.config import load_settings
 from hotline.errors import HotlineError, ValidationError
-from hotline.models import Case
+from hotline.models import Case, CaseEvent
 from hotline.ratelimit import RateLimitedError, check_case_rate
-from hotline.redact import mask_numbers
-from hotline.vocab import CaseType, Channel, Urgency
+from hotline.redact import redact_for_publication
+from hotline.vocab import ActorKind, CaseType, Channel, Urgency
 from hotline.workflow import OPEN_STATUSES, CaseStatus
 
 MAX_WINDOW = timedelta(days=90)
 """The default and the longest date range of a request search (GeoReport v2)."""
-MAX_RESULTS = 1000
+MAX_PAGE_SIZE = 200
+"""The most requests one page of a search holds (``page_size``)."""
+DEFAULT_PAGE_SIZE = 50
 MAX_IDS = 100
+CONSENT_FREE_CHANNELS = (Channel.OPEN311.value,)
+"""Channels whose reports were made to a public platform; every other channel (Telegram, web
+chat, phone, integrations) is published only with the resident's ``publish_consent``."""
+NEVER_PUBLISHED_TYPES = (CaseType.CONSULTATION.value,)
+NEVER_PUBLISHED_URGENCIES = (Urgency.EMERGENCY.value,)
 COORDINATE_DECIMALS = 3
 OPEN_VALUES = tuple(s.value for s in CaseStatus if s in OPEN_STATUSES)
 CLOSED_VALUES = tuple(s.value for s in CaseStatus if s not in OPEN_STATUSES)
@@ -97,6 +109,76 @@ def service_of(category: Category) -> dict[str, Any]:
 def services(catalogue: Catalogue | None = None) -> list[dict[str, Any]]:
     """Every service (the catalogue's categories), in catalogue order."""
     return [service_of(c) for c in (catalogue or get_catalogue()).categories]
+
+
+def check_jurisdiction(params: Mapping[str, str]) -> None:
+    """Accepts a request without ``jurisdiction_id`` or with the one this endpoint serves.
+
+    Raises:
+        Open311Error: 404 for another jurisdiction.
+    """
+    given = (params.get("jurisdiction_id") or "").strip()
+    served = load_settings().open311_jurisdiction
+    if given and given != served:
+        raise Open311Error(
+            404, f"jurisdiction_id {given[:40]} is not served here (this is {served}) / 辖区不符"
+        )
+
+
+# Who reads ------------------------------------------------------------------------------------
+
+
+def api_key_of(params: Mapping[str, str], header: str | None = None) -> str:
+    """The api_key of a request: the ``X-Api-Key`` header, else the ``api_key`` parameter."""
+    return (header or params.get("api_key") or "").strip()
+
+
+def reader(session: Session, key: str) -> str | None:
+    """Who reads: the partner's name for a valid api_key, None for an anonymous reader.
+
+    Raises:
+        Open311Error: 403 for an invalid key, or for no key while reads are not public
+            (``HOTLINE_OPEN311_PUBLIC_READS``).
+    """
+    if key:
+        found = accounts.verify_api_key(session, key)
+        if found is None:
+            raise Open311Error(403, "api_key invalid / api_key 无效")
+        return found.name
+    if not load_settings().open311_public_reads:
+        raise Open311Error(403, "api_key required to read requests / 查询工单须提供 api_key")
+    return None
+
+
+def published(catalogue: Catalogue) -> ColumnElement[bool]:
+    """The cases anyone who may read Open311 may see (an SQL condition).
+
+    A case is published when its category is ``public: true`` in the catalogue, it is not an
+    emergency nor a consultation, it was not anonymised, and it came through Open311 or the
+    resident agreed to publication during the report.
+    """
+    public_codes = [c.code for c in catalogue.categories if c.public]
+    if not public_codes:
+        return false()
+    return and_(
+        Case.category.in_(public_codes),
+        Case.case_type.not_in(NEVER_PUBLISHED_TYPES),
+        Case.urgency.not_in(NEVER_PUBLISHED_URGENCIES),
+        Case.anonymised_at.is_(None),
+        or_(Case.channel.in_(CONSENT_FREE_CHANNELS), Case.publish_consent.is_(True)),
+    )
+
+
+def visible_to(partner: str | None, catalogue: Catalogue) -> ColumnElement[bool]:
+    """What a reader sees: published cases, and for a partner also the cases it created."""
+    if partner is None:
+        return published(catalogue)
+    own = select(CaseEvent.case_id).where(
+        CaseEvent.action == "create",
+        CaseEvent.actor_kind == ActorKind.SYSTEM.value,
+        CaseEvent.actor == f"open311:{partner}",
+    )
+    return or_(published(catalogue), Case.id.in_(own))
 
 
 def _category(code: str, catalogue: Catalogue) -> Category:
@@ -182,6 +264,7 @@ def create_request(
             (:mod:`hotline.ratelimit`).
     """
     catalogue = catalogue or get_catalogue()
+    check_jurisdiction(params)
     key = accounts.verify_api_key(session, (params.get("api_key") or "").strip())
     if key is None:
         raise Open311Error(403, "api_key missing or invalid / api_key 无效")
@@ -262,7 +345,7 @@ def status_notes(case: Case) -> str:
     }
     if status in notes:
         return notes[status]
-    resolution = mask_numbers(case.resolution or "").strip()
+    resolution = redact_for_publication(case.resolution, (case.contact_name,)).strip()
     return resolution or "已办结"
 
 
@@ -280,7 +363,7 @@ def request_of(case: Case, tz: ZoneInfo, catalogue: Catalogue | None = None) -> 
         "status_notes": status_notes(case),
         "service_name": name,
         "service_code": case.category,
-        "description": mask_numbers(case.description),
+        "description": redact_for_publication(case.description, (case.contact_name,)),
         "agency_responsible": case.department,
         "service_notice": None,
         "requested_datetime": iso(case.created_at, tz),
@@ -355,24 +438,47 @@ def _codes(value: str, name: str, limit: int) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _whole(params: Mapping[str, str], name: str, default: int, high: int | None) -> int:
+    text = (params.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1 or (high is not None and int(text) > high):
+        bound = f"1 to {high}" if high is not None else "1 or more"
+        raise Open311Error(400, f"{name} must be a whole number from {bound} / {name} 取值有误")
+    return int(text)
+
+
+def paging(params: Mapping[str, str]) -> tuple[int, int]:
+    """``page`` (from 1) and ``page_size`` (default 50, at most :data:`MAX_PAGE_SIZE`).
+
+    Raises:
+        Open311Error: 400 for a value that is not a whole number in range.
+    """
+    page_size = _whole(params, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    return _whole(params, "page", 1, 1_000_000), page_size
+
+
 def find_requests(
     session: Session,
     params: Mapping[str, str],
     *,
     now: datetime,
     tz: ZoneInfo,
+    partner: str | None = None,
     catalogue: Catalogue | None = None,
 ) -> list[dict[str, Any]]:
     """GET requests: by ``service_request_id`` (comma-separated; the other filters are then
     ignored), or by ``service_code``, ``start_date``/``end_date`` and ``status``; newest first,
-    at most :data:`MAX_RESULTS`.
+    one ``page`` of ``page_size``; only what ``partner`` (None: anyone) may see.
 
     Raises:
-        Open311Error: 400 for an unknown service code or status, or bad dates.
+        Open311Error: 400 for an unknown service code or status, bad dates or paging.
     """
     catalogue = catalogue or get_catalogue()
+    check_jurisdiction(params)
+    page, page_size = paging(params)
     ids = _codes(params.get("service_request_id") or "", "service_request_id", MAX_IDS)
-    stmt = select(Case)
+    stmt = select(Case).where(visible_to(partner, catalogue))
     if ids:
         stmt = stmt.where(Case.number.in_([i.upper() for i in ids]))
     else:
@@ -391,20 +497,32 @@ def find_requests(
             stmt = stmt.where(Case.status.in_(OPEN_VALUES))
         elif statuses == ["closed"]:
             stmt = stmt.where(Case.status.in_(CLOSED_VALUES))
-    stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)
+    stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc())
+    stmt = stmt.offset((page - 1) * page_size).limit(page_size)
     return [request_of(c, tz, catalogue) for c in session.scalars(stmt)]
 
 
 def get_request(
-    session: Session, request_id: str, tz: ZoneInfo, catalogue: Catalogue | None = None
+    session: Session,
+    request_id: str,
+    tz: ZoneInfo,
+    catalogue: Catalogue | None = None,
+    *,
+    partner: str | None = None,
 ) -> dict[str, Any]:
-    """One request by its id (the case number).
+    """One request by its id (the case number), if ``partner`` (None: anyone) may see it.
 
     Raises:
-        Open311Error: 404 when there is none.
+        Open311Error: 404 when there is none, or it is not published (the same answer, so
+            nothing tells that an unpublished case exists).
     """
+    catalogue = catalogue or get_catalogue()
     cleaned = (request_id or "").strip().upper()
-    case = session.scalar(select(Case).where(Case.number == cleaned)) if cleaned else None
+    case = (
+        session.scalar(select(Case).where(Case.number == cleaned, visible_to(partner, catalogue)))
+        if cleaned
+        else None
+    )
     if case is None:
         raise Open311Error(404, f"service_request_id {cleaned[:40]} not found / 没有这个工单")
     return request_of(case, tz, catalogue)

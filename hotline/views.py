@@ -61,6 +61,7 @@ def case_to_dict(
         "reopen_count": case.reopen_count,
         "merged_into": case.merged_into,
         "flagged": case.flagged,
+        "publish_consent": case.publish_consent,
     }
 
 

@@ -114,7 +114,7 @@ class LinearIntentClassifier(_LinearComponent, IntentClassifier):
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Sets ``intent`` and ``intent_ranking``."""
-        for message, ranking in zip(messages, self.rank(messages)):
+        for message, ranking in zip(messages, self.rank(messages), strict=True):
             if ranking:
                 message.set(INTENT, ranking[0], add_to_output=True)
                 message.set("intent_ranking", ranking, add_to_output=True)
@@ -165,7 +165,7 @@ class CategoryClassifier(_LinearComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Sets ``category`` and ``category_ranking``."""
-        for message, ranking in zip(messages, self.rank(messages)):
+        for message, ranking in zip(messages, self.rank(messages), strict=True):
             if ranking:
                 message.set(CATEGORY, ranking[0], add_to_output=True)
                 message.set(CATEGORY_RANKING, ranking, add_to_output=True)

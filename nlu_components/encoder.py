@@ -96,8 +96,8 @@ class SentenceEncoder:
         for start in range(0, len(missing), 64):
             batch = missing[start : start + 64]
             vectors = np.asarray(self._model.query(batch), dtype=np.float32).reshape(-1, DIM)
-            found.update(zip(batch, vectors))
-            self._disk_store(dict(zip(batch, vectors)))
+            found.update(zip(batch, vectors, strict=True))
+            self._disk_store(dict(zip(batch, vectors, strict=True)))
         for i, key in enumerate(keys):
             if key in found:
                 out[i] = found[key]
@@ -201,7 +201,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         """Featurizes every training example, in batches through the disk cache."""
         examples = [m for m in training_data.training_examples if isinstance(m.get(TEXT), str)]
         vectors = self._encoder.encode_many([m.get(TEXT) for m in examples])
-        for message, vector in zip(examples, vectors):
+        for message, vector in zip(examples, vectors, strict=True):
             self._add(message, vector)
         return training_data
 
@@ -214,4 +214,4 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     def _add(self, message: Message, vector: np.ndarray) -> None:
-        self.add_features_to_message(None, vector.reshape(1, DIM), TEXT, message)  # type: ignore[arg-type]
+        self.add_features_to_message(None, vector.reshape(1, DIM), TEXT, message)

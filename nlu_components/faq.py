@@ -3,8 +3,9 @@
 The question's encoder embedding is compared with every training question of every FAQ topic
 (cosine; the embeddings are unit vectors). The best topic is written where Rasa's
 ``ResponseSelector`` writes it, so ``utter_faq`` and the actions read it unchanged. Below the
-threshold no topic is chosen and the intent falls back to ``consult`` (a consultation the
-assistant has no ready answer for, logged for an operator).
+threshold no topic is chosen and the intent becomes ``report`` (a consultation the
+assistant has no ready answer for) when the category stage is confident enough, and
+``nlu_fallback`` otherwise: a wrong policy answer is worse than asking again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu_components.classifiers import CATEGORY
+
 RESPONSE_SELECTOR = "response_selector"
 
 
@@ -29,12 +32,19 @@ class FaqRetriever(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """``retrieval_intent``: the retrieval intent; ``threshold``: least cosine to answer;
-        ``fallback_intent``: the intent given to a question no topic answers."""
+        """The settings.
+
+        ``retrieval_intent``: the retrieval intent; ``threshold``: least cosine to answer;
+        ``consult_intent``: the intent of a question no topic answers whose category
+        confidence is at least ``consult_min_category``; ``fallback_intent``: the intent of
+        the other unanswered questions.
+        """
         return {
             "retrieval_intent": "faq",
-            "threshold": 0.85,
-            "fallback_intent": "faq",
+            "threshold": 0.925,
+            "consult_intent": "report",
+            "consult_min_category": 0.5,
+            "fallback_intent": "nlu_fallback",
             "ranking_length": 5,
         }
 
@@ -105,10 +115,17 @@ class FaqRetriever(GraphComponent):
             return []
         sims = self.vectors @ vector
         best: dict[str, float] = {}
-        for key, sim in zip(self.keys, sims):
+        for key, sim in zip(self.keys, sims, strict=True):
             if sim > best.get(key, -1.0):
                 best[key] = float(sim)
         return sorted(best.items(), key=lambda kv: -kv[1])
+
+    def _unanswered(self, message: Message) -> str:
+        """The intent of a question no topic answers (see ``get_default_config``)."""
+        category = message.get(CATEGORY) or {}
+        if float(category.get("confidence") or 0.0) >= self.config["consult_min_category"]:
+            return str(self.config["consult_intent"])
+        return str(self.config["fallback_intent"])
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Answers the messages whose intent is the retrieval intent."""
@@ -125,13 +142,11 @@ class FaqRetriever(GraphComponent):
             )
             ranked = self.topics(vector)
             if not ranked or ranked[0][1] < self.config["threshold"]:
-                fallback = self.config["fallback_intent"]
-                if fallback != intent_name:
-                    message.set(
-                        INTENT,
-                        {"name": fallback, "confidence": intent.get("confidence", 0.0)},
-                        add_to_output=True,
-                    )
+                unanswered = {
+                    "name": self._unanswered(message),
+                    "confidence": intent.get("confidence", 0.0),
+                }
+                message.set(INTENT, unanswered, add_to_output=True)
                 continue
             key, confidence = ranked[0]
             message.set(

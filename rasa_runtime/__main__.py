@@ -22,13 +22,16 @@ def with_api_secret(argv: list[str], secret: str) -> list[str]:
 
 
 def main() -> int:
-    """Applies the patches, then hands the command line to Rasa's own entry point.
+    """Masks personal data in the logs, applies the patches, then hands the command line to
+    Rasa's own entry point.
 
     With ``HOTLINE_ENV=production`` it first refuses development or short secrets (one line
     naming the variable, exit 2), before Rasa loads anything.
     """
+    from hotline import logmask  # standard library only: importable in the Rasa environment
     from hotline.config import ConfigError, check_production_secrets, load_settings
 
+    logmask.install()
     try:
         check_production_secrets()
     except ConfigError as exc:

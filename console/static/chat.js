@@ -86,7 +86,11 @@
   function poll() {
     if (polling || document.hidden) { return; }
     polling = true;
-    fetch("/chat/poll", { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch("/chat/poll", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+    })
       .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
       .then(function (data) {
         data.messages.forEach(function (m) {

@@ -69,6 +69,14 @@ def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def fresh_lookup_limits() -> None:
+    """Each test starts with empty per-address counters (they live in the process)."""
+    from hotline.ratelimit import shared_limiter
+
+    shared_limiter.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def _domain() -> dict[str, Any]:
     return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -160,7 +168,8 @@ def make_tracker(domain: dict[str, Any]) -> TrackerFactory:
         slots: Slot values over the domain's initial values.
         text, intent, confidence, intent_ranking, category_ranking, entities,
         response_selector, message_id:
-            The latest message (``category_ranking``: the NLU's category stage). ``entities`` may be given as ``{"entity": value}``.
+            The latest message (``category_ranking``: the NLU's category stage).
+            ``entities`` may be given as ``{"entity": value}``.
         events: Events before the latest user message, which is always preceded by an
             action_listen.
         then: Events after the latest user message (e.g. a form completing).

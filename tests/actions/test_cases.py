@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cases import (
+    TOO_MANY_LOOKUPS,
     ActionAddInfo,
     ActionAddInfoStart,
     ActionCheckStatus,
@@ -206,6 +208,40 @@ async def test_status_with_the_database_down(outage, dispatcher, domain, make_tr
     assert events == listing == [SlotSet("lookup_pending", False)]
     assert verified == [SlotSet("lookup_pending", False), SlotSet("phone_last4", None)]
     assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY] * 3
+
+
+async def test_wrong_last4_guesses_are_limited_per_address_and_per_case(
+    db, domain, make_tracker, monkeypatch
+):
+    """A new cookie is a new sender: guesses count per client address and per case number."""
+    monkeypatch.setenv("HOTLINE_LOOKUP_LIMIT_PER_IP", "3/hour")
+    monkeypatch.setenv("HOTLINE_LOOKUP_LIMIT_PER_CASE", "5/hour")
+    own_case(db)
+    number = others_case(db)  # the phone ends in 1234
+    refused = TOO_MANY_LOOKUPS.format(phone="12343")
+
+    async def guess(last4: str, sender: str, client: str | None) -> str:
+        tracker = make_tracker(
+            sender_id=sender,
+            slots={"case_number": number, "phone_last4": last4, "lookup_pending": True},
+            text=last4,
+            intent="inform",
+        )
+        tracker.latest_message["metadata"] = {"channel": "web", "client": client} if client else {}
+        dispatcher = CollectingDispatcher()
+        events = await ActionVerifyLookup().run(dispatcher, tracker, domain)
+        assert events == [SlotSet("lookup_pending", False), SlotSet("phone_last4", None)]
+        return dispatcher.messages[0]["text"]
+
+    for i in range(3):  # three fresh cookies behind one address
+        assert await guess(f"000{i}", f"web:fresh{i}", "address-a") == NOT_FOUND.format(
+            number=number
+        )
+    assert await guess("1234", "web:fresh9", "address-a") == refused  # even the right digits
+    assert await guess("1234", "web:elsewhere", "address-b") == OTHERS_CASE_TEXT  # not counted
+    assert await guess("0004", "web:c", "address-c") != refused
+    assert await guess("0005", "tg:777", None) != refused  # Telegram: counted per sender
+    assert await guess("1234", "web:e", "address-e") == refused  # five wrong for this case
 
 
 # --- action_withdraw_case / action_confirm_withdraw -----------------------------------------

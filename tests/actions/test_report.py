@@ -823,3 +823,17 @@ async def test_cancel_report_stops_the_form_and_clears_it(dispatcher, domain, ma
     assert [m["text"] for m in dispatcher.messages] == [
         "好的，已取消，本次填写的内容没有保存。还有其他需要可以随时告诉我。"
     ]
+
+
+@pytest.mark.parametrize(
+    ("slot", "consent"),
+    [(None, False), (True, True), (False, False), ("yes", False), ("true", False)],
+)
+def test_the_case_carries_the_publication_consent_the_form_asked(
+    make_tracker, slot: Any, consent: bool
+) -> None:
+    """Only the slot ``publish_consent`` holding ``True`` itself makes a case publishable."""
+    from actions.report import new_case_from
+
+    slots = dict(COLLECTED) | ({} if slot is None else {"publish_consent": slot})
+    assert new_case_from(make_tracker(slots=slots)).publish_consent is consent

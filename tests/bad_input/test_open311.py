@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotline import accounts
+from hotline.cases import get_case
 from hotline.db import transaction
+from hotline.redact import redact_for_publication
 from tests.bad_input.conftest import assert_no_leak
 from tests.bad_input.strategies import (
     CONTROL,
@@ -52,13 +54,14 @@ FIELDS = [
 
 @pytest.fixture()
 def partner(console_env: str) -> tuple[TestClient, str]:
-    """An anonymous client and a valid api_key."""
+    """A client reading with a valid api_key (the ``X-Api-Key`` header), and that key."""
     from tests.console.conftest import make_client
 
     with transaction() as session:
         _, key = accounts.create_api_key(session, "城市运行平台")
     client = make_client()
     client.__enter__()
+    client.headers["X-Api-Key"] = key
     return client, key
 
 
@@ -120,8 +123,12 @@ def test_hostile_json_bodies(partner: tuple[TestClient, str], description: str, 
     answer = check(response)
     if response.status_code == 201:
         number = answer[0]["service_request_id"]
-        stored = client.get(f"{V2}/requests/{number}.json").json()[0]["description"]
-        assert stored == description.replace("\x00", "").strip()
+        published = client.get(f"{V2}/requests/{number}.json").json()[0]["description"]
+        with transaction() as session:
+            case = get_case(session, number)
+            assert case.description == description.replace("\x00", "").strip()
+            # What is read back is the stored text through the publication redaction.
+            assert published == redact_for_publication(case.description, (case.contact_name,))
 
 
 @pytest.mark.parametrize("text", [*CONTROL, *RIGHT_TO_LEFT, "\ufffe\uffff"])

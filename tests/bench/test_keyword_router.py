@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hotline.catalogue import get_catalogue
 from bench.keyword_router import KeywordRouter
+from hotline.catalogue import get_catalogue
 
 
 def _router() -> KeywordRouter:

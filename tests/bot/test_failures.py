@@ -50,12 +50,13 @@ async def test_handler_error_is_logged_with_update_id_only(
     record = next(r for r in caplog.records if r.name == "bot.app")
     assert f"update {update_id}" in record.getMessage()
     logged = caplog.text
-    assert "13812345678" not in logged and "*******5678" in logged
+    assert "13812345678" not in logged and "138****5678" in logged
 
 
 def test_masking() -> None:
-    assert mask_personal_data("call +86 138 1234 5678 now") == "call " + "*" * 13 + "5678 now"
-    assert mask_personal_data("13812345678") == "*******5678"
+    assert mask_personal_data("call +86 138 1234 5678 now") == "call 138****5678 now"
+    assert mask_personal_data("13812345678") == "138****5678"
+    assert mask_personal_data("id 420102199001011234") == "id 420102********1234"
     assert "85671234" not in mask_personal_data("landline 027-85671234")
     assert mask_personal_data("GET /bot123:ABC-def/getMe") == "GET /bot<token>/getMe"
     assert mask_personal_data("update 123456789") == "update 123456789"

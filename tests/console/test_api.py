@@ -158,3 +158,14 @@ def test_openapi_docs(api: TestClient, operator: TestClient) -> None:
     assert docs.status_code == 200
     assert "/api/v1/cases" in docs.text and "ActionIn" in docs.text
     assert "cdn" not in docs.text.lower()
+
+
+def test_publication_consent_is_stored_and_shown(api: TestClient) -> None:
+    """The core API records whether the resident agreed to publication (default: no)."""
+    plain = api.post("/api/v1/cases", json=NEW).json()
+    assert plain["publish_consent"] is False
+    agreed = api.post("/api/v1/cases", json={**NEW, "publish_consent": True}).json()
+    assert agreed["publish_consent"] is True
+    read = api.get(f"/api/v1/cases/{agreed['number']}").json()
+    assert read["publish_consent"] is True
+    assert api.post("/api/v1/cases", json={**NEW, "publish_consent": "maybe"}).status_code == 400

@@ -32,7 +32,7 @@ class Resident:
         return self.client.post("/chat/send", json=body, headers={"X-CSRF-Token": self.token})
 
     def poll(self) -> dict[str, Any]:
-        response = self.client.get("/chat/poll")
+        response = self.client.post("/chat/poll", headers={"X-CSRF-Token": self.token})
         assert response.status_code == 200
         return dict(response.json())
 
@@ -110,7 +110,8 @@ def test_chat_needs_csrf_and_a_cookie(resident: Resident, console_env: str) -> N
         token = page_csrf(stranger, "/login")
         response = stranger.post("/chat/send", json={"text": "hi"}, headers={"X-CSRF-Token": token})
         assert response.status_code == 400 and "会话已过期" in response.json()["error"]["message"]
-        assert stranger.get("/chat/poll").json() == {"messages": [], "mode": "bot"}
+        polled = stranger.post("/chat/poll", headers={"X-CSRF-Token": token})
+        assert polled.json() == {"messages": [], "mode": "bot"}
     empty = resident.say("   ")
     assert empty.status_code == 400
 
@@ -260,3 +261,94 @@ def test_handoff_errors(operator: TestClient, resident: Resident) -> None:
         assert session.scalar(select(Case.id)) is None
         outbox = session.scalars(select(OutboxMessage.kind)).all()
         assert "handoff" in outbox
+
+
+def test_poll_is_a_post_with_the_chat_token(resident: Resident) -> None:
+    """Polling marks messages delivered: a GET (a link, an image on another site) must not."""
+    from hotline import outbox
+
+    with transaction() as session:
+        outbox.enqueue(session, resident.sender, "话务员：您好", "chat")
+    assert resident.client.get("/chat/poll").status_code == 405
+    assert resident.client.post("/chat/poll").status_code == 403  # no CSRF token
+    with transaction() as session:
+        row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == resident.sender)
+        ).one()
+        assert row.status == "pending"
+    assert [m["text"] for m in resident.poll()["messages"]] == ["话务员：您好"]
+    assert resident.poll()["messages"] == []
+
+
+CASE_FORM = {
+    "category": "city_management",
+    "description": "停水两天",
+    "location": "幸福小区3栋",
+    "case_type": "help",
+    "urgency": "normal",
+}
+
+
+def test_only_the_holder_turns_a_conversation_into_a_case(
+    resident: Resident, rasa_calls: list[str], as_role: Callable[[str], TestClient]
+) -> None:
+    with transaction() as session:
+        handoff.request_handoff(session, resident.sender)
+    resident.say("我家停水两天了，电话13812345678")
+    operator = as_role("operator")
+    token = csrf_of(operator)
+    refused = operator.post(
+        f"/handoff/{resident.sender}/case", data={**CASE_FORM, "csrf_token": token}
+    )
+    assert refused.status_code == 409 and "没有接待" in refused.text
+    supervisor = as_role("supervisor")
+    sup_token = csrf_of(supervisor)
+    supervisor.post(f"/handoff/{resident.sender}/take", data={"csrf_token": sup_token})
+    # Taken over by a supervisor: the operator still may not.
+    assert (
+        operator.post(
+            f"/handoff/{resident.sender}/case", data={**CASE_FORM, "csrf_token": token}
+        ).status_code
+        == 409
+    )
+    with transaction() as session:
+        assert session.scalar(select(Case).where(Case.resident_ref == resident.sender)) is None
+    made = supervisor.post(
+        f"/handoff/{resident.sender}/case", data={**CASE_FORM, "csrf_token": sup_token}
+    )
+    assert made.status_code == 303
+    with transaction() as session:
+        case = session.scalar(select(Case).where(Case.resident_ref == resident.sender))
+        # The operator saw the number masked; the case took it from the conversation.
+        assert case is not None and case.phone == "+8613812345678"
+
+
+def test_typed_numbers_are_masked_for_operators_until_revealed(
+    resident: Resident, rasa_calls: list[str], as_role: Callable[[str], TestClient]
+) -> None:
+    from hotline.models import CaseEvent
+    from tests.console.conftest import new_case
+
+    with transaction() as session:
+        handoff.request_handoff(session, resident.sender)
+    resident.say("我的电话是 13812345678，身份证 420102199001011234，家里停水了")
+    operator = as_role("operator")
+    seen = {
+        "handoff list": operator.get("/handoff").text,
+        "handoff feed": operator.get("/handoff/feed").json()["html"],
+        "handoff chat": operator.get(f"/handoff/{resident.sender}").text,
+        "chat messages": str(operator.get(f"/handoff/{resident.sender}/messages").json()),
+    }
+    number = new_case(description="请回电 13987654321 或 027-85671234", phone="13900001111")
+    seen["queue"] = operator.get("/cases").text
+    seen["case page"] = operator.get(f"/cases/{number}").text
+    for where, html in seen.items():
+        for secret in ("13812345678", "420102199001011234", "13987654321", "85671234"):
+            assert secret not in html, (where, secret)
+    assert "138****5678" in seen["handoff chat"] and "139****4321" in seen["queue"]
+    token = csrf_of(operator)
+    revealed = operator.post(f"/cases/{number}/reveal", data={"csrf_token": token}).text
+    assert "13987654321" in revealed and "027-85671234" in revealed
+    with transaction() as session:
+        actions = session.scalars(select(CaseEvent.action)).all()
+        assert actions.count("reveal_phone") == 1

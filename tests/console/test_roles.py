@@ -23,7 +23,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/logout"): ANON,
     ("GET", "/chat"): ANON,
     ("POST", "/chat/send"): ANON,
-    ("GET", "/chat/poll"): ANON,
+    ("POST", "/chat/poll"): ANON,
     ("GET", "/"): OPERATOR,
     ("GET", "/account/password"): OPERATOR,
     ("POST", "/account/password"): OPERATOR,
@@ -70,7 +70,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/log/export.xlsx"): OPERATOR,
     ("POST", "/log/export"): SUPERVISOR,
     ("GET", "/data-requests"): OPERATOR,
-    ("POST", "/data-requests/{request_id}/carry-out"): OPERATOR,
+    ("POST", "/data-requests/{request_id}/carry-out"): SUPERVISOR,  # irreversible
 }
 """Every page route and the least role that may use it."""
 

@@ -2,7 +2,8 @@
 
 Training data: every NLU file under data/ (recursively, so data/nlu/reports/*.yml counts too).
 Evaluation data: tests/nlu/dev_civic.tsv, tests/nlu/dev_oos.tsv (the independent development
-sets, see tests/nlu/README.md), tests/nlu/test_nlu.yml and tests/nlu/routing_holdout.tsv.
+sets, see tests/nlu/README.md), tests/nlu/dev_faq.tsv (the FAQ development set),
+tests/nlu/test_nlu.yml and tests/nlu/routing_holdout.tsv.
 
 No evaluation sentence may be a copy or a near copy of a training example: a near copy is a
 difflib ratio of at least NEAR_COPY once punctuation and whitespace are removed.
@@ -28,6 +29,7 @@ DATA_DIR = PROJECT_ROOT / "data"
 NLU_TESTS = PROJECT_ROOT / "tests" / "nlu"
 DEV_CIVIC = NLU_TESTS / "dev_civic.tsv"
 DEV_OOS = NLU_TESTS / "dev_oos.tsv"
+DEV_FAQ = NLU_TESTS / "dev_faq.tsv"
 TEST_NLU = NLU_TESTS / "test_nlu.yml"
 ROUTING_HOLDOUT = NLU_TESTS / "routing_holdout.tsv"
 
@@ -124,6 +126,7 @@ def dev_sentences() -> list[tuple[str, str]]:
     """(sentence, source) for every evaluation sentence."""
     out = [(text, DEV_CIVIC.name) for text, _ in read_tsv(DEV_CIVIC)]
     out += [(text, DEV_OOS.name) for text in read_lines(DEV_OOS)]
+    out += [(text, DEV_FAQ.name) for text, _ in read_tsv(DEV_FAQ)]  # text<TAB>topic
     out += [(ex.text, TEST_NLU.name) for ex in nlu_examples(TEST_NLU)]
     out += [(text, ROUTING_HOLDOUT.name) for text, _ in read_tsv(ROUTING_HOLDOUT)]
     return out

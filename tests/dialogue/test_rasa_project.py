@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -12,8 +11,8 @@ import pytest
 import yaml
 
 from hotline.catalogue import get_catalogue
-from hotline.config import PROJECT_ROOT
 from hotline.cli_routing import parse_text
+from hotline.config import PROJECT_ROOT
 from hotline.evaluation import parse_out_of_scope, parse_tsv, two_stage_summary
 from hotline.routing import category_for_parse
 from tests.servers import MODEL, RASA, TOKEN, Stack

@@ -69,15 +69,19 @@ def _parse(stack: Stack, text: str) -> dict[str, Any]:
     return dict(response.json())
 
 
-def test_faq_selector_answers_questions_and_is_skipped_for_other_intents(rasa_stack: Stack) -> None:
-    # rasa_runtime runs the FAQ ResponseSelector only when the intent is `faq`.
+def test_faq_retrieval_answers_questions_and_is_skipped_for_other_intents(
+    rasa_stack: Stack,
+) -> None:
+    # nlu_components.faq answers only when the intent is `faq`.
     question = _parse(rasa_stack, "请问高龄津贴需要准备哪些材料")
     assert question["intent"]["name"] == "faq"
     selected = question["response_selector"]["faq"]["response"]["intent_response_key"]
     assert selected == "faq/gaoling_jintie"
 
     report = _parse(rasa_stack, "我家楼下的路灯坏了好几天了")
-    assert report["intent"]["name"] == "report_city_management"
+    assert report["intent"]["name"] == "report"
+    assert report["category"]["name"] == "city_management"
+    assert report["category_ranking"][0] == report["category"]
     assert "response_selector" not in report
 
     sender = f"web:{uuid.uuid4().hex[:8]}"

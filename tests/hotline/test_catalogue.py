@@ -105,3 +105,14 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     bad.write_text("categories: [\n", encoding="utf-8")
     with pytest.raises(CatalogueError, match="not valid YAML"):
         load_catalogue_file(bad)
+
+
+def test_public_flag_defaults_to_false_and_must_be_a_boolean(raw: dict[str, Any]) -> None:
+    catalogue = parse_catalogue(raw)
+    public = [c.code for c in catalogue.categories if c.public]
+    assert public == ["city_management"]  # shared space; nothing about a person
+    raw["categories"][0]["public"] = "yes"
+    with pytest.raises(
+        CatalogueError, match=r"categories\[0\].*field 'public' must be true or false"
+    ):
+        parse_catalogue(raw)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -27,6 +28,27 @@ V2 = "/open311/v2"
 def api(console_env: str) -> Iterator[TestClient]:
     with make_client() as client:
         yield client
+
+
+@pytest.fixture()
+def reader(api: TestClient, api_key: str) -> TestClient:
+    """The client, reading with a partner's api_key (reads need one by default)."""
+    api.headers["X-Api-Key"] = api_key
+    return api
+
+
+@pytest.fixture()
+def elderly_care_public(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogue with 养老服务 also marked ``public: true`` (two public categories)."""
+    from hotline.config import PROJECT_ROOT
+
+    data = yaml.safe_load((PROJECT_ROOT / "data" / "catalogue.yml").read_text(encoding="utf-8"))
+    (elderly,) = [c for c in data["categories"] if c["code"] == "elderly_care"]
+    elderly["public"] = True
+    marked = yaml.safe_dump(data, allow_unicode=True)
+    path = tmp_path / "catalogue.yml"
+    path.write_text(marked, encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_CATALOGUE", str(path))
 
 
 @pytest.fixture()
@@ -129,7 +151,7 @@ def test_post_refuses_bad_input(
     assert words in spec_error(post(api, **fields), 400)
 
 
-def test_round_trip_post_then_get(api: TestClient, api_key: str) -> None:
+def test_round_trip_post_then_get(api: TestClient, api_key: str, reader: TestClient) -> None:
     response = post(api, **valid(api_key))
     assert response.status_code == 201
     (created,) = response.json()
@@ -148,7 +170,9 @@ def test_round_trip_post_then_get(api: TestClient, api_key: str) -> None:
         event = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id))
         assert event is not None and event.actor == "open311:城市运行平台"
 
-    (found,) = api.get(f"{V2}/requests/{number}.json").json()
+    answer = api.get(f"{V2}/requests/{number}.json")
+    assert "access-control-allow-origin" not in answer.headers  # read with a key: no CORS
+    (found,) = answer.json()
     assert found["service_request_id"] == number
     assert found["status"] == "open" and found["status_notes"] == "已登记，等待受理"
     assert found["service_code"] == "city_management" and found["service_name"] == "城市管理"
@@ -158,7 +182,7 @@ def test_round_trip_post_then_get(api: TestClient, api_key: str) -> None:
     # Public data only: no phone, no name, no exact address, coarse coordinates.
     text = str(found)
     assert "13812345678" not in text and "王建国" not in text and "幸福路与光明街" not in text
-    assert "138****5678" in found["description"]
+    assert "[电话已删除]" in found["description"]
     assert (found["lat"], found["long"]) == (30.543, 114.341)
     assert found["address"] is None
 
@@ -209,7 +233,13 @@ def _case(category: str, days_ago: float, status_path: tuple[str, ...] = ()) -> 
     with transaction() as session:
         case, _ = create_case(
             session,
-            NewCase(category=category, description="测试", location="某小区", channel="rest"),
+            NewCase(
+                category=category,
+                description="测试",
+                location="某小区",
+                channel="rest",
+                publish_consent=True,
+            ),
             Actor.system("test"),
             now=utcnow() - timedelta(days=days_ago),
         )
@@ -218,7 +248,8 @@ def _case(category: str, days_ago: float, status_path: tuple[str, ...] = ()) -> 
         return case.number
 
 
-def test_search_requests(api: TestClient) -> None:
+def test_search_requests(reader: TestClient, elderly_care_public: None) -> None:
+    api = reader
     recent_open = _case("city_management", 1)
     recent_closed = _case("elderly_care", 2, ("accept", "dispatch", "resolve"))
     old = _case("city_management", 120)
@@ -260,13 +291,17 @@ def test_search_requests(api: TestClient) -> None:
         {"status": "pending"},
         {"service_code": "no_such_service"},
         {"service_request_id": ",".join(str(i) for i in range(101))},
+        {"page": "0"},
+        {"page": "two"},
+        {"page_size": "201"},
+        {"page_size": "-5"},
     ],
 )
-def test_search_refuses_bad_parameters(api: TestClient, params: dict[str, str]) -> None:
-    spec_error(api.get(f"{V2}/requests.json", params=params), 400)
+def test_search_refuses_bad_parameters(reader: TestClient, params: dict[str, str]) -> None:
+    spec_error(reader.get(f"{V2}/requests.json", params=params), 400)
 
 
-def test_bad_input_never_answers_500(api: TestClient, api_key: str) -> None:
+def test_bad_input_never_answers_500(api: TestClient, api_key: str, reader: TestClient) -> None:
     nasty = ["", " ", "\x00", "'; DROP TABLE cases; --", "<x>", "９９", "1e309", "-0", "😀" * 50]
     for value in nasty:
         for params in (
@@ -275,6 +310,9 @@ def test_bad_input_never_answers_500(api: TestClient, api_key: str) -> None:
             {"status": value},
             {"service_code": value},
             {"service_request_id": value},
+            {"page": value},
+            {"page_size": value},
+            {"jurisdiction_id": value},
         ):
             assert api.get(f"{V2}/requests.json", params=params).status_code < 500
         assert api.get(f"{V2}/requests/{quote(value or 'x', safe='')}.json").status_code < 500

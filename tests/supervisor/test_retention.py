@@ -273,7 +273,14 @@ def test_forget_request_through_the_console(
     as_role: Callable[[str], TestClient], role_users: dict[str, int]
 ) -> None:
     request_id, (closed, still_open) = deletion_world("tg:777", with_open_case=True)
-    operator = as_role("operator")
+    clerk = as_role("operator")  # sees the requests; carrying one out is irreversible
+    listed = clerk.get("/data-requests").text
+    assert "tg:777" in listed and "carry-out" not in listed and "由督办员办理" in listed
+    refused = clerk.post(
+        f"/data-requests/{request_id}/carry-out", data={"csrf_token": csrf_of(clerk)}
+    )
+    assert refused.status_code == 403
+    operator = as_role("supervisor")
     page = operator.get("/data-requests").text
     assert "tg:777" in page and f"/data-requests/{request_id}/carry-out" in page
     token = csrf_of(operator)
@@ -293,9 +300,9 @@ def test_forget_request_through_the_console(
         ]
         assert texts == ["我家路灯坏了", "我的电话是[电话已删除]"]  # kept for the open case
         request = session.get(DataRequest, request_id)
-        assert request is not None and request.status == "done" and request.handled_by == "op"
+        assert request is not None and request.status == "done" and request.handled_by == "sup"
         event = session.scalar(select(CaseEvent).where(CaseEvent.action == "data_request_done"))
-        assert event is not None and event.actor == "op" and event.case_id is None
+        assert event is not None and event.actor == "sup" and event.case_id is None
         assert event.data["open_kept"] == [still_open]
     # A request is carried out once.
     operator.post(f"/data-requests/{request_id}/carry-out", data={"csrf_token": token})

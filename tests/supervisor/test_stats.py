@@ -216,12 +216,31 @@ def test_the_same_answers_on_postgresql(pg_url: str) -> None:
             session, caselog.parse_filter({"handoff": "0", "phone4": "5678"}), world.now, TZ
         )
         assert [c.number for c in cases] == [world.numbers["A"]]
+        # Open311's publication query on PostgreSQL: every category public, every case agreed.
+        from dataclasses import replace
+
+        from sqlalchemy import select
+
+        from hotline.catalogue import Catalogue, get_catalogue
+        from hotline.models import Case
+
+        everything = Catalogue(tuple(replace(c, public=True) for c in get_catalogue().categories))
+        closed = {world.numbers[k] for k in ("A", "B", "E", "F")}
+        publishable = set()
+        for case in session.scalars(select(Case)):
+            case.publish_consent = True
+            never = case.urgency == "emergency" or case.case_type == "consultation"
+            if case.number in closed and not never:
+                publishable.add(case.number)
+        session.flush()
         found = open311.find_requests(
-            session, {"status": "closed"}, now=world.now + timedelta(days=1), tz=TZ
+            session,
+            {"status": "closed"},
+            now=world.now + timedelta(days=1),
+            tz=TZ,
+            catalogue=everything,
         )
-        assert {r["service_request_id"] for r in found} == {
-            world.numbers[k] for k in ("A", "B", "E", "F")
-        }
+        assert {r["service_request_id"] for r in found} == publishable and publishable
         report = retention.run(
             session, 1, Actor.system("cli:test"), now=world.now + timedelta(days=3)
         )

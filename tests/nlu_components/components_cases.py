@@ -1,0 +1,213 @@
+"""Unit cases for the custom NLU components; they need Rasa, so they run in ``.venv-rasa``.
+
+``test_components.py`` runs them there with the standard library's unittest runner.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import unittest
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+
+from nlu_components.classifiers import CATEGORY, CATEGORY_RANKING, CategoryClassifier
+from nlu_components.encoder import DIM, SentenceEncoder, worth_encoding
+from nlu_components.faq import RESPONSE_SELECTOR, FaqRetriever
+from nlu_components.linear import LINEAR_DEFAULTS, LinearModel, sentence_matrix
+from nlu_components.normaliser import ORIGINAL_TEXT, ChineseNormaliser, normalise
+
+
+def _storage() -> tuple[LocalModelStorage, Resource]:
+    return LocalModelStorage(Path(tempfile.mkdtemp())), Resource("component")
+
+
+def _with_dense(text: str, vector: np.ndarray, **data: Any) -> Message:
+    message = Message(data={TEXT: text, **data})
+    message.add_features(Features(vector.reshape(1, -1), "sentence", TEXT, "encoder"))
+    return message
+
+
+class NormaliserCases(unittest.TestCase):
+    def test_traditional_becomes_simplified_and_the_original_is_kept(self) -> None:
+        message = Message(data={TEXT: "我們樓下的路燈壞了很久"})
+        ChineseNormaliser().process([message])
+        self.assertEqual(message.get(TEXT), "我们楼下的路灯坏了很久")
+        self.assertEqual(message.get(ORIGINAL_TEXT), "我們樓下的路燈壞了很久")
+        self.assertIn(ORIGINAL_TEXT, message.as_dict(only_output_properties=True))
+
+    def test_simplified_text_is_left_alone(self) -> None:
+        message = Message(data={TEXT: "楼道灯坏了"})
+        ChineseNormaliser().process([message])
+        self.assertEqual(message.get(TEXT), "楼道灯坏了")
+        self.assertIsNone(message.get(ORIGINAL_TEXT))
+
+    def test_full_width_letters_and_digits_become_half_width(self) -> None:
+        self.assertEqual(normalise("３栋２单元ＡＢ，"), "3栋2单元AB，")
+
+
+class EncoderCases(unittest.TestCase):
+    encoder: SentenceEncoder
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.encoder = SentenceEncoder(threads=1, cache_size=2)
+
+    def test_short_or_digit_texts_are_not_encoded(self) -> None:
+        self.assertFalse(worth_encoding("孙", 3))
+        self.assertFalse(worth_encoding("13512345678", 3))
+        self.assertTrue(worth_encoding("路灯坏了", 3))
+        self.assertFalse(self.encoder.encode_one("13512345678").any())
+
+    def test_an_embedding_is_a_unit_vector_and_cached(self) -> None:
+        first = self.encoder.encode_one("小区门口的路灯坏了")
+        self.assertEqual(first.shape, (DIM,))
+        self.assertAlmostEqual(float(np.linalg.norm(first)), 1.0, places=3)
+        self.assertIs(self.encoder.encode_one("小区门口的路灯坏了"), first)
+
+    def test_similar_complaints_are_nearer_than_unrelated_text(self) -> None:
+        lamp = self.encoder.encode_one("小区门口的路灯坏了")
+        lamp2 = self.encoder.encode_one("楼下路灯晚上不亮")
+        song = self.encoder.encode_one("播放一首周杰伦的歌")
+        self.assertGreater(float(lamp @ lamp2), float(lamp @ song))
+
+    def test_the_disk_cache_serves_a_second_run(self) -> None:
+        path = Path(tempfile.mkdtemp()) / "cache.sqlite3"
+        texts = ["关于临河路积水的问题", "孙", "反映东湖小区电梯故障"]
+        first = SentenceEncoder(threads=1, disk_cache=path).encode_many(texts)
+        second_encoder = SentenceEncoder(threads=1, disk_cache=path)
+        second_encoder._model = None  # any call to the model now fails
+        second = second_encoder.encode_many(texts)
+        np.testing.assert_array_equal(first, second)
+        self.assertFalse(second[1].any())
+
+
+class LinearCases(unittest.TestCase):
+    def test_features_are_normalised_and_weighted(self) -> None:
+        message = Message(data={TEXT: "x"})
+        message.add_features(
+            Features(sp.coo_matrix(np.array([[3.0, 4.0]])), "sentence", TEXT, "counts")
+        )
+        message.add_features(Features(np.array([[0.6, 0.8]]), "sentence", TEXT, "encoder"))
+        row = sentence_matrix([message], sparse_weight=2.0, dense_weight=0.5).toarray()[0]
+        sparse = np.log1p(np.array([3.0, 4.0]))
+        np.testing.assert_allclose(row[:2], 2.0 * sparse / np.linalg.norm(sparse))
+        np.testing.assert_allclose(row[2:], [0.3, 0.4])
+
+    def test_fit_predict_save_load(self) -> None:
+        x = sp.csr_matrix(np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.5, 0.5], [0, 0]]))
+        labels = ["a", "a", "b", "b", "c", "c"]
+        model = LinearModel.fit(x, labels, LINEAR_DEFAULTS)
+        probabilities = model.probabilities(x)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+        self.assertEqual(model.rankings(x[:1], 2)[0][0]["name"], "a")
+        storage, resource = _storage()
+        model.save(storage, resource)
+        loaded = LinearModel.load(storage, resource)
+        assert loaded is not None
+        np.testing.assert_allclose(loaded.probabilities(x), probabilities)
+
+    def test_an_untrained_model_loads_as_none(self) -> None:
+        storage, resource = _storage()
+        self.assertIsNone(LinearModel.load(storage, resource))
+
+
+class CategoryCases(unittest.TestCase):
+    def test_labels_come_from_block_metadata_and_faq_topics(self) -> None:
+        storage, resource = _storage()
+        classifier = CategoryClassifier(CategoryClassifier.get_default_config(), storage, resource)
+        report = Message.build(
+            "路灯坏了", "report", intent_metadata={"category": "city_management"}
+        )
+        faq = Message.build("高龄津贴怎么领", "faq/gaoling_jintie")
+        greet = Message.build("你好", "greet")
+        self.assertEqual(classifier.label(report), "city_management")
+        self.assertEqual(classifier.label(faq), "elderly_care")
+        self.assertIsNone(classifier.label(greet))
+
+    def test_every_message_gets_a_category_and_a_ranking(self) -> None:
+        storage, resource = _storage()
+        classifier = CategoryClassifier(CategoryClassifier.get_default_config(), storage, resource)
+        lamp, lift = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+        training = [
+            _with_dense(
+                "a", lamp, intent="report", metadata={"intent": {CATEGORY: "city_management"}}
+            ),
+            _with_dense(
+                "b", lamp, intent="report", metadata={"intent": {CATEGORY: "city_management"}}
+            ),
+            _with_dense(
+                "c", lift, intent="report", metadata={"intent": {CATEGORY: "property_housing"}}
+            ),
+            _with_dense(
+                "d", lift, intent="report", metadata={"intent": {CATEGORY: "property_housing"}}
+            ),
+        ]
+        from rasa.shared.nlu.training_data.training_data import TrainingData
+
+        classifier.train(TrainingData(training))
+        message = _with_dense("e", np.array([0.1, 0.9]))
+        classifier.process([message])
+        self.assertEqual(message.get(CATEGORY)["name"], "property_housing")
+        self.assertEqual(
+            [r["name"] for r in message.get(CATEGORY_RANKING)][:2],
+            ["property_housing", "city_management"],
+        )
+
+
+class FaqCases(unittest.TestCase):
+    def _retriever(self) -> FaqRetriever:
+        storage, resource = _storage()
+        vectors = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+        return FaqRetriever(
+            FaqRetriever.get_default_config(), storage, resource, vectors, ["faq/a", "faq/b"]
+        )
+
+    def test_a_near_question_gets_its_topic_where_rasa_reads_it(self) -> None:
+        message = _with_dense(
+            "q", np.array([0.99, 0.05]), intent={"name": "faq", "confidence": 0.9}
+        )
+        self._retriever().process([message])
+        chosen = message.get(RESPONSE_SELECTOR)["faq"]["response"]
+        self.assertEqual(chosen["intent_response_key"], "faq/a")
+        self.assertEqual(chosen["utter_action"], "utter_faq/a")
+
+    def test_a_far_question_is_a_consultation_when_the_category_is_clear(self) -> None:
+        message = _with_dense(
+            "q",
+            np.array([0.7, 0.7]),
+            intent={"name": "faq", "confidence": 0.9},
+            category={"name": "social_security", "confidence": 0.8},
+        )
+        self._retriever().process([message])
+        self.assertIsNone(message.get(RESPONSE_SELECTOR))
+        self.assertEqual(message.get("intent")["name"], "report")
+
+    def test_a_far_question_without_a_clear_category_is_not_understood(self) -> None:
+        message = _with_dense(
+            "q",
+            np.array([0.7, 0.7]),
+            intent={"name": "faq", "confidence": 0.9},
+            category={"name": "other", "confidence": 0.2},
+        )
+        self._retriever().process([message])
+        self.assertEqual(message.get("intent")["name"], "nlu_fallback")
+
+    def test_other_intents_are_left_alone(self) -> None:
+        message = _with_dense(
+            "q", np.array([1.0, 0.0]), intent={"name": "report", "confidence": 0.9}
+        )
+        self._retriever().process([message])
+        self.assertIsNone(message.get(RESPONSE_SELECTOR))
+        self.assertEqual(message.get("intent")["name"], "report")
+
+
+if __name__ == "__main__":
+    unittest.main()
