@@ -65,7 +65,10 @@ run: setup db train ## Set up what is missing, then start the whole system
 
 # The scaled configuration keeps cases on PostgreSQL (docs/deploy.md).
 SCALED_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/hotline
+# The tracker store endpoints.scaled.yml names, for retention and /forget (hotline/config.py).
+SCALED_TRACKER_STORE_URL ?= postgresql://postgres@127.0.0.1:5432/hotline_tracker
 run-scaled: export HOTLINE_DATABASE_URL := $(SCALED_DATABASE_URL)
+run-scaled: export HOTLINE_TRACKER_STORE_URL := $(SCALED_TRACKER_STORE_URL)
 run-scaled: setup train ## Start with 2 Rasa workers, Redis lock store and PostgreSQL
 	@$(PY) scripts/setup_scaled.py
 	@$(PY) -m runner --scaled

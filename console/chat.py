@@ -1,5 +1,7 @@
 """The resident web chat (/chat): anonymous, through the same gateway as the Telegram bot.
 
+``/privacy`` and ``/forget`` (with a confirmation) are answered here, as the bot answers them.
+
 The resident's sender id (``web:<random>``) lives in a signed cookie. Messages go through
 :func:`hotline.gateway.relay` (to Rasa, or to the operator during a handoff); operator
 replies and case notices arrive from the outbox, which the page polls.
@@ -20,7 +22,7 @@ from console.csrf import verify_csrf
 from console.limits import chat_limit, client_key
 from console.secret import load_secret_key
 from console.templating import render
-from hotline import gateway, handoff, outbox
+from hotline import gateway, handoff, outbox, self_service
 from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import ValidationError
@@ -118,10 +120,37 @@ async def chat_send(request: Request, message: ChatMessage) -> JSONResponse:
     text = message.text.replace("\x00", "").strip()
     if not text:
         raise ValidationError("text", "消息不能为空")
+    command = await _command(sender_id, text)
+    if command is not None:
+        return JSONResponse({"replies": [_reply_json(command)]})
     source_id = f"{sender_id}:{message.id}" if message.id else None
     metadata = {"channel": "web", "client": client_key(request)}
     replies = await gateway.relay(sender_id, text, metadata=metadata, source_id=source_id)
     return JSONResponse({"replies": [_reply_json(r) for r in replies]})
+
+
+def _record_deletion(sender_id: str) -> str:
+    with transaction() as session:
+        _, created = self_service.request_deletion(session, sender_id)
+        return self_service.deletion_reply(
+            created, self_service.open_case_count(session, sender_id)
+        )
+
+
+async def _command(sender_id: str, text: str) -> gateway.Reply | None:
+    """The web chat's own commands, answered without the assistant (as the Telegram bot's):
+    ``/privacy``, and ``/forget`` with a confirmation. None for anything else."""
+    command = text.split(maxsplit=1)[0].lower() if text.startswith("/") else ""
+    if command == "/privacy":
+        return gateway.Reply(self_service.privacy_notice())
+    if command == "/forget":
+        question, buttons = self_service.deletion_confirmation()
+        return gateway.Reply(question, buttons=buttons)
+    if command == self_service.FORGET_CONFIRM:
+        return gateway.Reply(await asyncio.to_thread(_record_deletion, sender_id))
+    if command == self_service.FORGET_CANCEL:
+        return gateway.Reply(self_service.DELETION_CANCELLED)
+    return None
 
 
 def _claim(sender_id: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from console.csrf import verify_csrf
 from console.templating import flash, render
 from hotline import retention
 from hotline.db import transaction
-from hotline.errors import ValidationError
+from hotline.errors import StorageUnavailableError, ValidationError
 from hotline.models import Case, ConversationMessage, utcnow
 from hotline.self_service import retention_days
 
@@ -76,15 +76,18 @@ def data_requests(request: Request, user: CurrentUser = Depends(operator_user)) 
 def carry_out(
     request: Request, request_id: int, user: CurrentUser = Depends(supervisor_user)
 ) -> Response:
-    """Anonymises the resident's finished cases and deletes their stored messages; audited.
+    """Anonymises the resident's finished cases and deletes their conversation everywhere
+    (:func:`hotline.retention.forget`); audited.
 
     Irreversible, so supervisors only; operators see the requests but cannot carry them out.
     """
     try:
-        with transaction() as session:
-            report = retention.carry_out_deletion(session, request_id, user.actor)
+        report = retention.forget(request_id, user.actor)
     except ValidationError as exc:
         flash(request, exc.message, "error")
+        return RedirectResponse("/data-requests", status_code=303)
+    except StorageUnavailableError:
+        flash(request, "会话记录库或工单库暂时无法连接，申请尚未办理，请稍后重试。", "error")
         return RedirectResponse("/data-requests", status_code=303)
     kept = f"，{len(report.kept_open)} 件在办工单办结后再匿名化" if report.kept_open else ""
     flash(

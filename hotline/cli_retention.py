@@ -20,13 +20,14 @@ def _actor(args: argparse.Namespace) -> Actor:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Anonymises cases closed more than ``--days`` days ago (``--dry-run`` only lists them)."""
-    with transaction() as session:
-        report = retention.run(session, args.days, _actor(args), dry_run=args.dry_run)
+    report = retention.run_retention(args.days, _actor(args), dry_run=args.dry_run)
     verb = "would anonymise" if report.dry_run else "anonymised"
+    conversations = "would delete" if report.dry_run else "deleted"
     print(
         f"{verb} {len(report.numbers)} case(s) closed before "
         f"{report.cutoff.isoformat(timespec='seconds')} ({report.days} days)"
         + ("" if report.dry_run else f"; {report.photos} photo(s) deleted")
+        + f"; {conversations} {len(report.conversations)} conversation(s)"
     )
     for number in report.numbers:
         print(number)
@@ -43,12 +44,13 @@ def cmd_requests(_args: argparse.Namespace) -> int:
 
 def cmd_forget(args: argparse.Namespace) -> int:
     """Carries out one deletion request."""
-    with transaction() as session:
-        report = retention.carry_out_deletion(session, args.id, _actor(args))
+    report = retention.forget(args.id, _actor(args))
     print(
         f"request #{report.request_id}: anonymised {len(report.anonymised)} case(s), "
         f"kept {len(report.kept_open)} open case(s), "
-        f"deleted {report.messages_deleted} message(s), scrubbed {report.messages_scrubbed}"
+        f"deleted {report.messages_deleted} message(s), scrubbed {report.messages_scrubbed}, "
+        f"{report.tracker_events} tracker event(s) "
+        + ("scrubbed" if report.kept_open else "deleted")
     )
     return 0
 

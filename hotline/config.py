@@ -35,6 +35,7 @@ class Settings:
     hotline_phone: str
     spool_dir: Path
     media_dir: Path
+    tracker_store_url: str
     action_token: str = DEV_ACTION_TOKEN
     env: str = "development"
     secret_key: str = ""
@@ -88,6 +89,9 @@ def load_settings() -> Settings:
         hotline_phone=os.environ.get("HOTLINE_PHONE", "12343"),
         spool_dir=Path(os.environ.get("HOTLINE_SPOOL_DIR", var_dir / "spool")),
         media_dir=Path(os.environ.get("HOTLINE_MEDIA_DIR", var_dir / "media")),
+        tracker_store_url=os.environ.get(
+            "HOTLINE_TRACKER_STORE_URL", f"sqlite:///{var_dir / 'rasa_tracker.db'}"
+        ),
         open311_public_reads=_flag("HOTLINE_OPEN311_PUBLIC_READS"),
         open311_jurisdiction=os.environ.get("HOTLINE_OPEN311_JURISDICTION", "").strip()
         or "community-hotline",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config import PROJECT_ROOT, load_settings
 from hotline.errors import StorageUnavailableError
 
+log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -30,6 +32,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten rows are zeroed on disk, not left in free space (PIPL).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -132,6 +136,37 @@ def _is_connectivity_error(exc: Exception) -> bool:
     text = str(exc).lower()
     markers = ("connection", "could not connect", "server closed", "unable to open", "timeout")
     return any(m in text for m in markers) or "locked" in text
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL, or None (another database, or an in-memory one)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def checkpoint(url: str | None = None) -> None:
+    """Copies a SQLite database's WAL into the file and truncates the WAL to zero bytes.
+
+    After a deletion the WAL still holds the deleted rows' earlier pages; this removes them.
+    Does nothing on PostgreSQL or when the file does not exist.
+    """
+    url = url or load_settings().database_url
+    path = sqlite_path(url)
+    if path is None or not path.exists():
+        return
+    # Outside any transaction (SQLAlchemy's would begin one): the driver connection is in
+    # autocommit (isolation_level None, see _configure_sqlite).
+    connection = get_engine(url).raw_connection()
+    try:
+        cursor = connection.cursor()
+        busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+    finally:
+        connection.close()
+    if busy:
+        log.warning("WAL of %s not truncated: a reader was busy; the next checkpoint will", path)
 
 
 def alembic_config(url: str | None = None) -> Any:

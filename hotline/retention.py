@@ -1,26 +1,47 @@
 """Retention (PIPL): anonymising closed cases after a retention period, and carrying out a
 resident's request to delete their personal data (/forget), through the same code.
 
-Anonymising a case removes the phone, the name, the exact location and coordinates, the link
-to the resident's conversation, phone and ID numbers typed into its texts, and its photos. It
-keeps everything the statistics use: category, office, channel, type, urgency, dates,
-deadline, rating and the audit trail (whose resident ids and location notes are scrubbed,
-the one change ever made to audit rows).
+Anonymising a case removes the phone, the name, the resident's own words (the description,
+their notes and satisfaction comment), the exact location and coordinates, the link to the
+resident's conversation, phone and ID numbers and the name in staff texts, the texts sent to the
+resident, and its photos. It keeps everything the statistics use: category, office, channel,
+type, urgency, dates, deadline, rating and the audit trail (whose resident ids, resident notes
+and location notes are scrubbed, the one change ever made to audit rows).
+
+A resident's conversation lives outside their cases: the messages the hotline stored, Rasa's
+tracker store (every event, the phone slot included), photos not linked to a case, messages
+sent to them about no case, and reports set aside in the spool. It is there to serve their
+cases, so it is deleted (``purge``) once none of their cases is still live (not yet
+anonymised):
+
+- by the retention run, for the residents whose last case it has just anonymised, and for
+  every conversation idle for longer than the retention period with no live case (questions
+  that never became a case, abandoned reports);
+- by a carried-out deletion request when none of the resident's cases is still being handled.
+  While one is, phone and ID numbers are removed from the conversation instead (operators
+  still need it), and the retention run deletes it after that case is anonymised.
+
+On SQLite the deleted rows are zeroed (``secure_delete``) and, after the commit, the WAL is
+checkpointed and truncated (:func:`wipe`), so that no copy is left in the files.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from hotline import spool, tracker_store
 from hotline.actors import Actor
 from hotline.cases import record_event
 from hotline.config import load_settings
+from hotline.db import checkpoint, transaction
 from hotline.errors import NotFoundError, ValidationError
 from hotline.models import (
     Attachment,
@@ -32,7 +53,7 @@ from hotline.models import (
     OutboxMessage,
     utcnow,
 )
-from hotline.redact import ANONYMISED, remove_numbers
+from hotline.redact import ANONYMISED, UNNAMED, remove_numbers
 from hotline.vocab import ActorKind
 from hotline.workflow import FINAL_STATUSES
 
@@ -43,6 +64,9 @@ MAX_DAYS = 36_500
 DONE = "done"
 OPEN = "open"
 LOCATION_EVENTS = frozenset({"set_location"})
+CHUNK = 500
+MIN_NAME_CHARS = 2
+"""A shorter name (one character) would blank that character everywhere in staff texts."""
 
 
 @dataclass
@@ -62,6 +86,27 @@ class RetentionReport:
     dry_run: bool
     numbers: list[str] = field(default_factory=list)
     photos: int = 0
+    conversations: list[str] = field(default_factory=list)
+    purged: PurgeReport | None = None
+
+
+@dataclass
+class PurgeReport:
+    """What deleting (or scrubbing) residents' conversations removed."""
+
+    messages: int = 0
+    photos: int = 0
+    outbox: int = 0
+    tracker_events: int = 0
+    spool_files: int = 0
+
+    def add(self, other: PurgeReport) -> None:
+        """Adds another report's counts to this one."""
+        self.messages += other.messages
+        self.photos += other.photos
+        self.outbox += other.outbox
+        self.tracker_events += other.tracker_events
+        self.spool_files += other.spool_files
 
 
 @dataclass
@@ -75,6 +120,7 @@ class DeletionReport:
     messages_deleted: int = 0
     messages_scrubbed: int = 0
     photos: int = 0
+    tracker_events: int = 0
 
 
 def _delete_photo_file(path: str, media_dir: Path) -> None:
@@ -94,6 +140,19 @@ def _delete_photos(session: Session, rows: list[Attachment]) -> int:
     return len(rows)
 
 
+def _staff_text_scrubber(case: Case) -> Callable[[str], str]:
+    """What cleans a text staff wrote about a case: phone and ID numbers go, and the resident's
+    name (e.g. 「已联系王浩宇」) is replaced wherever it appears."""
+    name = (case.contact_name or "").strip()
+    named = name not in UNNAMED and len(name) >= MIN_NAME_CHARS
+
+    def scrub(text: str) -> str:
+        cleaned = remove_numbers(text)
+        return cleaned.replace(name, ANONYMISED) if named else cleaned
+
+    return scrub
+
+
 def anonymise_case(
     session: Session, case: Case, actor: Actor, *, reason: str, now: datetime | None = None
 ) -> int:
@@ -103,29 +162,32 @@ def anonymise_case(
         How many photos were deleted.
     """
     now = now or utcnow()
+    scrub = _staff_text_scrubber(case)
     case.phone = None
     case.contact_name = ANONYMISED
     case.location = ANONYMISED if case.location else ""
     case.latitude = case.longitude = None
     case.resident_ref = None
     case.idempotency_key = None
-    case.description = remove_numbers(case.description)
-    case.resolution = remove_numbers(case.resolution) if case.resolution else case.resolution
+    case.description = ANONYMISED
+    case.resolution = scrub(case.resolution) if case.resolution else case.resolution
     case.extension_reason = (
-        remove_numbers(case.extension_reason) if case.extension_reason else case.extension_reason
+        scrub(case.extension_reason) if case.extension_reason else case.extension_reason
     )
     case.satisfaction_comment = None
     case.anonymised_at = now
     for event in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)):
         if event.actor_kind == ActorKind.RESIDENT.value:
             event.actor = ANONYMISED
-        if event.action in LOCATION_EVENTS:
+            event.note = ANONYMISED if event.note else event.note
+        elif event.action in LOCATION_EVENTS:
             event.note = ANONYMISED
         elif event.note:
-            event.note = remove_numbers(event.note)
+            event.note = scrub(event.note)
     for message in session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)):
         message.recipient = ANONYMISED
-        message.text = remove_numbers(message.text)
+        message.text = ANONYMISED
+        message.payload = None
         if message.status in ("pending", "sending"):
             message.status = "failed"
             message.last_error = "工单已匿名化，不再发送"
@@ -164,6 +226,176 @@ def check_days(days: int) -> int:
     return days
 
 
+def live_senders(
+    session: Session, senders: set[str], ignoring: set[int] | frozenset[int] = frozenset()
+) -> set[str]:
+    """Those of ``senders`` who still have a case that is not anonymised (other than the
+    cases ``ignoring``, which a dry run would anonymise)."""
+    live: set[str] = set()
+    wanted = sorted(senders)
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        query = select(Case.resident_ref).where(Case.resident_ref.in_(chunk))
+        if ignoring:
+            query = query.where(Case.id.not_in(sorted(ignoring)))
+        live.update(r for r in session.scalars(query) if r)
+    return live
+
+
+def _latest(into: dict[str, datetime], rows: Any) -> None:
+    for sender, at in rows:
+        if sender and at is not None and (sender not in into or at > into[sender]):
+            into[sender] = at
+
+
+def last_activity(session: Session) -> dict[str, datetime]:
+    """Each known conversation's latest trace, in the case database and the tracker store."""
+    latest: dict[str, datetime] = {}
+    _latest(latest, tracker_store.last_activity().items())
+    _latest(
+        latest,
+        session.execute(
+            select(
+                ConversationMessage.sender_id, func.max(ConversationMessage.created_at)
+            ).group_by(ConversationMessage.sender_id)
+        ),
+    )
+    _latest(
+        latest,
+        session.execute(
+            select(Conversation.sender_id, Conversation.last_message_at).where(
+                Conversation.last_message_at.is_not(None)
+            )
+        ),
+    )
+    _latest(
+        latest,
+        session.execute(
+            select(Attachment.sender_id, func.max(Attachment.created_at))
+            .where(Attachment.case_id.is_(None))
+            .group_by(Attachment.sender_id)
+        ),
+    )
+    _latest(
+        latest,
+        session.execute(
+            select(OutboxMessage.recipient, func.max(OutboxMessage.created_at))
+            .where(OutboxMessage.case_id.is_(None))
+            .group_by(OutboxMessage.recipient)
+        ),
+    )
+    return latest
+
+
+def _deleted(session: Session, statement: Any) -> int:
+    """Runs a DELETE; returns how many rows it deleted."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount or 0)
+
+
+def delete_orphan_media(session: Session, before: datetime) -> int:
+    """Deletes media files that no attachment row names, last changed before ``before``: a
+    photo whose transaction failed after the file was written (it cannot be traced to a
+    resident, so only the retention period removes it).
+
+    Returns:
+        How many files were deleted.
+    """
+    media_dir = load_settings().media_dir
+    if not media_dir.is_dir():
+        return 0
+    known = set(session.scalars(select(Attachment.path)))
+    deleted = 0
+    for path in media_dir.rglob("*"):
+        try:
+            if not path.is_file() or path.stat().st_mtime >= before.timestamp():
+                continue
+            if path.relative_to(media_dir).as_posix() in known:
+                continue
+            path.unlink()
+        except OSError as exc:
+            log.warning("could not delete orphan media file %s: %s", path, exc)
+            continue
+        deleted += 1
+    return deleted
+
+
+def purge_conversations(session: Session, senders: list[str]) -> PurgeReport:
+    """Deletes these residents' conversations everywhere: stored messages, the conversations'
+    details, photos not linked to a case, messages about no case, spooled reports set aside,
+    and the tracker store's events, a chunk of residents per statement. Callers make sure no
+    live case needs them."""
+    report = PurgeReport()
+    for start in range(0, len(senders), CHUNK):
+        chunk = senders[start : start + CHUNK]
+        report.messages += _deleted(
+            session, delete(ConversationMessage).where(ConversationMessage.sender_id.in_(chunk))
+        )
+        session.execute(
+            update(Conversation)
+            .where(Conversation.sender_id.in_(chunk))
+            .values(metadata_json=None)
+            .execution_options(synchronize_session=False)
+        )
+        report.photos += _delete_photos(
+            session,
+            list(
+                session.scalars(
+                    select(Attachment).where(
+                        Attachment.sender_id.in_(chunk), Attachment.case_id.is_(None)
+                    )
+                )
+            ),
+        )
+        report.outbox += _deleted(
+            session,
+            delete(OutboxMessage).where(
+                OutboxMessage.recipient.in_(chunk), OutboxMessage.case_id.is_(None)
+            ),
+        )
+    report.spool_files = spool.discard_unlogged(residents=set(senders)) if senders else 0
+    report.tracker_events = tracker_store.delete_senders(senders)
+    return report
+
+
+def scrub_conversation(session: Session, sender: str) -> PurgeReport:
+    """Removes phone and ID numbers from a resident's conversation, which a live case still
+    needs: stored messages, messages about no case and the tracker store's events."""
+    report = PurgeReport()
+    for message in session.scalars(
+        select(ConversationMessage).where(ConversationMessage.sender_id == sender)
+    ):
+        cleaned = remove_numbers(message.text)
+        if cleaned != message.text:
+            message.text = cleaned
+            report.messages += 1
+    for row in session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.recipient == sender, OutboxMessage.case_id.is_(None)
+        )
+    ):
+        cleaned = remove_numbers(row.text)
+        if cleaned != row.text:
+            row.text = cleaned
+            report.outbox += 1
+    report.spool_files = spool.discard_unlogged(residents={sender})
+    report.tracker_events = tracker_store.scrub_sender(sender)
+    return report
+
+
+def conversations_due(
+    session: Session,
+    cutoff: datetime,
+    finished: set[str],
+    ignoring: set[int] | frozenset[int] = frozenset(),
+) -> list[str]:
+    """Conversations the retention run deletes: those of ``finished`` (residents whose cases it
+    anonymises) and those idle since before ``cutoff``, unless a live case still needs them."""
+    idle = {sender for sender, at in last_activity(session).items() if at < cutoff}
+    candidates = finished | idle
+    return sorted(candidates - live_senders(session, candidates, ignoring))
+
+
 def run(
     session: Session,
     days: int,
@@ -172,36 +404,57 @@ def run(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> RetentionReport:
-    """Anonymises every case closed more than ``days`` days ago.
+    """Anonymises every case closed more than ``days`` days ago, then deletes the
+    conversations no live case needs any more (see the module docstring).
 
     A dry run only lists them and changes nothing. A real run writes one ``anonymise`` event
-    per case and one ``retention_run`` event (about no case) with the totals.
+    per case and one ``retention_run`` event (about no case) with the totals. Call
+    :func:`wipe` after the commit.
+
+    Raises:
+        StorageUnavailableError: When the tracker store cannot be reached (the caller's
+            transaction then rolls back; conversations already deleted stay deleted).
     """
     now = now or utcnow()
     check_days(days)
+    cutoff = now - timedelta(days=days)
     cases = due_cases(session, days, now)
+    finished = {c.resident_ref for c in cases if c.resident_ref}
     report = RetentionReport(
-        days=days,
-        cutoff=now - timedelta(days=days),
-        dry_run=dry_run,
-        numbers=[c.number for c in cases],
+        days=days, cutoff=cutoff, dry_run=dry_run, numbers=[c.number for c in cases]
     )
     if dry_run:
+        report.conversations = conversations_due(
+            session, cutoff, finished, ignoring={c.id for c in cases}
+        )
         return report
     reason = f"保留期限 {days} 天已满，自动匿名化"
     for case in cases:
         report.photos += anonymise_case(session, case, actor, reason=reason, now=now)
+    session.flush()
+    report.conversations = conversations_due(session, cutoff, finished)
+    purged = purge_conversations(session, report.conversations)
+    purged.spool_files += spool.discard_unlogged(before=cutoff.timestamp())
+    purged.photos += delete_orphan_media(session, cutoff)
+    report.purged = purged
+    report.photos += purged.photos
     record_event(
         session,
         None,
         actor,
         "retention_run",
-        note=f"匿名化 {len(cases)} 件归档超过 {days} 天的工单",
+        note=f"匿名化 {len(cases)} 件归档超过 {days} 天的工单，"
+        f"删除 {len(report.conversations)} 段会话记录",
         data={
             "days_kept": days,
             "cases": len(cases),
             "photos": report.photos,
             "numbers": report.numbers[:500],
+            "conversations": len(report.conversations),
+            "messages": purged.messages,
+            "tracker_events": purged.tracker_events,
+            "outbox": purged.outbox,
+            "spool_files": purged.spool_files,
         },
         now=now,
     )
@@ -215,14 +468,18 @@ def carry_out_deletion(
     """Carries out a resident's /forget request.
 
     Their finished cases are anonymised at once; cases still being handled are kept (they
-    are anonymised by the retention period after they close). Their stored conversation
-    messages and unlinked photos are deleted when no case is still open; otherwise phone and
-    ID numbers are removed from the messages, which operators still need. The request is
-    marked done, and the work is audited.
+    are anonymised by the retention period after they close, and their conversation deleted
+    then). When no case is still open, the resident's conversation is deleted everywhere
+    (:func:`purge_conversations`: stored messages, tracker store, unlinked photos, messages
+    about no case, spool); otherwise phone and ID numbers are removed from it
+    (:func:`scrub_conversation`), as operators still need it. The request is marked done, and
+    the work is audited. Call :func:`wipe` after the commit.
 
     Raises:
         NotFoundError: When there is no such request.
         ValidationError: When it has already been carried out.
+        StorageUnavailableError: When the tracker store cannot be reached (nothing is
+            committed then, and the request stays open).
     """
     now = now or utcnow()
     request = session.get(DataRequest, request_id)
@@ -240,31 +497,16 @@ def carry_out_deletion(
             report.photos += anonymise_case(session, case, actor, reason=reason, now=now)
         else:
             report.kept_open.append(case.number)
-    messages = list(
-        session.scalars(select(ConversationMessage).where(ConversationMessage.sender_id == sender))
-    )
+    session.flush()
     if report.kept_open:
-        for message in messages:
-            cleaned = remove_numbers(message.text)
-            if cleaned != message.text:
-                message.text = cleaned
-                report.messages_scrubbed += 1
+        scrubbed = scrub_conversation(session, sender)
+        report.messages_scrubbed = scrubbed.messages
+        report.tracker_events = scrubbed.tracker_events
     else:
-        report.messages_deleted = len(messages)
-        session.execute(delete(ConversationMessage).where(ConversationMessage.sender_id == sender))
-        conversation = session.get(Conversation, sender)
-        if conversation is not None:
-            conversation.metadata_json = None
-        report.photos += _delete_photos(
-            session,
-            list(
-                session.scalars(
-                    select(Attachment).where(
-                        Attachment.sender_id == sender, Attachment.case_id.is_(None)
-                    )
-                )
-            ),
-        )
+        purged = purge_conversations(session, [sender])
+        report.messages_deleted = purged.messages
+        report.photos += purged.photos
+        report.tracker_events = purged.tracker_events
     request.status = DONE
     request.handled_by = actor.name
     request.handled_at = now
@@ -281,10 +523,37 @@ def carry_out_deletion(
             "open_kept": report.kept_open,
             "messages": report.messages_deleted or report.messages_scrubbed,
             "photos": report.photos,
+            "tracker_events": report.tracker_events,
         },
         now=now,
     )
     session.flush()
+    return report
+
+
+def wipe() -> None:
+    """After a committed deletion: checkpoints and truncates the SQLite WALs (case database and
+    tracker store), which still hold the deleted rows' earlier pages. Nothing on PostgreSQL."""
+    checkpoint()
+    tracker_store.compact()
+
+
+def run_retention(
+    days: int, actor: Actor, *, dry_run: bool = False, now: datetime | None = None
+) -> RetentionReport:
+    """:func:`run` in its own transaction, then :func:`wipe` (for the CLI and the console)."""
+    with transaction() as session:
+        report = run(session, days, actor, dry_run=dry_run, now=now)
+    if not dry_run:
+        wipe()
+    return report
+
+
+def forget(request_id: int, actor: Actor, *, now: datetime | None = None) -> DeletionReport:
+    """:func:`carry_out_deletion` in its own transaction, then :func:`wipe`."""
+    with transaction() as session:
+        report = carry_out_deletion(session, request_id, actor, now=now)
+    wipe()
     return report
 
 

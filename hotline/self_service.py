@@ -90,12 +90,39 @@ def privacy_notice() -> str:
         "工作人员查看完整号码时会留下记录。\n"
         "公开：只有您登记时同意公开、且属于路灯道路等公共事务的工单，才会向城市平台公开"
         "办理进度；公开内容不含电话、证件号、姓名和详细地址。紧急求助和政策咨询从不公开。\n"
-        f"保存多久：工单办结归档后保存 {retention_days()} 天，之后删除手机号、姓名和详细地址，"
-        "只保留不含个人信息的统计数据。\n"
-        "删除：发送 /forget 可申请删除您的个人信息，由工作人员处理；"
-        "正在办理的工单会保留到办结为止。\n"
+        f"保存多久：工单办结归档后保存 {retention_days()} 天，之后删除手机号、称呼、详细地址、"
+        "您反映问题的原话和照片，并删除您的会话记录（包括与智能助手的对话）；"
+        "只保留不含个人信息的统计数据（类别、承办单位、时间、满意度）。"
+        f"没有形成工单的会话，最后一次消息 {retention_days()} 天后删除。\n"
+        "删除：发送 /forget 可申请删除您的个人信息，由工作人员办理。已办结的工单立即匿名化，"
+        "会话记录和照片一并删除；正在办理的工单会保留到办结为止（会话中的电话和证件号先行删除），"
+        "办结后再删除。\n"
         f"如有疑问，请拨打热线 {phone}。"
     )
+
+
+FORGET_CONFIRM = "/forget_confirm"
+FORGET_CANCEL = "/forget_cancel"
+
+
+def deletion_confirmation() -> tuple[str, list[dict[str, str]]]:
+    """What a resident is asked before a deletion request is recorded, with the two buttons
+    (their payloads are :data:`FORGET_CONFIRM` and :data:`FORGET_CANCEL`)."""
+    text = (
+        "您要申请删除您的个人信息吗？\n"
+        "工作人员办理后，将删除您的手机号、称呼、您说过的话、照片和会话记录；"
+        "已办结的工单只保留不含个人信息的统计数据。"
+        "正在办理的工单会保留到办结为止，办结后再删除。\n"
+        "删除后无法恢复，也无法再通过本会话查询这些工单。"
+    )
+    buttons = [
+        {"title": "确认申请删除", "payload": FORGET_CONFIRM},
+        {"title": "取消", "payload": FORGET_CANCEL},
+    ]
+    return text, buttons
+
+
+DELETION_CANCELLED = "已取消，您的个人信息不会被删除。"
 
 
 def request_deletion(

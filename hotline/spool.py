@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -214,6 +214,52 @@ def _flush_locked(spool_dir: Path, database_url: str | None) -> list[str]:
             continue
         path.unlink(missing_ok=True)
     return numbers
+
+
+def discard_unlogged(
+    spool_dir: Path | None = None,
+    *,
+    residents: Collection[str] | None = None,
+    before: float | None = None,
+) -> int:
+    """Deletes spool files that will never become a case: reports set aside as invalid
+    (``.bad``) and half-written ones (``.tmp``), for retention and deletion requests.
+
+    Args:
+        spool_dir: The spool directory (default from the settings).
+        residents: Only these residents' files.
+        before: Only files last changed before this POSIX time.
+
+    Returns:
+        How many files were deleted. Reports still waiting (``.json``) are kept: they become
+        cases, handled like any other.
+    """
+    spool_dir = spool_dir or load_settings().spool_dir
+    if not spool_dir.is_dir():
+        return 0
+    deleted = 0
+    with _flush_lock(spool_dir, wait=True):
+        for path in [*spool_dir.glob("*.bad"), *spool_dir.glob("*.tmp")]:
+            try:
+                if before is not None and path.stat().st_mtime >= before:
+                    continue
+                if residents is not None and _resident_of(path) not in residents:
+                    continue
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            deleted += 1
+    return deleted
+
+
+def _resident_of(path: Path) -> str | None:
+    """The resident a spool file belongs to, or None when it cannot be read."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = report.get("resident_ref") if isinstance(report, dict) else None
+    return value if isinstance(value, str) else None
 
 
 class SpoolFlusher:

@@ -11,9 +11,10 @@ same validator class once, checks the schema once, and raises the same best-matc
 ``SQLTrackerStore`` on SQLite commits every saved tracker in SQLite's default rollback-journal
 mode with ``synchronous=FULL``: the commits were the largest single cost left (12% of the
 server's samples). The patch puts a SQLite tracker database in WAL mode with
-``synchronous=NORMAL``, the settings the case database already uses (hotline/db.py), on a
-small pool of open connections (SQLAlchemy 1.4 would reopen the file per session): a
-committed turn survives a crash of any process; only a power cut can lose the last ones.
+``synchronous=NORMAL`` and ``secure_delete``, the settings the case database already uses
+(hotline/db.py), on a small pool of open connections (SQLAlchemy 1.4 would reopen the file per
+session): a committed turn survives a crash of any process; only a power cut can lose the last
+ones.
 Other databases are not touched.
 
 The jsonschema check of an action response was still about 8 ms a call with the validator
@@ -122,6 +123,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Freed space is zeroed, so that a resident's deleted conversation (hotline retention)
+    # leaves no copy in the file, on SQLite builds where this is not the default.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

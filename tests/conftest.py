@@ -59,3 +59,4 @@ def session(db_url: str) -> Iterator[object]:
 
 
 from tests.servers import rasa_stack  # noqa: E402,F401  (session fixture shared by e2e tests)
+from tests.stores import insecure_sqlite_build, pg_tracker, sqlite_tracker  # noqa: E402,F401

@@ -65,6 +65,11 @@ class Stack:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
+    def tracker_url(self) -> str:
+        """The stack's tracker store, as HOTLINE_TRACKER_STORE_URL names it."""
+        return f"sqlite:///{self.workdir / 'tracker.db'}"
+
+    @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
 
@@ -156,6 +161,7 @@ def start_stack(workdir: Path) -> Stack:
         **os.environ,
         "HOTLINE_DATABASE_URL": db_url,
         "HOTLINE_VAR_DIR": str(workdir / "var"),
+        "HOTLINE_TRACKER_STORE_URL": stack.tracker_url,
         "HOTLINE_ACTION_TOKEN": ACTION_TOKEN,
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -172,12 +178,18 @@ def start_stack(workdir: Path) -> Stack:
 def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The real Rasa server and action server, shared by the session's end-to-end tests.
 
-    Tests must use their own sender ids. RASA_URL and HOTLINE_DATABASE_URL point at the stack
-    for the duration of the session.
+    Tests must use their own sender ids. RASA_URL, HOTLINE_DATABASE_URL and
+    HOTLINE_TRACKER_STORE_URL point at the stack for the duration of the session.
     """
     stack = start_stack(tmp_path_factory.mktemp("stack"))
-    saved = {k: os.environ.get(k) for k in ("RASA_URL", "RASA_TOKEN", "HOTLINE_DATABASE_URL")}
-    os.environ.update(RASA_URL=stack.rasa_url, RASA_TOKEN=TOKEN, HOTLINE_DATABASE_URL=stack.db_url)
+    names = ("RASA_URL", "RASA_TOKEN", "HOTLINE_DATABASE_URL", "HOTLINE_TRACKER_STORE_URL")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update(
+        RASA_URL=stack.rasa_url,
+        RASA_TOKEN=TOKEN,
+        HOTLINE_DATABASE_URL=stack.db_url,
+        HOTLINE_TRACKER_STORE_URL=stack.tracker_url,
+    )
     try:
         yield stack
     finally:
