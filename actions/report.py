@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -82,6 +82,9 @@ def declines_phone(text: str) -> bool:
     return not any(ch.isdigit() for ch in compact) and any(w in compact for w in _DECLINE_WORDS)
 
 
+REPORT_MIN_CHARS = 10
+"""Characters of words (entities aside) that make an unclear message a description."""
+_STATED_SURNAME = re.compile(r"(?:^|[，,。\s])(?:我|本人|免贵)姓([\u4e00-\u9fff])")
 _NAME_PREFIXES = ("免贵姓", "本人姓", "称呼我", "我叫", "我姓", "叫我", "姓")
 """What residents say before their name, longest first (免贵姓孙 → 孙)."""
 
@@ -114,6 +117,17 @@ def _answers(slot: str, text: str) -> bool:
     return True
 
 
+def _value_before_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest message (the form sets candidates after it)."""
+    events = list(tracker.events)
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=0)
+    value = None
+    for event in events[:last_user]:
+        if event.get("event") == "slot" and event.get("name") == slot:
+            value = event.get("value")
+    return value
+
+
 def small_talk(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> bool:
     """Answers a remark made instead of an answer (你是机器人吗, 谢谢, 你好) and says so.
 
@@ -135,6 +149,15 @@ def small_talk(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) ->
         return False
     dispatcher.utter_message(response=response)
     return True
+
+
+_CONFIRM = re.compile(r"确认|确定|提交|无误|没问题|没错|正确|对的|是的|可以")
+_NOT_CONFIRM = re.compile(r"不|别|修改|改一下|改成|错了|有误|取消|撤")
+
+
+def confirms(text: str) -> bool:
+    """Whether words typed at the summary confirm it (确认无误) rather than change it."""
+    return bool(_CONFIRM.search(text)) and not _NOT_CONFIRM.search(text)
 
 
 FIELD_LABELS = {"category": "类别", "location": "地点", "phone": "电话", "contact_name": "称呼"}
@@ -199,6 +222,10 @@ class ActionStartReport(Action):
         if place and not is_vague_location(place):
             # The first message named the place: keep it rather than ask again.
             events.append(SlotSet("location", place[:500]))
+        surname = _STATED_SURNAME.search(str(message.get("text") or text))
+        if surname:
+            # 我姓孙，…: the resident gave their name too.
+            events.append(SlotSet("contact_name", surname.group(1)))
         if category is not None and best is not None and best.confidence >= CONFIDENT_ROUTE:
             events.append(SlotSet("category", category.code))
             dispatcher.utter_message(
@@ -211,6 +238,53 @@ class ActionStartReport(Action):
                     text=f"这类事项通常由对口热线办理：{referrals}。您也可以继续登记，我们帮您转交。"
                 )
         return events
+
+
+def reads_as_report(message: dict[str, Any], min_chars: int = REPORT_MIN_CHARS) -> bool:
+    """Whether a message the NLU did not take for a report still describes a problem.
+
+    A long message that, once its place, phone and other entities are taken out, still has
+    ``min_chars`` characters of words is a description (我是光明路88号的居民，楼下垃圾好几天
+    没人清了，我手机138…), not a bare answer (幸福小区3栋2单元, 13812345678, 王先生).
+    """
+    text = str(message.get("text") or "")
+    spans = sorted(
+        (int(e["start"]), int(e["end"]))
+        for e in message.get("entities") or []
+        if isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
+    )
+    kept, at = [], 0
+    for start, end in spans:
+        kept.append(text[at:start])
+        at = max(at, end)
+    kept.append(text[at:])
+    words = [ch for ch in "".join(kept) if ch.isalpha()]
+    return len(words) >= min_chars
+
+
+class ActionUnclearMessage(Action):
+    """A message outside any form that the NLU did not take for a report or a request.
+
+    A long description that the NLU read as a form answer (inform), or could not place with
+    any confidence but whose category is clear, starts the report; anything else gets the
+    「没太明白」 reply.
+    """
+
+    def name(self) -> str:
+        return "action_unclear_message"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        message = tracker.latest_message
+        intent = str((message.get("intent") or {}).get("name") or "")
+        ranked = category_ranking(message)
+        confident = bool(ranked) and ranked[0].confidence >= CONFIDENT_ROUTE
+        if reads_as_report(message) and (intent == "inform" or confident):
+            events = await ActionStartReport().run(dispatcher, tracker, domain)
+            return [*events, FollowupAction("report_form")]
+        dispatcher.utter_message(response="utter_default")
+        return []
 
 
 class ActionAwaitDescription(Action):
@@ -304,6 +378,12 @@ class ValidateReportForm(FormValidationAction):
         """A findable location (not just 小区 or 楼下); the resident's whole answer is kept."""
         if small_talk(dispatcher, tracker, "location"):
             return {"location": None}
+        asked = tracker.get_slot("requested_slot")
+        accepted = _value_before_message(tracker, "location")
+        if asked not in (None, "location") and accepted:
+            # A place mentioned in passing while the form asks something else (滨湖 out of
+            # 滨湖社区活动中心附近, or 楼下) does not replace the place the resident gave.
+            return {"location": accepted}
         text = str(value or "").strip()
         answer = latest_text(tracker).strip()
         # The NLU reads simplified characters: an entity from 幸福小區3棟 is 幸福小区3栋.
@@ -376,8 +456,11 @@ class ValidateReportForm(FormValidationAction):
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Yes submits; a change clears that field so the form asks for it again."""
-        if value == "yes":
+        """Yes submits; a change clears that field so the form asks for it again.
+
+        Typed words confirm too (确认无误, 核对无误，提交) whatever the NLU took them for.
+        """
+        if value == "yes" or (value not in ("no", "change") and confirms(str(value or ""))):
             return {"confirmed": "yes"}
         fields = [
             e.get("value")

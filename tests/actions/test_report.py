@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
 from actions.report import (
     ActionAskCategory,
@@ -14,7 +14,9 @@ from actions.report import (
     ActionCancelReport,
     ActionStartReport,
     ActionSubmitCase,
+    ActionUnclearMessage,
     ValidateReportForm,
+    reads_as_report,
 )
 from hotline.routing import CONFIDENT_ROUTE
 from hotline.spool import flush_spool, pending_reports
@@ -99,6 +101,107 @@ async def test_start_report_routes_a_confident_intent(dispatcher, domain, make_t
             "attachment": None,
         }
     ]
+
+
+async def test_start_report_keeps_a_surname_the_resident_gave(dispatcher, domain, make_tracker):
+    said = "你好，我姓孙，住滨湖花园5栋，单元门门禁坏了半个月了"
+    tracker = make_tracker(
+        text=said, intent="report", category_ranking=ranking(("property_housing", 0.9))
+    )
+
+    events = await ActionStartReport().run(dispatcher, tracker, domain)
+
+    assert SlotSet("contact_name", "孙") in events
+
+
+async def test_start_report_takes_no_name_from_other_words(dispatcher, domain, make_tracker):
+    said = "百姓反映小区门禁坏了，他姓什么不知道"
+    tracker = make_tracker(
+        text=said, intent="report", category_ranking=ranking(("property_housing", 0.9))
+    )
+
+    events = await ActionStartReport().run(dispatcher, tracker, domain)
+
+    assert not [e for e in events if e.get("name") == "contact_name"]
+
+
+def _entity(text: str, entity: str, value: str) -> dict[str, Any]:
+    start = text.index(value)
+    return {"entity": entity, "value": value, "start": start, "end": start + len(value)}
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "expected"),
+    [
+        (
+            "你好我是光明路88号的居民，楼下垃圾好几天没人清了，我手机13812345678",
+            [("location", "光明路88号"), ("phone", "13812345678")],
+            True,
+        ),
+        ("幸福小区3栋2单元门口", [("location", "幸福小区3栋2单元")], False),
+        ("联系电话：13712345678", [("phone", "13712345678")], False),
+        ("王先生", [], False),
+        ("谢谢，我住在幸福小区3栋", [("location", "幸福小区3栋")], False),
+    ],
+)
+def test_reads_as_report_when_words_remain_beside_the_entities(text, entities, expected):
+    message = {"text": text, "entities": [_entity(text, e, v) for e, v in entities]}
+
+    assert reads_as_report(message) is expected
+
+
+async def test_a_long_description_taken_for_an_answer_starts_the_report(
+    dispatcher, domain, make_tracker
+):
+    said = "我姓孙，住滨湖花园5栋，单元门门禁坏了半个月了，电话13512345678"
+    tracker = make_tracker(
+        text=said,
+        intent="inform",
+        confidence=0.77,
+        category_ranking=ranking(("household_services", 0.31), ("property_housing", 0.22)),
+        entities=[_entity(said, "location", "滨湖花园5栋"), _entity(said, "phone", "13512345678")],
+    )
+
+    events = await ActionUnclearMessage().run(dispatcher, tracker, domain)
+
+    assert events[-1] == FollowupAction("report_form")
+    assert SlotSet("description", said) in events
+    assert SlotSet("location", "滨湖花园5栋") in events
+    assert SlotSet("contact_name", "孙") in events
+    assert dispatcher.messages == []  # not confident: the form asks for the category
+
+
+@pytest.mark.parametrize(
+    ("said", "intent", "categories"),
+    [
+        ("幸福小区3栋", "inform", [("property_housing", 0.31)]),
+        # Long, but the NLU could not place it and its category is unclear.
+        ("我想问问那个事情你们到底怎么样了", "nlu_fallback", [("other", 0.3)]),
+    ],
+)
+async def test_an_unclear_message_gets_the_default_reply(
+    dispatcher, domain, make_tracker, said, intent, categories
+):
+    tracker = make_tracker(text=said, intent=intent, category_ranking=ranking(*categories))
+
+    events = await ActionUnclearMessage().run(dispatcher, tracker, domain)
+
+    assert events == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_default"]
+
+
+async def test_a_fallback_description_with_a_clear_category_starts_the_report(
+    dispatcher, domain, make_tracker
+):
+    said = "小区有人把电动车推进电梯里充电，说了也不听"
+    tracker = make_tracker(
+        text=said, intent="nlu_fallback", category_ranking=ranking(("property_housing", 0.7))
+    )
+
+    events = await ActionUnclearMessage().run(dispatcher, tracker, domain)
+
+    assert events[-1] == FollowupAction("report_form")
+    assert SlotSet("category", "property_housing") in events
 
 
 async def test_start_report_keeps_the_type_the_resident_stated(dispatcher, domain, make_tracker):
@@ -446,6 +549,26 @@ async def test_a_remark_instead_of_an_answer_is_answered_and_the_question_asked_
     assert [m["response"] for m in dispatcher.messages] == [response]
 
 
+@pytest.mark.parametrize("passing", ["滨湖", "楼下"])
+async def test_a_place_in_passing_does_not_replace_the_place_given(
+    dispatcher, domain, make_tracker, passing
+):
+    # Asked for the phone, the resident says 滨湖社区活动中心附近; the NLU extracts 滨湖.
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        slots={"requested_slot": "phone", "phone": None},
+        events=[{"event": "slot", "name": "location", "value": "滨湖社区", "timestamp": 1.0}],
+        text="滨湖社区活动中心附近",
+        intent="report",
+        validating={"location": passing},
+    )
+
+    assert events == [SlotSet("location", "滨湖社区")]
+    assert dispatcher.messages == []
+
+
 async def test_phone_valid_mobile_is_normalised(dispatcher, domain, make_tracker):
     events = await validate(
         dispatcher,
@@ -584,6 +707,41 @@ async def test_confirmed_yes(dispatcher, domain, make_tracker):
 
     assert events == [SlotSet("confirmed", "yes")]
     assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [("确认无误", "confirm_withdraw"), ("核对无误，提交", "report"), ("信息都对，确定", "inform")],
+)
+async def test_confirmed_by_words_whatever_the_intent(
+    dispatcher, domain, make_tracker, said, intent
+):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        text=said,
+        intent=intent,
+        validating={"confirmed": said},
+    )
+
+    assert events == [SlotSet("confirmed", "yes")]
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("said", ["地址不对", "确认撤回", "电话有误，要修改"])
+async def test_words_that_do_not_confirm_ask_what_to_change(dispatcher, domain, make_tracker, said):
+    events = await validate(
+        dispatcher,
+        domain,
+        make_tracker,
+        text=said,
+        intent="inform",
+        validating={"confirmed": said},
+    )
+
+    assert events == [SlotSet("confirmed", None)]
+    assert [m["text"] for m in dispatcher.messages] == ["请问要修改哪一项？"]
 
 
 async def test_change_field_with_field_clears_it(dispatcher, domain, make_tracker):
