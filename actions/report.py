@@ -16,6 +16,7 @@ from hotline.catalogue import get_catalogue
 from hotline.config import load_settings
 from hotline.errors import StorageUnavailableError, ValidationError
 from hotline.messages import format_local
+from hotline.open311 import asks_publish_consent
 from hotline.phone import mask_phone, normalise_phone
 from hotline.resident import submit_report
 from hotline.routing import (
@@ -38,6 +39,7 @@ REPORT_SLOTS = (
     "longitude",
     "confirmed",
     "phone_failures",
+    "publish_consent",
 )
 MAX_PHONE_FAILURES = 2
 NO_PHONE = "未留"
@@ -317,6 +319,10 @@ class ActionAskCategory(Action):
         return []
 
 
+PUBLISH_PAYLOAD = '/affirm{"publish": "yes"}'
+"""The summary button that confirms and agrees to publication (slot ``publish_consent``)."""
+
+
 class ActionAskConfirmed(Action):
     """Shows the summary (phone masked) and asks to confirm or change a field."""
 
@@ -337,8 +343,15 @@ class ActionAskConfirmed(Action):
             f"电话：{_shown_phone(tracker.get_slot('phone'))}\n"
             f"称呼：{tracker.get_slot('contact_name') or '匿名'}"
         )
+        confirm = [{"title": "确认提交", "payload": "/affirm"}]
+        if asks_publish_consent(catalogue, code, tracker.get_slot("case_type")):
+            summary += (
+                "\n这类问题的办理进度可以在城市公开平台公示，方便其他居民了解；公示内容不含您的"
+                "电话、姓名和详细地址。默认不公示，同意请点「确认并同意公示」。"
+            )
+            confirm.append({"title": "确认并同意公示", "payload": PUBLISH_PAYLOAD})
         buttons = (
-            [{"title": "确认提交", "payload": "/affirm"}]
+            confirm
             + [
                 {"title": f"修改{label}", "payload": f'/change_field{{"field": "{field}"}}'}
                 for field, label in FIELD_LABELS.items()
@@ -509,7 +522,7 @@ def new_case_from(tracker: Tracker) -> NewCase:
         longitude=tracker.get_slot("longitude"),
         idempotency_key=confirmation_key(tracker),
         # Asked by the report form (yes/no, default no); only ``True`` itself is consent.
-        publish_consent=tracker.get_slot("publish_consent") is True,
+        publish_consent=tracker.get_slot("publish_consent") == "yes",
     )
 
 

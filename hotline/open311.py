@@ -150,6 +150,17 @@ def reader(session: Session, key: str) -> str | None:
     return None
 
 
+def asks_publish_consent(catalogue: Catalogue, category: str | None, case_type: str | None) -> bool:
+    """Whether a report could be published, so the resident is asked whether they agree.
+
+    Only reports in a ``public: true`` category that are not consultations; emergencies go
+    through their own form and are never published.
+    """
+    if not category or not catalogue.has(category):
+        return False
+    return catalogue.get(category).public and case_type not in NEVER_PUBLISHED_TYPES
+
+
 def published(catalogue: Catalogue) -> ColumnElement[bool]:
     """The cases anyone who may read Open311 may see (an SQL condition).
 

@@ -47,6 +47,7 @@ RESET = [
     SlotSet("longitude", None),
     SlotSet("confirmed", None),
     SlotSet("phone_failures", None),
+    SlotSet("publish_consent", None),
 ]
 """What one report collected, cleared (phone and name stay for the next report)."""
 APOLOGY = (

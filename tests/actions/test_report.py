@@ -372,9 +372,15 @@ async def test_ask_confirmed_shows_the_summary_with_the_phone_masked(
 
     assert dispatcher.messages[0]["text"] == (
         "请核对登记信息：\n类别：城市管理\n问题：我家楼下的路灯坏了好几天了\n"
-        "地点：幸福小区3栋2单元\n电话：138****5678\n称呼：张三"
+        "地点：幸福小区3栋2单元\n电话：138****5678\n称呼：张三\n"
+        "这类问题的办理进度可以在城市公开平台公示，方便其他居民了解；公示内容不含您的"
+        "电话、姓名和详细地址。默认不公示，同意请点「确认并同意公示」。"
     )
-    assert dispatcher.messages[0]["buttons"] == CONFIRM_BUTTONS
+    assert dispatcher.messages[0]["buttons"] == [
+        CONFIRM_BUTTONS[0],
+        {"title": "确认并同意公示", "payload": '/affirm{"publish": "yes"}'},
+        *CONFIRM_BUTTONS[1:],
+    ]
 
 
 async def test_ask_confirmed_without_category_or_name(dispatcher, domain, make_tracker):
@@ -985,13 +991,40 @@ async def test_cancel_report_stops_the_form_and_clears_it(dispatcher, domain, ma
 
 @pytest.mark.parametrize(
     ("slot", "consent"),
-    [(None, False), (True, True), (False, False), ("yes", False), ("true", False)],
+    [(None, False), ("yes", True), ("no", False), (True, False), ("true", False)],
 )
 def test_the_case_carries_the_publication_consent_the_form_asked(
     make_tracker, slot: Any, consent: bool
 ) -> None:
-    """Only the slot ``publish_consent`` holding ``True`` itself makes a case publishable."""
+    """Only the 确认并同意公示 button (``publish_consent`` = ``yes``) makes a case publishable."""
     from actions.report import new_case_from
 
     slots = dict(COLLECTED) | ({} if slot is None else {"publish_consent": slot})
     assert new_case_from(make_tracker(slots=slots)).publish_consent is consent
+
+
+async def test_the_summary_offers_publication_only_where_a_case_could_be_published(
+    dispatcher, domain, make_tracker
+):
+    from actions.report import PUBLISH_PAYLOAD, ActionAskConfirmed
+
+    public = make_tracker(slots=dict(COLLECTED), active_loop="report_form")
+    await ActionAskConfirmed().run(dispatcher, public, domain)
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert payloads[:2] == ["/affirm", PUBLISH_PAYLOAD]
+    assert "默认不公示" in dispatcher.messages[0]["text"]
+
+    dispatcher.messages.clear()
+    private = make_tracker(
+        slots=dict(COLLECTED) | {"category": "mediation"}, active_loop="report_form"
+    )
+    await ActionAskConfirmed().run(dispatcher, private, domain)
+    assert PUBLISH_PAYLOAD not in [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert "公示" not in dispatcher.messages[0]["text"]
+
+    dispatcher.messages.clear()
+    consultation = make_tracker(
+        slots=dict(COLLECTED) | {"case_type": "consultation"}, active_loop="report_form"
+    )
+    await ActionAskConfirmed().run(dispatcher, consultation, domain)
+    assert PUBLISH_PAYLOAD not in [b["payload"] for b in dispatcher.messages[0]["buttons"]]

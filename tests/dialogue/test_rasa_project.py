@@ -78,6 +78,7 @@ def test_conversation_stories(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.timeout(1800)  # 1,100 parses; minutes when other work shares the CPU
 def test_routing_on_the_real_register_dev_set(rasa_stack: Stack) -> None:
     """Routing floors on tests/nlu's dev set, which is never trained on (docs/nlu.md).
 

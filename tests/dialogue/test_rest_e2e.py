@@ -36,7 +36,13 @@ def test_complete_report_conversation(rasa_stack: Stack) -> None:
     summary_text = _texts(summary)
     assert "138****5678" in summary_text and "13812345678" not in summary_text
     assert any(b.get("payload") == "/affirm" for r in summary for b in r.get("buttons", []))  # type: ignore[union-attr]
-    done = _texts(rasa_stack.say(sender, "/affirm"))
+    # City management is a public category: the summary offers publication, default no.
+    assert any(
+        b.get("payload") == '/affirm{"publish": "yes"}'
+        for r in summary
+        for b in r.get("buttons", [])  # type: ignore[union-attr]
+    )
+    done = _texts(rasa_stack.say(sender, '/affirm{"publish": "yes"}'))
     numbers = re.findall(r"SQ\d{8}-\d{4}", done)
     assert numbers, done
     assert "街道城管执法中队" in done and "办理时限" in done
@@ -48,6 +54,7 @@ def test_complete_report_conversation(rasa_stack: Stack) -> None:
         assert case.location == "幸福小区3栋门口"
         assert case.description == description
         assert case.contact_name == "王先生"
+        assert case.publish_consent is True
         assert case.resident_ref == sender and case.channel == "web"
         events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)).all()
         assert [(e.action, e.actor) for e in events] == [("create", sender)]
