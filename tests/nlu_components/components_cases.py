@@ -200,13 +200,39 @@ class FaqCases(unittest.TestCase):
         self._retriever().process([message])
         self.assertEqual(message.get("intent")["name"], "nlu_fallback")
 
-    def test_other_intents_are_left_alone(self) -> None:
+    def test_a_complaint_is_left_a_report_even_near_a_topic(self) -> None:
         message = _with_dense(
-            "q", np.array([1.0, 0.0]), intent={"name": "report", "confidence": 0.9}
+            "高龄津贴一直没到账", np.array([1.0, 0.0]), intent={"name": "report", "confidence": 0.9}
         )
         self._retriever().process([message])
         self.assertIsNone(message.get(RESPONSE_SELECTOR))
         self.assertEqual(message.get("intent")["name"], "report")
+
+    def test_a_report_worded_as_a_question_near_a_topic_is_answered(self) -> None:
+        message = _with_dense(
+            "咨询高龄津贴申领事宜",
+            np.array([1.0, 0.0]),
+            intent={"name": "report", "confidence": 0.9},
+        )
+        self._retriever().process([message])
+        self.assertEqual(message.get("intent")["name"], "faq")
+        key = message.get(RESPONSE_SELECTOR)["faq"]["response"]["intent_response_key"]
+        self.assertEqual(key, "faq/a")
+
+    def test_a_question_far_from_every_topic_stays_a_report(self) -> None:
+        message = _with_dense(
+            "咨询公积金提取事宜", np.array([0.7, 0.7]), intent={"name": "report", "confidence": 0.9}
+        )
+        self._retriever().process([message])
+        self.assertEqual(message.get("intent")["name"], "report")
+
+    def test_other_intents_are_left_alone(self) -> None:
+        message = _with_dense(
+            "请问吗", np.array([1.0, 0.0]), intent={"name": "greet", "confidence": 0.9}
+        )
+        self._retriever().process([message])
+        self.assertIsNone(message.get(RESPONSE_SELECTOR))
+        self.assertEqual(message.get("intent")["name"], "greet")
 
 
 if __name__ == "__main__":
