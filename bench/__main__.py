@@ -5,7 +5,10 @@ Settings (environment variables, all optional):
 - ``BENCH_ONLY``: comma-separated subset of ``routing,patches,load,resources`` (default: all).
 - ``BENCH_DEFAULT_EPOCHS`` (default: Rasa's 100) for the ``rasa init`` pipeline baseline of
   the routing benchmark (``bench/routing.py``: the dev set, every candidate in
-  ``bench/nlu_configs/``, the keyword router).
+  ``bench/nlu_configs/``, the keyword router). ``BENCH_ROUTING_CONFIGS``: comma-separated
+  candidate names to train (default: all); ``BENCH_ROUTING_INIT=0`` skips the ``rasa init``
+  pipeline; ``BENCH_BASELINE_MODEL``: a model trained before this design (one intent per
+  category), scored as it is.
 - ``BENCH_RESIDENTS`` (default ``1,10,50``), ``BENCH_LOAD_ROUNDS`` (conversations per
   resident, default 1), ``BENCH_PHASE_SECONDS`` (deadline per phase, default 600),
   ``BENCH_STACKS`` (default ``single,scaled,stock``), ``BENCH_SANIC_WORKERS`` and
@@ -75,7 +78,8 @@ def main() -> int:
         work = Path(tmp)
         assistant: stock.StockAssistant | None = None
         # The routing benchmark compares against the stock pipeline; the load one serves it.
-        if "routing" in wanted or ("load" in wanted and "stock" in conversation.wanted_stacks()):
+        routing_init = "routing" in wanted and env_int("BENCH_ROUTING_INIT", 1) == 1
+        if routing_init or ("load" in wanted and "stock" in conversation.wanted_stacks()):
             print("==> rasa init (stock assistant, trains its model)", flush=True)
             try:
                 assistant = stock.create(work)
@@ -88,7 +92,7 @@ def main() -> int:
             print("==> routing quality", flush=True)
             try:
                 text, routing_trainings = routing.run_with_trainings(
-                    work / "routing", assistant.config if assistant else None
+                    work / "routing", assistant.config if assistant and routing_init else None
                 )
                 trainings += routing_trainings
             except Exception:

@@ -19,6 +19,7 @@ NLU CPU per message is measured in-process by ``bench/nlu_parse.py`` for each mo
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -332,8 +333,24 @@ def run_with_trainings(
             catalogue,
         )
     ]
+    baseline = os.environ.get("BENCH_BASELINE_MODEL", "").strip()
+    if baseline:
+        result = model_result(
+            "previous design as shipped (its own model and data)",
+            Path(baseline),
+            examples,
+            workdir,
+            True,
+            catalogue,
+        )
+        result.note = f"`{Path(baseline).name}`, trained before the two-stage design"
+        results.append(result)
+    wanted = {
+        n.strip() for n in os.environ.get("BENCH_ROUTING_CONFIGS", "").split(",") if n.strip()
+    }
     for config in sorted(CONFIGS.glob("*.yml")):
-        results.append(candidate_result(config, examples, workdir, catalogue))
+        if not wanted or config.stem in wanted:
+            results.append(candidate_result(config, examples, workdir, catalogue))
     if init_config is not None:
         results.append(init_pipeline_result(init_config, examples, workdir / "init", catalogue))
     results.append(keyword_result(examples, catalogue))
