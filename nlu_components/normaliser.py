@@ -1,7 +1,8 @@
-"""Traditional to simplified Chinese before anything else reads the message."""
+"""Traditional to simplified Chinese, without markup, before anything else reads the message."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from typing import Any
@@ -19,14 +20,40 @@ ORIGINAL_TEXT = "original_text"
 """Parse-data key holding the resident's own words when normalising changed them."""
 
 
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CODE_PUNCTUATION = set(";'\"<>{}()=\\`|")
+
+
+def strip_markup(text: str) -> str:
+    """The text without HTML tags or script content, and, in a Chinese message, without the
+    ASCII fragments of code or markup (``';``, ``--``, ``alert('x')``) pasted or typed into it.
+
+    Residents do not write code; such fragments only drown the words the NLU needs. The case
+    keeps the resident's text as written.
+    """
+    cleaned = _TAG.sub(" ", _SCRIPT.sub(" ", text))
+    if len(_CJK.findall(cleaned)) < 2:
+        return cleaned.strip() or text
+    kept = [
+        token
+        for token in cleaned.split()
+        if _CJK.search(token)
+        or not (set(token) & _CODE_PUNCTUATION or all(not ch.isalnum() for ch in token))
+    ]
+    return " ".join(kept) or text
+
+
 @lru_cache(maxsize=1)
 def _converter() -> Any:
     return opencc.OpenCC("t2s")
 
 
 def normalise(text: str) -> str:
-    """Simplified characters and half-width letters and digits (全角 ＡＢＣ１２３ → ABC123)."""
-    simplified = str(_converter().convert(text))
+    """Simplified characters, half-width letters and digits (全角 ＡＢＣ１２３ → ABC123), and no
+    markup or code fragments (``strip_markup``)."""
+    simplified = str(_converter().convert(strip_markup(text)))
     return "".join(
         unicodedata.normalize("NFKC", ch) if "\uff01" <= ch <= "\uff5e" and ch.isalnum() else ch
         for ch in simplified

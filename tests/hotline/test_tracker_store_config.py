@@ -14,11 +14,13 @@ from hotline.config import PROJECT_ROOT, load_settings
 
 def rasa_tracker_url(endpoints: Path) -> str:
     """The database URL of an endpoints file's SQL tracker store, as Rasa 3.6 builds it
-    (``db`` relative to Rasa's working directory, the project root)."""
+    (``db`` relative to Rasa's working directory, the project root, with ``${HOTLINE_VAR_DIR}``
+    as the runner sets it)."""
     store: dict[str, Any] = yaml.safe_load(endpoints.read_text(encoding="utf-8"))["tracker_store"]
     assert store["type"] == "SQL"
     if store["dialect"] == "sqlite":
-        return f"sqlite:///{(PROJECT_ROOT / store['db']).resolve()}"
+        db = str(store["db"]).replace("${HOTLINE_VAR_DIR}", str(load_settings().var_dir))
+        return f"sqlite:///{(PROJECT_ROOT / db).resolve()}"
     user = store.get("username", "")
     return f"{store['dialect']}://{user}@{store['url']}:{store.get('port', 5432)}/{store['db']}"
 
