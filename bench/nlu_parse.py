@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
+
+# As the Rasa server runs (rasa_runtime/__init__.py): one OpenMP thread for the encoder.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 async def _main(model: str) -> None:
