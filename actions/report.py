@@ -203,14 +203,7 @@ class ActionStartReport(Action):
             ),
             None,
         )
-        place = next(
-            (
-                str(e.get("value"))
-                for e in message.get("entities") or []
-                if e.get("entity") == "location" and e.get("value")
-            ),
-            None,
-        )
+        place = named_place(message)
         events: list[EventType] = [
             *reset_report(),
             SlotSet("description", text),
@@ -240,6 +233,19 @@ class ActionStartReport(Action):
                     text=f"这类事项通常由对口热线办理：{referrals}。您也可以继续登记，我们帮您转交。"
                 )
         return events
+
+
+def named_place(message: dict[str, Any]) -> str | None:
+    """The most specific place a message names: its longest location entity.
+
+    The entity extractor may also tag a fragment (单元 out of 单元门) beside the real place.
+    """
+    places = [
+        str(e.get("value"))
+        for e in message.get("entities") or []
+        if e.get("entity") == "location" and e.get("value")
+    ]
+    return max(places, key=len) if places else None
 
 
 def reads_as_report(message: dict[str, Any], min_chars: int = REPORT_MIN_CHARS) -> bool:
@@ -398,6 +404,8 @@ class ValidateReportForm(FormValidationAction):
             # 滨湖社区活动中心附近, or 楼下) does not replace the place the resident gave.
             return {"location": accepted}
         text = str(value or "").strip()
+        if asked != "location":
+            text = named_place(tracker.latest_message) or text
         answer = latest_text(tracker).strip()
         # The NLU reads simplified characters: an entity from 幸福小區3棟 is 幸福小区3栋.
         read = str(tracker.latest_message.get("text") or "").strip()

@@ -88,7 +88,8 @@ class ChineseNormaliser(GraphComponent):
         """Normalises each message's text in place."""
         for message in messages:
             text = message.get(TEXT)
-            if not isinstance(text, str) or not text:
+            if not isinstance(text, str) or not text or text.startswith("/"):
+                # Empty, or an intent payload (/inform{"latitude": …}) Rasa parses itself.
                 continue
             normalised = normalise(text)
             if normalised != text:

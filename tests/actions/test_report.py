@@ -1028,3 +1028,17 @@ async def test_the_summary_offers_publication_only_where_a_case_could_be_publish
     )
     await ActionAskConfirmed().run(dispatcher, consultation, domain)
     assert PUBLISH_PAYLOAD not in [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+
+
+def test_the_most_specific_place_wins_when_several_are_tagged() -> None:
+    from actions.report import named_place
+
+    message = {
+        "entities": [
+            {"entity": "phone", "value": "13512345678"},
+            {"entity": "location", "value": "滨湖花园5栋"},
+            {"entity": "location", "value": "单元"},
+        ]
+    }
+    assert named_place(message) == "滨湖花园5栋"
+    assert named_place({"entities": []}) is None

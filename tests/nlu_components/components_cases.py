@@ -49,6 +49,18 @@ class NormaliserCases(unittest.TestCase):
         self.assertEqual(message.get(TEXT), "楼道灯坏了")
         self.assertIsNone(message.get(ORIGINAL_TEXT))
 
+    def test_an_intent_payload_is_left_for_rasa_to_parse(self) -> None:
+        payload = '/inform{"location": "位置：纬度 30.5928，经度 114.3055", "latitude": 30.59}'
+        message = Message(data={TEXT: payload})
+        ChineseNormaliser().process([message])
+        self.assertEqual(message.get(TEXT), payload)
+
+    def test_markup_and_code_fragments_are_dropped_from_a_chinese_message(self) -> None:
+        message = Message(data={TEXT: "楼道灯坏了 <script>alert('xss')</script>"})
+        ChineseNormaliser().process([message])
+        self.assertEqual(message.get(TEXT), "楼道灯坏了")
+        self.assertEqual(message.get(ORIGINAL_TEXT), "楼道灯坏了 <script>alert('xss')</script>")
+
     def test_full_width_letters_and_digits_become_half_width(self) -> None:
         self.assertEqual(normalise("３栋２单元ＡＢ，"), "3栋2单元AB，")
 
