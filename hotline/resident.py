@@ -12,6 +12,8 @@ from hotline.cases import NewCase, create_case, get_case, record_event, resident
 from hotline.errors import NotFoundError
 from hotline.models import Case, utcnow
 from hotline.phone import last_four
+from hotline.similarity.reporters import co_reported_cases, co_reporter
+from hotline.similarity.vectors import refresh_place
 from hotline.vocab import CaseType, Urgency
 from hotline.workflow import BEFORE_DISPATCH, OPEN_STATUSES, CaseStatus
 
@@ -27,12 +29,13 @@ def submit_report(session: Session, new: NewCase) -> Case:
 
 
 def owned_case(session: Session, number: str | None, sender_id: str) -> Case | None:
-    """The case if it exists and was reported by this sender; None otherwise.
+    """The case if it exists and was first reported by this sender; None otherwise.
 
-    The one ownership check: every resident action on an existing case (status, withdrawal,
-    added information, emergency location, rating) goes through it, so a conversation can
-    never read or change another resident's case. None both for a number that does not
-    exist and for someone else's case, so the answer never reveals that a case exists.
+    The ownership check of what only the reporter may do: withdraw the case, give an
+    emergency's location. :func:`reported_case` also admits co-reporters, for what they may
+    do too (status, added information, rating). A conversation can never read or change
+    another resident's case: None both for a number that does not exist and for someone
+    else's case, so the answer never reveals that a case exists.
     """
     if not number or not sender_id:
         return None
@@ -43,15 +46,34 @@ def owned_case(session: Session, number: str | None, sender_id: str) -> Case | N
     return case if case.resident_ref == sender_id else None
 
 
+def reported_case(session: Session, number: str | None, sender_id: str) -> Case | None:
+    """The case if this sender reported it or joined it as a co-reporter; None otherwise
+    (also for a number that does not exist).
+
+    For what co-reporters may do as well as the reporter: look the case up, add
+    information, rate it (a co-reporter's rating never changes the case's state, see
+    :mod:`hotline.similarity.reporters`).
+    """
+    case = owned_case(session, number, sender_id)
+    if case is not None or not number or not sender_id:
+        return case
+    try:
+        case = get_case(session, number)
+    except NotFoundError:
+        return None
+    return case if co_reporter(session, case, sender_id) is not None else None
+
+
 def visible_case(
     session: Session, number: str, sender_id: str, phone_last4: str | None = None
 ) -> Case | None:
-    """The case if this resident may see it: their own, or proven by the phone's last four.
+    """The case if this resident may see it: their own or co-reported, or proven by the
+    phone's last four.
 
     Returns None both for a number that does not exist and for someone else's case, so the
     answer never reveals that a case exists.
     """
-    case = owned_case(session, number, sender_id)
+    case = reported_case(session, number, sender_id)
     if case is not None:
         return case
     digits = (phone_last4 or "").strip()
@@ -70,15 +92,21 @@ def owns(session: Session, number: str | None, sender_id: str) -> bool:
 
 
 def withdrawable_cases(session: Session, sender_id: str) -> list[Case]:
-    """The resident's cases that can still be withdrawn (not yet dispatched)."""
+    """The resident's own cases that can still be withdrawn (not yet dispatched); never a
+    case they only co-reported."""
     return [
         c for c in resident_cases(session, sender_id) if CaseStatus(c.status) in BEFORE_DISPATCH
     ]
 
 
 def open_cases(session: Session, sender_id: str) -> list[Case]:
-    """The resident's cases still being handled."""
-    return [c for c in resident_cases(session, sender_id) if CaseStatus(c.status) in OPEN_STATUSES]
+    """The resident's cases still being handled, their own and those they co-reported,
+    newest first."""
+    cases = {c.id: c for c in resident_cases(session, sender_id)}
+    cases.update({c.id: c for c in co_reported_cases(session, sender_id)})
+    return [
+        c for _, c in sorted(cases.items(), reverse=True) if CaseStatus(c.status) in OPEN_STATUSES
+    ]
 
 
 def set_location(
@@ -93,6 +121,7 @@ def set_location(
     case.location = location.strip()[:500]
     if latitude is not None and longitude is not None:
         case.latitude, case.longitude = latitude, longitude
+    refresh_place(session, case)
     record_event(session, case, actor, "set_location", note=case.location)
 
 
