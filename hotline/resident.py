@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.actors import Actor
-from hotline.cases import NewCase, create_case, get_case, record_event, resident_cases
+from hotline.cases import (
+    ActionInput,
+    NewCase,
+    apply_action,
+    create_case,
+    get_case,
+    record_event,
+    resident_cases,
+)
 from hotline.errors import NotFoundError
 from hotline.models import Case, utcnow
 from hotline.phone import last_four
-from hotline.similarity.reporters import co_reported_cases, co_reporter
+from hotline.similarity.reporters import co_reported_cases, co_reporter, comment_as_co_reporter
 from hotline.similarity.vectors import refresh_place
-from hotline.vocab import CaseType, Urgency
+from hotline.vocab import CaseType, Satisfaction, Urgency
 from hotline.workflow import BEFORE_DISPATCH, OPEN_STATUSES, CaseStatus
 
 
@@ -84,6 +93,70 @@ def visible_case(
     except NotFoundError:
         return None
     return case if case.phone and last_four(case.phone) == digits else None
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A resident's recorded 回访 rating.
+
+    Attributes:
+        number: The case.
+        rating: What they chose.
+        co_reporter: Whether they rated as a co-reporter (the case's state did not change).
+    """
+
+    number: str
+    rating: Satisfaction
+    co_reporter: bool
+
+
+def rate_case(
+    session: Session, number: str | None, sender_id: str, rating: Satisfaction
+) -> Rating | None:
+    """Records a resident's rating of a case they reported or co-reported.
+
+    The reporter's rating closes the case (不满意 reopens it); a co-reporter's is kept on their
+    reporter row and changes nothing else (:mod:`hotline.similarity.reporters`).
+
+    Returns:
+        The rating, or None when the case is not theirs (or does not exist).
+
+    Raises:
+        InvalidTransitionError: The case cannot be rated now, or they already rated it.
+    """
+    case = reported_case(session, number, sender_id)
+    if case is None:
+        return None
+    apply_action(session, case, "rate", Actor.resident(sender_id), ActionInput(rating=rating.value))
+    return Rating(case.number, rating, co_reporter=case.resident_ref != sender_id)
+
+
+def save_rating_comment(session: Session, number: str | None, sender_id: str, comment: str) -> bool:
+    """Adds what a dissatisfied resident said after their rating: on the reopened case for its
+    reporter (also as added information for the office), on their reporter row for a
+    co-reporter.
+
+    Returns:
+        False when the case is not theirs.
+
+    Raises:
+        InvalidTransitionError: The reporter's case is no longer open.
+    """
+    case = reported_case(session, number, sender_id)
+    if case is None:
+        return False
+    if case.resident_ref != sender_id:
+        comment_as_co_reporter(session, case, sender_id, comment)
+        return True
+    case.satisfaction_comment = comment
+    apply_action(
+        session,
+        case,
+        "add_info",
+        Actor.resident(sender_id),
+        ActionInput(note=f"回访意见：{comment}"),
+    )
+    return True
 
 
 def owns(session: Session, number: str | None, sender_id: str) -> bool:

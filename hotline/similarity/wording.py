@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hotline.vocab import Satisfaction
 from hotline.workflow import CaseStatus
 
 SAME_PLACE = "同一地点"
@@ -47,3 +48,14 @@ def status_phrase(status: str) -> str:
 def duplicate_question(number: str, status: str) -> str:
     """The question put to a resident whose report matches an open case."""
     return DUPLICATE_QUESTION.format(number=number, status=status_phrase(status))
+
+
+def co_reporter_rated(number: str, rating: Satisfaction) -> str:
+    """What a co-reporter is told after rating (their rating does not close or reopen the
+    case; a dissatisfied one is asked what is wrong)."""
+    if rating is Satisfaction.DISSATISFIED:
+        return (
+            f"已记录您对工单 {number} 的评价（{rating.label}）。"
+            "请告诉我哪里还没有解决，工作人员会看到您的意见。"
+        )
+    return f"感谢您的评价（{rating.label}），已记录到工单 {number}。"
