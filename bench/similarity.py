@@ -120,6 +120,7 @@ def replay(reports: Sequence[Report], workdir: Path) -> list[Query]:
                 resident_ref=f"rest:dev-{report.index}",
             )
             probe = matcher.draft_probe(draft, at)
+            assert probe is not None
             candidates = matcher.load_candidates(
                 session,
                 matcher.candidate_categories(report.category),
