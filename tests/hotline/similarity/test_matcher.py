@@ -63,7 +63,17 @@ def test_candidate_filter_windows_merges_and_categories(db: Session) -> None:
     )
     act(db, stale, "close", at=NOW - days(30))
     target = log(db, LAMP, "幸福小区3栋", at=NOW - days(3))
-    merged = act(db, log(db, LAMP, "幸福小区3栋", at=NOW - days(3)), "merge", target=target.number)
+    # Resolved, reopened, then merged away: closed, with a recent resolution time.
+    merged = act(
+        db,
+        log(db, LAMP, "幸福小区3栋", at=NOW - days(6)),
+        "accept",
+        "dispatch",
+        "resolve",
+        at=NOW - days(5),
+    )
+    act(db, merged, "reopen", "merge", at=NOW - days(4), target=target.number)
+    assert merged.status == "closed" and merged.resolved_at is not None
     other_family = log(db, LAMP, "幸福小区3栋", category="employment", at=NOW - days(1))
     related = log(db, LAMP, "幸福小区3栋", category="property_housing", at=NOW - days(1))
     withdrawn = log(db, LAMP, "幸福小区3栋", at=NOW - days(1))
