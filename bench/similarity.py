@@ -122,10 +122,7 @@ def replay(reports: Sequence[Report], workdir: Path) -> list[Query]:
             probe = matcher.draft_probe(draft, at)
             assert probe is not None
             candidates = matcher.load_candidates(
-                session,
-                matcher.candidate_categories(report.category),
-                now=at,
-                window_days=settings.similar_window_days,
+                session, probe, now=at, window_days=settings.similar_window_days
             )
             sims = matcher.cosines(probe, candidates)
             matcher.load_details(session, candidates, range(len(candidates)))
@@ -608,14 +605,15 @@ def measure(engine: str, url: str, count: int, queries: int) -> Speed:
             elapsed = (time.perf_counter() - started) * 1000
             if n >= 10:  # warm-up
                 similar_ms.append(elapsed)
+                probe = matcher.case_probe(session, case)
+                assert probe is not None
                 sizes.append(
                     len(
                         matcher.load_candidates(
                             session,
-                            matcher.candidate_categories(case.category),
+                            probe,
                             now=datetime.now(timezone.utc),
                             window_days=settings.similar_window_days,
-                            exclude_id=case.id,
                         )
                     )
                 )

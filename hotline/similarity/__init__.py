@@ -27,6 +27,7 @@ from hotline.similarity.reporters import (
     rate_as_co_reporter,
 )
 from hotline.similarity.vectors import backfill
+from hotline.similarity.wording import duplicate_question
 
 __all__ = [
     "CaseReporter",
@@ -36,6 +37,7 @@ __all__ = [
     "co_reported_cases",
     "co_reporters",
     "due_hotspot_alerts",
+    "duplicate_question",
     "hotspots",
     "join_as_co_reporter",
     "likely_duplicate",
