@@ -158,43 +158,47 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _cosine_floor(threshold: float) -> float:
-    """The cosine below which a pair cannot reach the threshold whatever its place."""
-    logit = math.log(threshold / (1 - threshold))
-    best_place = max(WEIGHTS.place, WEIGHTS.unknown_place)
-    return COSINE_CENTRE + COSINE_SCALE * (logit - WEIGHTS.bias - best_place) / WEIGHTS.cosine
-
-
 def _clusters(cases: _Cases, threshold: float) -> list[list[int]]:
+    """Union-find over the pairs the matcher scores at least ``threshold``.
+
+    Everything but the place is scored in numpy for every pair of related categories; the
+    place (Python) only for pairs that the best place could still lift over the threshold.
+    """
     n = len(cases.ids)
     found = _UnionFind(n)
     catalogue = get_catalogue()
     by_category: dict[str, list[int]] = defaultdict(list)
     for i, category in enumerate(cases.categories):
         by_category[category].append(i)
-    floor = _cosine_floor(threshold)
+    needed = math.log(threshold / (1 - threshold)) - max(WEIGHTS.place, WEIGHTS.unknown_place)
+    days = np.array([c.timestamp() for c in cases.created]) / 86400
     place_memo: dict[tuple[str, str], float] = {}
     for category, members in by_category.items():
-        others = sorted(
-            j
-            for related in catalogue.neighbours(category)
-            if related >= category
-            for j in by_category.get(related, [])
-        )
-        if not others:
-            continue
-        rows = np.array(members)
-        cols = np.array(others)
-        cosines = cases.matrix[rows] @ cases.matrix[cols].T
-        both = cases.has_vector[rows][:, None] & cases.has_vector[cols][None, :]
-        for a, b in zip(*np.nonzero((cosines >= floor) & both), strict=True):
-            i, j = int(rows[a]), int(cols[b])
-            if i >= j and cases.categories[i] == cases.categories[j]:
+        for related in sorted(catalogue.neighbours(category)):
+            if related < category or related not in by_category:
                 continue
-            if found.find(i) == found.find(j):
-                continue
-            if _pair_score(cases, i, j, float(cosines[a, b]), place_memo) >= threshold:
-                found.union(i, j)
+            rows = np.array(members)
+            cols = np.array(by_category[related])
+            cosines = cases.matrix[rows] @ cases.matrix[cols].T
+            partial = (
+                WEIGHTS.bias
+                + WEIGHTS.cosine * (cosines - COSINE_CENTRE) / COSINE_SCALE
+                + WEIGHTS.age * np.log1p(np.abs(days[rows][:, None] - days[cols][None, :]))
+                + (WEIGHTS.related_category if related != category else 0.0)
+            )
+            possible = (
+                (partial >= needed)
+                & cases.has_vector[rows][:, None]
+                & cases.has_vector[cols][None, :]
+            )
+            if related == category:
+                possible &= rows[:, None] < cols[None, :]
+            for a, b in zip(*np.nonzero(possible), strict=True):
+                i, j = int(rows[a]), int(cols[b])
+                if found.find(i) == found.find(j):
+                    continue
+                if _pair_score(cases, i, j, float(cosines[a, b]), place_memo) >= threshold:
+                    found.union(i, j)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(n):
         groups[found.find(i)].append(i)
@@ -255,10 +259,14 @@ def _describe(cases: _Cases, members: list[int]) -> Hotspot:
     )
 
 
-def _all(session: Session, *, days: int, now: datetime) -> list[tuple[Hotspot, list[datetime]]]:
+def _all(
+    session: Session, *, days: int, now: datetime, min_count: int
+) -> list[tuple[Hotspot, list[datetime]]]:
     cases = _load(session, now - timedelta(days=days), now)
     out = []
     for members in _clusters(cases, load_settings().similar_show_threshold):
+        if sum(len(cases.reports[i]) for i in members) < min_count:
+            continue
         spot = _describe(cases, members)
         out.append((spot, sorted(t for i in members for t in cases.reports[i])))
     out.sort(key=lambda pair: (-pair[0].count, -pair[0].latest_at.timestamp(), pair[0].key))
@@ -271,7 +279,7 @@ def hotspots(
     """The hotspots of the last ``days`` days with at least ``min_count`` reports, ranked by
     reports, then by the latest report."""
     now = now or utcnow()
-    return [spot for spot, _ in _all(session, days=days, now=now) if spot.count >= min_count]
+    return [spot for spot, _ in _all(session, days=days, now=now, min_count=min_count)]
 
 
 def alert_levels(size: int, count: int) -> list[int]:
@@ -297,7 +305,7 @@ def due_hotspot_alerts(session: Session, *, now: datetime | None = None) -> list
     since = now - timedelta(days=ALERT_WINDOW_DAYS)
     previous = list(session.scalars(select(HotspotAlert).where(HotspotAlert.created_at >= since)))
     due = []
-    for spot, reports in _all(session, days=ALERT_WINDOW_DAYS, now=now):
+    for spot, reports in _all(session, days=ALERT_WINDOW_DAYS, now=now, min_count=size):
         levels = alert_levels(size, spot.count)
         if not levels:
             continue
