@@ -25,6 +25,7 @@ from hotline.routing import (
     category_ranking,
     infer_case_type,
     is_vague_location,
+    plausible_place,
 )
 from hotline.spool import spool_report
 from hotline.vocab import channel_of_sender
@@ -238,12 +239,13 @@ class ActionStartReport(Action):
 def named_place(message: dict[str, Any]) -> str | None:
     """The most specific place a message names: its longest location entity.
 
-    The entity extractor may also tag a fragment (单元 out of 单元门) beside the real place.
+    The entity extractor may also tag a fragment (单元 out of 单元门) beside the real place, or
+    words that are no place at all (``plausible_place``).
     """
     places = [
         str(e.get("value"))
         for e in message.get("entities") or []
-        if e.get("entity") == "location" and e.get("value")
+        if e.get("entity") == "location" and e.get("value") and plausible_place(str(e["value"]))
     ]
     return max(places, key=len) if places else None
 
@@ -405,7 +407,7 @@ class ValidateReportForm(FormValidationAction):
             return {"location": accepted}
         text = str(value or "").strip()
         if asked != "location":
-            text = named_place(tracker.latest_message) or text
+            text = named_place(tracker.latest_message) or (text if plausible_place(text) else "")
         answer = latest_text(tracker).strip()
         # The NLU reads simplified characters: an entity from 幸福小區3棟 is 幸福小区3栋.
         read = str(tracker.latest_message.get("text") or "").strip()

@@ -64,6 +64,24 @@ def is_vague_location(text: str) -> bool:
     return len(cleaned) < 2 or cleaned in VAGUE_PLACES
 
 
+_REPORT_VERBS = ("反映", "关于", "请求", "投诉", "举报", "建议", "咨询", "希望", "我要")
+_NOT_IN_A_PLACE = ("不", "没")
+
+
+def plausible_place(text: str) -> bool:
+    """Whether a place the entity extractor tagged in a longer message can be a real place.
+
+    The extractor sometimes tags the words around a place (反映小区 out of 反映小区东门路灯损坏,
+    看不清路): a tagged span that starts with a report verb over a vague place, or that holds
+    a negation, is not taken as the resident's place; the form then asks for it.
+    """
+    cleaned = (text or "").strip()
+    for verb in _REPORT_VERBS:
+        if cleaned.startswith(verb):
+            cleaned = cleaned[len(verb) :]
+    return not is_vague_location(cleaned) and not any(w in cleaned for w in _NOT_IN_A_PLACE)
+
+
 def infer_case_type(text: str, stated: str | None = None) -> CaseType:
     """The case type the resident stated, else the one their words suggest, else 求助."""
     if stated:
