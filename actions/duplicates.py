@@ -96,7 +96,7 @@ def same_problem_events(slots: dict[str, Any], draft: Callable[[], NewCase]) -> 
     if new.urgency != Urgency.EMERGENCY.value:
         try:
             found = with_db(lambda s: _match(s, new))
-        except Exception:  # noqa: BLE001
+        except Exception:
             # The question only saves work; whatever fails here, the report goes on as before.
             log.exception("duplicate lookup failed; the report goes on without it")
     if found:
