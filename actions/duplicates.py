@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from actions.common import with_db
 from hotline.cases import NewCase
 from hotline.models import Case
-from hotline.resident import owns
+from hotline.resident import reported_case
 from hotline.similarity import join_as_co_reporter, likely_duplicate
 from hotline.vocab import Urgency
 from hotline.workflow import CaseStatus
@@ -77,8 +77,8 @@ def _match(session: Session, draft: NewCase) -> dict[str, str]:
     suggestion = likely_duplicate(session, draft)
     if suggestion is None:
         return {}
-    if draft.resident_ref and owns(session, suggestion.number, draft.resident_ref):
-        # The resident reported it already: asking would only confuse them.
+    if draft.resident_ref and reported_case(session, suggestion.number, draft.resident_ref):
+        # The resident reported it already, or joined it: asking would only confuse them.
         return {}
     return {"number": suggestion.number, "status": status_label(suggestion.status)}
 

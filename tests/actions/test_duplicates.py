@@ -22,8 +22,9 @@ from actions.duplicates import (
 )
 from actions.emergency import ActionEmergency
 from actions.report import ActionSubmitCase, ValidateReportForm
-from hotline.cases import NewCase
-from hotline.similarity import Suggestion
+from hotline.cases import NewCase, get_case
+from hotline.db import transaction
+from hotline.similarity import Suggestion, co_reporters, join_as_co_reporter
 from hotline.spool import pending_reports
 from tests.actions.conftest import (
     APOLOGY,
@@ -145,6 +146,54 @@ async def test_the_residents_own_case_is_never_offered(
     events = await place_given(dispatcher, domain, make_tracker)
 
     assert events[-1] == SlotSet("same_problem", "not_asked")
+
+
+async def test_a_case_the_resident_already_joined_is_never_offered(
+    db, dispatcher, domain, make_tracker, lookups
+):
+    number = make_case(db, resident_ref=OTHER_SENDER)
+    with transaction(db) as session:
+        join_as_co_reporter(
+            session,
+            number,
+            SENDER,
+            "telegram",
+            description="路灯坏了",
+            phone=None,
+            contact_name=None,
+        )
+    lookups(suggestion(number, "new"))
+
+    events = await place_given(dispatcher, domain, make_tracker)
+
+    assert events[-1] == SlotSet("same_problem", "not_asked")
+
+
+async def test_the_real_matcher_finds_the_same_lamp_in_other_words(
+    db, dispatcher, domain, make_tracker
+):
+    # No stand-in: hotline.similarity scores the draft against the stored case.
+    number = make_case(
+        db,
+        resident_ref=OTHER_SENDER,
+        description="幸福小区3栋2单元门口的路灯坏了好几天了，晚上一片漆黑",
+        location="幸福小区3栋2单元门口",
+    )
+    unrelated = make_case(
+        db,
+        resident_ref="tg:3003",
+        category="property_housing",
+        description="幸福小区3栋2单元的电梯又停了，老人上不去楼",
+        location="幸福小区3栋2单元",
+    )
+
+    events = await place_given(dispatcher, domain, make_tracker)
+
+    assert events == [
+        SlotSet("location", "幸福小区3栋2单元"),
+        SlotSet("similar_case", {"number": number, "status": "待受理"}),
+    ]
+    assert unrelated != number
 
 
 async def test_a_failed_lookup_lets_the_report_go_on(db, dispatcher, domain, make_tracker, lookups):
@@ -389,11 +438,6 @@ async def test_yes_joins_the_case_instead_of_logging_one(db, dispatcher, domain,
 async def test_yes_keeps_the_phone_and_name_the_conversation_has(
     db, dispatcher, domain, make_tracker
 ):
-    from hotline.similarity.reporters import co_reporters
-
-    from hotline.cases import get_case
-    from hotline.db import transaction
-
     number = make_case(db, resident_ref=OTHER_SENDER)
     tracker = answered_yes(make_tracker, number, phone=PHONE, contact_name="李")
 
