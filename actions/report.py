@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -11,10 +12,19 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
+from actions.duplicates import (
+    ANSWER_SLOT,
+    MATCH_SLOT,
+    answer_value,
+    form_slots,
+    join,
+    matched_number,
+    same_problem_events,
+)
 from hotline.cases import NewCase
 from hotline.catalogue import get_catalogue
 from hotline.config import load_settings
-from hotline.errors import StorageUnavailableError, ValidationError
+from hotline.errors import HotlineError, StorageUnavailableError, ValidationError
 from hotline.messages import format_local
 from hotline.open311 import asks_publish_consent
 from hotline.phone import mask_phone, normalise_phone
@@ -30,6 +40,8 @@ from hotline.routing import (
 from hotline.spool import spool_report
 from hotline.vocab import channel_of_sender
 
+log = logging.getLogger(__name__)
+
 REPORT_SLOTS = (
     "category",
     "category_candidates",
@@ -41,6 +53,8 @@ REPORT_SLOTS = (
     "confirmed",
     "phone_failures",
     "publish_consent",
+    MATCH_SLOT,
+    ANSWER_SLOT,
 )
 MAX_PHONE_FAILURES = 2
 NO_PHONE = "未留"
@@ -376,6 +390,27 @@ class ValidateReportForm(FormValidationAction):
     def name(self) -> str:
         return "validate_report_form"
 
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """The domain's slots; a yes to the same-problem question ends the form there."""
+        return form_slots(domain_slots, tracker.slots)
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validates the answers, then, once the category and place are known, looks for an
+        open case with the same problem (once per report) before the next question."""
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        tracker.add_slots(events)
+        lookup = same_problem_events(tracker.slots, lambda: new_case_from(tracker))
+        tracker.add_slots(lookup)
+        return [*events, *lookup]
+
     def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -476,6 +511,13 @@ class ValidateReportForm(FormValidationAction):
             text = "匿名"
         return {"contact_name": text}
 
+    def validate_same_problem(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Only a clear yes (the button, 是的, 同一个) joins the open case; anything else is a
+        new problem, so nothing the resident reports is lost."""
+        return {ANSWER_SLOT: answer_value(value, latest_text(tracker))}
+
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -546,6 +588,11 @@ class ActionSubmitCase(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         new = new_case_from(tracker)
+        number = matched_number(tracker)
+        if number is not None:
+            joined = joined_case(dispatcher, number, new)
+            if joined is not None:
+                return joined
         settings = load_settings()
         try:
             case = with_db(lambda s: submit_report(s, new))
@@ -563,6 +610,27 @@ class ActionSubmitCase(Action):
             f"查询进度请发送「查询 {case.number}」。处理有进展时我们会通知您。"
         )
         return [*reset_report(), SlotSet("case_number", case.number)]
+
+
+def joined_case(
+    dispatcher: CollectingDispatcher, number: str, new: NewCase
+) -> list[EventType] | None:
+    """Makes the resident a co-reporter of the case they said was their problem.
+
+    Returns the action's events, or None when that case cannot take them any more (closed
+    since the question): the report is then logged as a new case.
+    """
+    try:
+        case = join(number, new)
+    except StorageUnavailableError:
+        spool_report(new)
+        apologise(dispatcher, STORAGE_APOLOGY)
+        return reset_report()
+    except HotlineError as exc:
+        log.info("joining %s failed (%s); a new case is logged", number, type(exc).__name__)
+        return None
+    dispatcher.utter_message(response="utter_joined_case", number=case.number)
+    return [*reset_report(), SlotSet("case_number", case.number)]
 
 
 class ActionCancelReport(Action):

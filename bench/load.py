@@ -35,7 +35,7 @@ class ConversationFailed(Exception):
 
 
 async def hotline_report(say: Say) -> str | None:
-    """The resident's full report: describe, place, phone, name, confirm.
+    """The resident's full report: describe, place, (not the same problem,) phone, name, confirm.
 
     Returns:
         The case number the assistant gave.
@@ -50,7 +50,12 @@ async def hotline_report(say: Say) -> str | None:
         first = await say('/choose_category{"category": "city_management"}')
     if "在哪里" not in first:
         raise ConversationFailed(f"no location question: {first[:200]!r}")
-    if "电话" not in await say(place_text(n)):
+    after_place = await say(place_text(n))
+    if "是否为同一问题" in after_place:
+        # Residents report lamps at nearby places: the assistant may ask whether it is an
+        # open case's problem (issue 14); each says no, so each logs a case.
+        after_place = await say("/deny")
+    if "电话" not in after_place:
         raise ConversationFailed("no phone question")
     await say("13812345678")
     summary = await say("王先生")

@@ -45,6 +45,8 @@ COLLECTED = {
     "contact_name": "张三",
     "confirmed": "yes",
     "phone_failures": 0,
+    # No open case matched when the place was given, so the form did not ask.
+    "same_problem": "not_asked",
 }
 SUBMITTED = (
     "已为您登记，工单编号：{number}\n承办单位：街道城管执法中队\n"
