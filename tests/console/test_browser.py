@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from hotline import accounts, handoff
 from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
 from hotline.db import transaction
 from hotline.models import utcnow
 from tests.services import require_chromium
@@ -371,3 +371,92 @@ def test_operator_takes_a_handoff_from_the_web_chat(server: str, browser: Browse
     expect(resident.locator(".bubble-notice").last).to_contain_text("智能助手继续", timeout=WAIT_MS)
     operator_ctx.close()
     resident_ctx.close()
+
+
+def _report(
+    text: str, place: str, sender: str, hours_ago: float, category: str = "city_management"
+) -> str:
+    """A resident's web report registered ``hours_ago``; returns the case number."""
+    with transaction() as session:
+        case, _ = create_case(
+            session,
+            NewCase(
+                category=category,
+                description=text,
+                phone="13812345678",
+                location=place,
+                channel="web",
+                resident_ref=sender,
+                contact_name="居民",
+            ),
+            Actor.resident(sender),
+            now=utcnow() - timedelta(hours=hours_ago),
+        )
+        return case.number
+
+
+def test_operator_merges_a_suggested_duplicate(server: str, browser: Browser) -> None:
+    first = _report(
+        "幸福小区3栋楼下的路灯坏了一个星期，晚上一片漆黑", "武昌区幸福小区3栋", "web:lamp-a", 5
+    )
+    second = _report("3栋门口那盏路灯晚上不亮，老人出门看不见路", "幸福小区3栋", "web:lamp-b", 1)
+    unrelated = _report(
+        "小区门口夜市油烟和噪音很大，晚上十一点还在营业", "武昌区中南路街", "web:stall", 2
+    )
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _login(page, server, "wangfang")
+    page.goto(f"{server}/cases/{second}")
+    panel = page.locator("#similar-cases")
+    expect(panel).to_contain_text("可能重复的工单")
+    row = panel.locator(f'tr.suggestion[data-number="{first}"]')
+    expect(row).to_be_visible()
+    expect(row.locator(".reason")).to_contain_text("地点")
+    expect(panel).not_to_contain_text(unrelated)
+    panel.screenshot(path=str(SCREENSHOTS / "similar.png"))
+
+    # Dismissing the confirmation merges nothing.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    row.locator('button[data-merge="here"]').click()
+    page.wait_for_timeout(300)
+    with transaction() as session:
+        assert get_case(session, second).status == "new"
+
+    messages: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    row.locator('button[data-merge="here"]').click()
+    page.wait_for_url(f"{server}/cases/{second}")
+    assert messages and first in messages[0] and second in messages[0]
+    expect(page.locator(".flash-ok")).to_contain_text(f"已将工单 {second} 合并到 {first}")
+    expect(page.locator("#case-status")).to_have_text("已归档")
+    expect(page.locator("#merged-into")).to_contain_text(first)
+    with transaction() as session:
+        case = get_case(session, second)
+        assert (case.status, case.merged_into) == ("closed", first)
+    page.locator("#merged-into a").click()
+    page.wait_for_url(f"{server}/cases/{first}")
+    expect(page.locator("#merged-from")).to_contain_text(second)
+    expect(page.locator(".timeline")).to_contain_text("合并来源")
+
+    # Hotspots: a third report of the lamp makes a cluster on the hotspots page.
+    _report("幸福小区3栋旁边路灯坏了，一直没人修", "幸福小区3栋", "web:lamp-c", 0.5)
+    page.click("nav.nav >> text=热点问题")
+    page.wait_for_url(f"{server}/hotspots")
+    spot = page.locator("section.hotspot").first
+    expect(spot).to_contain_text("幸福小区")
+    expect(spot.locator("a.case-link")).to_have_count(3)
+    page.click('#hotspot-windows a[data-days="30"]')
+    page.wait_for_url(f"{server}/hotspots?days=30")
+    expect(page.locator("#hotspot-windows a.active")).to_have_text("近 30 天")
+    page.screenshot(path=str(SCREENSHOTS / "hotspots.png"))
+    assert errors == []
+    context.close()

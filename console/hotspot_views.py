@@ -1,0 +1,149 @@
+"""What the console shows of hotspots (热点): the page, the dashboard panel and the JSON API.
+
+The core (``hotline.similarity``) finds the clusters; this module adds what people read (the
+category's name, each case's status and place) with one query for every case on the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.figures import category_name
+from hotline.config import load_settings
+from hotline.models import Case, utcnow
+from hotline.operator_alerts import hotspot_title
+from hotline.redact import mask_numbers
+from hotline.similarity import Hotspot, hotspots
+from hotline.workflow import OPEN_STATUSES, CaseStatus
+
+WINDOWS = {1: "今天（24 小时）", 7: "近 7 天", 30: "近 30 天"}
+"""The page's window selector: days → label."""
+MIN_DAYS, MAX_DAYS = 1, 90
+PAGE_CLUSTERS = 50
+"""Clusters the page shows at most (the biggest and newest first)."""
+PANEL_CLUSTERS = 5
+"""Clusters the dashboard panel shows."""
+CASES_PER_CLUSTER = 20
+"""Cases listed under one cluster; the rest are counted."""
+MAX_SNIPPET = 60
+
+
+@dataclass(frozen=True)
+class ClusterCase:
+    """One case listed under a hotspot."""
+
+    number: str
+    status: str
+    status_label: str
+    open: bool
+    created_at: datetime
+    location: str
+    snippet: str
+
+
+@dataclass(frozen=True)
+class HotspotView:
+    """A hotspot with the names and cases the page shows."""
+
+    hotspot: Hotspot
+    category_name: str
+    title: str
+    alert: bool
+    cases: list[ClusterCase] = field(default_factory=list)
+    rest: list[str] = field(default_factory=list)
+    """Numbers of the cases past the listed ones."""
+
+    @property
+    def open_count(self) -> int:
+        """How many of the listed cases still need work."""
+        return sum(1 for c in self.cases if c.open)
+
+
+def ranked(found: list[Hotspot]) -> list[Hotspot]:
+    """Biggest first, then the most recent (the core's order, made explicit)."""
+    return sorted(found, key=lambda h: (-h.count, -h.latest_at.timestamp(), h.key))
+
+
+def alert_keys(session: Session, now: datetime | None = None) -> set[str]:
+    """Keys of clusters that grew past ``hotspot_alert_size`` within the last day."""
+    size = load_settings().hotspot_alert_size
+    today = hotspots(session, days=1, now=now, min_count=size)
+    return {h.key for h in today if h.count >= size}
+
+
+def build_views(
+    session: Session,
+    found: list[Hotspot],
+    *,
+    alerts: set[str],
+    limit: int,
+    with_cases: bool = True,
+) -> list[HotspotView]:
+    """The first ``limit`` hotspots with names, and (optionally) their cases in one query."""
+    chosen = ranked(found)[:limit]
+    rows: dict[str, Case] = {}
+    if with_cases:
+        numbers = [n for h in chosen for n in h.case_numbers[:CASES_PER_CLUSTER]]
+        if numbers:
+            rows = {
+                c.number: c for c in session.scalars(select(Case).where(Case.number.in_(numbers)))
+            }
+    views = []
+    for h in chosen:
+        listed = [_cluster_case(rows[n]) for n in h.case_numbers[:CASES_PER_CLUSTER] if n in rows]
+        views.append(
+            HotspotView(
+                hotspot=h,
+                category_name=category_name(h.category),
+                title=hotspot_title(h),
+                alert=h.key in alerts,
+                cases=listed,
+                rest=list(h.case_numbers[CASES_PER_CLUSTER:]),
+            )
+        )
+    return views
+
+
+def _cluster_case(case: Case) -> ClusterCase:
+    description = mask_numbers(case.description)
+    if len(description) > MAX_SNIPPET:
+        description = description[:MAX_SNIPPET] + "…"
+    status = CaseStatus(case.status)
+    return ClusterCase(
+        number=case.number,
+        status=case.status,
+        status_label=status.label,
+        open=status in OPEN_STATUSES,
+        created_at=case.created_at,
+        location=mask_numbers(case.location),
+        snippet=description,
+    )
+
+
+@dataclass(frozen=True)
+class Panel:
+    """The dashboard's hotspot panel: the top clusters of the week and today's alerts."""
+
+    days: int
+    views: list[HotspotView]
+    alerts: list[HotspotView]
+    alert_size: int
+
+
+def dashboard_panel(session: Session, now: datetime | None = None) -> Panel:
+    """The top clusters of the last 7 days, and the clusters past the alert size today."""
+    now = now or utcnow()
+    size = load_settings().hotspot_alert_size
+    today = [h for h in hotspots(session, days=1, now=now, min_count=size) if h.count >= size]
+    keys = {h.key for h in today}
+    week = hotspots(session, days=7, now=now)
+    return Panel(
+        days=7,
+        views=build_views(session, week, alerts=keys, limit=PANEL_CLUSTERS, with_cases=False),
+        alerts=build_views(session, today, alerts=keys, limit=PANEL_CLUSTERS, with_cases=False),
+        alert_size=size,
+    )
