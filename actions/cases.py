@@ -17,7 +17,14 @@ from hotline.messages import format_local
 from hotline.models import Case
 from hotline.numbering import find_case_numbers
 from hotline.ratelimit import shared_limiter
-from hotline.resident import open_cases, owned_case, owns, visible_case, withdrawable_cases
+from hotline.resident import (
+    open_cases,
+    owned_case,
+    owns,
+    reported_case,
+    visible_case,
+    withdrawable_cases,
+)
 from hotline.workflow import CaseStatus
 
 NOT_FOUND = "没有找到工单 {number}，或您无权查看。请核对工单编号。"
@@ -264,8 +271,9 @@ class ActionAddInfo(Action):
             return done
 
         def add(session: Session) -> bool:
-            # The slot may come from anywhere in the conversation: only the sender's own case.
-            case = owned_case(session, number, sender)
+            # The slot may come from anywhere in the conversation: only the sender's cases
+            # (their own, or one they joined as a co-reporter).
+            case = reported_case(session, number, sender)
             if case is None:
                 return False
             apply_action(session, case, "add_info", Actor.resident(sender), ActionInput(note=text))

@@ -12,12 +12,11 @@ from actions.cases import NOT_FOUND, number_in
 from actions.common import apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline import handoff
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action
 from hotline.catalogue import get_catalogue
 from hotline.errors import InvalidTransitionError, StorageUnavailableError, ValidationError
-from hotline.resident import log_consultation, owned_case
+from hotline.resident import log_consultation, rate_case, save_rating_comment
 from hotline.routing import faq_topics
+from hotline.similarity.wording import co_reporter_rated
 from hotline.vocab import Satisfaction, channel_of_sender
 
 FAQ_FOLLOWUP = "以上是否解答了您的问题？如需登记办理，请直接描述您的具体情况。"
@@ -131,21 +130,8 @@ class ActionRateCase(Action):
             dispatcher.utter_message(text="请点选回访消息里的评价按钮，以便对应到您的工单。")
             return [SlotSet("rating_needs_comment", False)]
 
-        def rate(session: Session) -> str | None:
-            case = owned_case(session, number, sender)
-            if case is None:
-                return None
-            apply_action(
-                session,
-                case,
-                "rate",
-                Actor.resident(sender),
-                ActionInput(rating=rating.value),
-            )
-            return number
-
         try:
-            rated = with_db(rate)
+            rated = with_db(lambda s: rate_case(s, number, sender, rating))
         except StorageUnavailableError:
             apologise(dispatcher)
             return [SlotSet("rating_needs_comment", False)]
@@ -155,13 +141,17 @@ class ActionRateCase(Action):
         if rated is None:
             dispatcher.utter_message(text=NOT_FOUND.format(number=number))
             return [SlotSet("rating_needs_comment", False)]
+        ask_comment = [
+            SlotSet("rating_needs_comment", True),
+            SlotSet("case_number", number),
+            SlotSet("rating_comment", None),
+        ]
+        if rated.co_reporter:
+            dispatcher.utter_message(text=co_reporter_rated(number, rating))
+            return ask_comment if rating is Satisfaction.DISSATISFIED else []
         if rating is Satisfaction.DISSATISFIED:
             dispatcher.utter_message(text=f"工单 {number} 已重新办理，并已报告督办人员。")
-            return [
-                SlotSet("rating_needs_comment", True),
-                SlotSet("case_number", number),
-                SlotSet("rating_comment", None),
-            ]
+            return ask_comment
         dispatcher.utter_message(text=f"感谢您的评价（{rating.label}），工单 {number} 已归档。")
         return [SlotSet("rating_needs_comment", False)]
 
@@ -180,19 +170,8 @@ class ActionSaveRatingComment(Action):
         comment = str(tracker.get_slot("rating_comment") or "").strip()
 
         def save(session: Session) -> bool:
-            # `case_number` is filled from any number in the comment; only the sender's own case.
-            case = owned_case(session, number, sender)
-            if case is None:
-                return False
-            case.satisfaction_comment = comment
-            apply_action(
-                session,
-                case,
-                "add_info",
-                Actor.resident(sender),
-                ActionInput(note=f"回访意见：{comment}"),
-            )
-            return True
+            # `case_number` is filled from any number in the comment: only the sender's cases.
+            return save_rating_comment(session, number, sender, comment)
 
         try:
             saved = with_db(save)

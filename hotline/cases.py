@@ -190,6 +190,10 @@ def create_case(
     ):
         if value is not None and not (low <= value <= high):
             raise ValidationError(name_, f"超出范围 {low}～{high}")
+    from hotline.similarity import vectors
+
+    # Encoded before the row is written, so that SQLite's write lock is not held meanwhile.
+    vector = None if new.faq_topic else vectors.try_encode(description)
 
     case = Case(
         channel=channel.value,
@@ -235,6 +239,8 @@ def create_case(
         data={"category": case.category, "urgency": case.urgency, "channel": case.channel},
         now=now,
     )
+    if not new.faq_topic:
+        vectors.save_new_case_vector(session, case, vector)
     return case, True
 
 
@@ -281,9 +287,28 @@ def _notify(
     text: str | None,
     kind: str = "status",
     payload: dict[str, Any] | None = None,
+    *,
+    skip: str | None = None,
+    co_text: str | None = None,
 ) -> None:
-    if text and case.resident_ref:
-        outbox.enqueue(session, case.resident_ref, text, kind, case_id=case.id, payload=payload)
+    """Queues a message for the case's reporter and every co-reporter (except ``skip``, who
+    did what the message is about); co-reporters get ``co_text`` when given."""
+    if not text:
+        return
+    from hotline.similarity.reporters import notice_recipients
+
+    for recipient in notice_recipients(session, case):
+        if recipient == skip:
+            continue
+        own = recipient == case.resident_ref
+        outbox.enqueue(
+            session,
+            recipient,
+            text if own or co_text is None else co_text,
+            kind,
+            case_id=case.id,
+            payload=payload,
+        )
 
 
 def apply_action(
@@ -312,6 +337,19 @@ def apply_action(
         raise ValidationError("action", f"未知的操作「{action}」")
     lock_case(session, case)
     status = CaseStatus(case.status)
+    if _is_co_reporter(session, case, actor):
+        if action == "rate":
+            # A co-reporter's rating is theirs alone: it never closes or reopens the case.
+            from hotline.similarity.reporters import rate_as_co_reporter
+
+            rate_as_co_reporter(
+                session, case, actor.name, params.rating or "", params.note, now=now
+            )
+            return case
+        if action == "cancel":
+            raise InvalidTransitionError(
+                case.number, f"{status.value}（{status.label}）", action, "只有反映人本人可以撤回"
+            )
     if status not in transition.sources:
         raise InvalidTransitionError(case.number, f"{status.value}（{status.label}）", action)
     note = (params.note or "").strip() or None
@@ -324,6 +362,7 @@ def apply_action(
     data: dict[str, Any] = {}
     tz = settings.timezone
     message: str | None = None
+    co_message: str | None = None  # what co-reporters are told instead, when it differs
     if action == "accept":
         case.accepted_at = case.accepted_at or now
         message = status_message("accept", case.number)
@@ -399,8 +438,18 @@ def apply_action(
         case.closed_at = now
         data["target"] = target.number
         message = status_message("merge", case.number, target=target.number)
+        from hotline.similarity.reporters import absorb_merged
+
+        # The merged case's residents keep hearing about their problem, from the target.
+        joined = absorb_merged(session, case, target, now)
         record_event(
-            session, target, actor, "merged_from", note=note, data={"source": case.number}, now=now
+            session,
+            target,
+            actor,
+            "merged_from",
+            note=note,
+            data={"source": case.number, "co_reporters": joined},
+            now=now,
         )
     elif action == "reopen":
         case.reopen_count += 1
@@ -413,6 +462,9 @@ def apply_action(
     elif action == "cancel":
         case.closed_at = now
         message = status_message("cancel", case.number)
+        from hotline.similarity.wording import CO_REPORTER_CANCELLED
+
+        co_message = CO_REPORTER_CANCELLED.format(number=case.number)
     elif action == "rate":
         rating = Satisfaction.parse(params.rating or "", "rating")
         case.satisfaction = rating.value
@@ -434,9 +486,15 @@ def apply_action(
         case.status = target_status.value
     case.updated_at = now
     # Residents are not told about what they did themselves (the assistant already answered).
-    own_action = actor.kind is ActorKind.RESIDENT and actor.name == case.resident_ref
-    if action != "resolve" and not own_action:
-        _notify(session, case, message)
+    # A co-reporter who acts (e.g. adds information) is not told either; the others are.
+    if action != "resolve":
+        _notify(
+            session,
+            case,
+            message,
+            skip=actor.name if actor.kind is ActorKind.RESIDENT else None,
+            co_text=co_message,
+        )
     record_event(
         session,
         case,
@@ -450,6 +508,15 @@ def apply_action(
     )
     session.flush()
     return case
+
+
+def _is_co_reporter(session: Session, case: Case, actor: Actor) -> bool:
+    """Whether the actor is a resident who joined this case as a co-reporter."""
+    if actor.kind is not ActorKind.RESIDENT or actor.name == case.resident_ref:
+        return False
+    from hotline.similarity.reporters import co_reporter
+
+    return co_reporter(session, case, actor.name) is not None
 
 
 def _due(case: Case, now: datetime, catalogue: Catalogue, settings: Settings) -> datetime:

@@ -48,6 +48,9 @@ class Category:
     time_limits: TimeLimits
     public: bool = False
     """Whether cases of this category may be published (Open311 reads, :mod:`hotline.open311`)."""
+    related: tuple[str, ...] = ()
+    """Categories whose cases may be the same problem (as written in the file; see
+    :meth:`Catalogue.neighbours` for the symmetric relation)."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,23 @@ class Catalogue:
     referrals: tuple[Referral, ...] = ()
     emergency_numbers: tuple[Referral, ...] = ()
     _by_code: dict[str, Category] = field(default_factory=dict, repr=False)
+    _neighbours: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._by_code.update({c.code: c for c in self.categories})
+        links: dict[str, set[str]] = {c.code: {c.code} for c in self.categories}
+        for category in self.categories:
+            for other in category.related:
+                if other in links:
+                    links[category.code].add(other)
+                    links[other].add(category.code)
+        self._neighbours.update({code: frozenset(codes) for code, codes in links.items()})
+
+    def neighbours(self, code: str) -> frozenset[str]:
+        """The category itself and the categories related to it, either way round (the one
+        place the similar-case matcher and the hotspots learn which categories to compare).
+        An unknown code has only itself."""
+        return self._neighbours.get(code, frozenset({code}))
 
     @property
     def codes(self) -> list[str]:
@@ -153,7 +170,17 @@ def _parse_category(raw: Any, index: int) -> Category:
         keywords=_parse_strings(raw["keywords"], where, "keywords"),
         time_limits=_parse_time_limits(raw["time_limits"], where),
         public=_parse_public(raw.get("public", False), where),
+        related=_parse_related(raw.get("related"), where),
     )
+
+
+def _parse_related(raw: Any, where: str) -> tuple[str, ...]:
+    """The optional ``related`` list of category codes (checked against the catalogue later)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
+        raise CatalogueError(f"{where}: field 'related' must be a list of category codes")
+    return tuple(raw)
 
 
 def _parse_public(raw: Any, where: str) -> bool:
@@ -198,6 +225,13 @@ def parse_catalogue(data: Any) -> Catalogue:
                 f"(first at categories[{seen_codes[cat.code]}])"
             )
         seen_codes[cat.code] = i
+    for i, cat in enumerate(categories):
+        for other in cat.related:
+            if other not in seen_codes or other == cat.code:
+                raise CatalogueError(
+                    f"categories[{i}] ({cat.code}): field 'related' names "
+                    f"{'itself' if other == cat.code else f'unknown category {other!r}'}"
+                )
     return Catalogue(
         categories=tuple(categories),
         referrals=_parse_referrals(data.get("referrals"), "referrals"),

@@ -191,6 +191,7 @@ EXTENSION_MODULES = (
     "hotline.cli_telegram",
     "hotline.cli_retention",
     "hotline.cli_calendar",
+    "hotline.cli_similar",
 )
 """Modules whose ``register(subparsers)`` adds further subcommands."""
 

@@ -58,6 +58,15 @@ class Settings:
     """Case lookups with the phone's last four digits, per case number (any address)."""
     holidays_path: Path = PROJECT_ROOT / "data" / "holidays.yml"
     calendar_horizon_days: int = 45
+    similar_ask_threshold: float = 0.8
+    """Score from which the assistant asks a resident whether their report is an open case's
+    problem (:func:`hotline.similarity.likely_duplicate`)."""
+    similar_show_threshold: float = 0.5
+    """Score from which the console suggests a case as similar."""
+    similar_window_days: int = 30
+    """Resolved and closed cases this recent are still matched (open cases always are)."""
+    hotspot_alert_size: int = 5
+    """A hotspot with this many cases, grown within a day, is alerted to operators."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -116,6 +125,10 @@ def load_settings() -> Settings:
             os.environ.get("HOTLINE_HOLIDAYS", PROJECT_ROOT / "data" / "holidays.yml")
         ),
         calendar_horizon_days=_positive_int("HOTLINE_CALENDAR_HORIZON_DAYS", 45),
+        similar_ask_threshold=_fraction("HOTLINE_SIMILAR_ASK_THRESHOLD", 0.8),
+        similar_show_threshold=_fraction("HOTLINE_SIMILAR_SHOW_THRESHOLD", 0.5),
+        similar_window_days=_positive_int("HOTLINE_SIMILAR_WINDOW_DAYS", 30),
+        hotspot_alert_size=_positive_int("HOTLINE_HOTSPOT_ALERT_SIZE", 5),
     )
 
 
@@ -174,3 +187,17 @@ def _positive_int(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name} must be a positive whole number, not {raw!r}")
     return int(raw)
+
+
+def _fraction(name: str, default: float) -> float:
+    """An environment variable holding a number from 0 to 1, or the default when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name} must be a number from 0 to 1, not {raw!r}")
+    return value

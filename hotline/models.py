@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -149,6 +150,7 @@ class Case(Base):
         Index("ix_cases_status_due", "status", "due_at"),
         Index("ix_cases_resident", "resident_ref"),
         Index("ix_cases_created", "created_at"),
+        Index("ix_cases_resolved", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -326,3 +328,70 @@ class CaseAlert(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class CaseVector(Base):
+    """A case's description embedding and normalised place, for the similar-case matcher.
+
+    Written when the case is created (:mod:`hotline.similarity.vectors`); a case whose
+    encoding failed has none until ``hotline similar backfill``. Deleted when the case is
+    anonymised: the vector is derived from the resident's words.
+    """
+
+    __tablename__ = "case_vectors"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """float16, little-endian, L2-normalised (768 bytes for 384 dimensions); None when
+    encoding failed (``hotline similar backfill`` retries)."""
+    place_key: Mapped[str] = mapped_column(String(255), default="")
+    """The location normalised for comparison (:func:`hotline.similarity.places.place_key`)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseReporter(Base):
+    """A resident who reported a case's problem after someone else did (a co-reporter).
+
+    They get the case's progress notices and the satisfaction survey. Their rating is kept
+    here; only the original reporter's rating (on the case) drives the workflow.
+    """
+
+    __tablename__ = "case_reporters"
+    __table_args__ = (
+        UniqueConstraint("case_id", "resident_ref", name="uq_case_reporters_case_resident"),
+        Index("ix_case_reporters_resident", "resident_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    resident_ref: Mapped[str | None] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(16))
+    contact_name: Mapped[str] = mapped_column(String(64), default="匿名")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    satisfaction: Mapped[str | None] = mapped_column(String(24))
+    satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None]
+    merged_from: Mapped[str | None] = mapped_column(String(32))
+    """The case number this reporter came from when that case was merged into this one."""
+
+
+class HotspotAlert(Base):
+    """A hotspot already alerted to operators at one size level, so it is alerted once."""
+
+    __tablename__ = "hotspot_alerts"
+    __table_args__ = (UniqueConstraint("key", "level", name="uq_hotspot_alerts_key_level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer)
+    """The size reached: the alert size, then each doubling of it."""
+    category: Mapped[str] = mapped_column(String(32))
+    place: Mapped[str] = mapped_column(Text, default="")
+    case_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """The cluster's cases when it was alerted."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

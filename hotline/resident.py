@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.actors import Actor
-from hotline.cases import NewCase, create_case, get_case, record_event, resident_cases
+from hotline.cases import (
+    ActionInput,
+    NewCase,
+    apply_action,
+    create_case,
+    get_case,
+    record_event,
+    resident_cases,
+)
 from hotline.errors import NotFoundError
 from hotline.models import Case, utcnow
 from hotline.phone import last_four
-from hotline.vocab import CaseType, Urgency
+from hotline.similarity.reporters import co_reported_cases, co_reporter, comment_as_co_reporter
+from hotline.similarity.vectors import refresh_place
+from hotline.vocab import CaseType, Satisfaction, Urgency
 from hotline.workflow import BEFORE_DISPATCH, OPEN_STATUSES, CaseStatus
 
 
@@ -27,12 +38,13 @@ def submit_report(session: Session, new: NewCase) -> Case:
 
 
 def owned_case(session: Session, number: str | None, sender_id: str) -> Case | None:
-    """The case if it exists and was reported by this sender; None otherwise.
+    """The case if it exists and was first reported by this sender; None otherwise.
 
-    The one ownership check: every resident action on an existing case (status, withdrawal,
-    added information, emergency location, rating) goes through it, so a conversation can
-    never read or change another resident's case. None both for a number that does not
-    exist and for someone else's case, so the answer never reveals that a case exists.
+    The ownership check of what only the reporter may do: withdraw the case, give an
+    emergency's location. :func:`reported_case` also admits co-reporters, for what they may
+    do too (status, added information, rating). A conversation can never read or change
+    another resident's case: None both for a number that does not exist and for someone
+    else's case, so the answer never reveals that a case exists.
     """
     if not number or not sender_id:
         return None
@@ -43,15 +55,34 @@ def owned_case(session: Session, number: str | None, sender_id: str) -> Case | N
     return case if case.resident_ref == sender_id else None
 
 
+def reported_case(session: Session, number: str | None, sender_id: str) -> Case | None:
+    """The case if this sender reported it or joined it as a co-reporter; None otherwise
+    (also for a number that does not exist).
+
+    For what co-reporters may do as well as the reporter: look the case up, add
+    information, rate it (a co-reporter's rating never changes the case's state, see
+    :mod:`hotline.similarity.reporters`).
+    """
+    case = owned_case(session, number, sender_id)
+    if case is not None or not number or not sender_id:
+        return case
+    try:
+        case = get_case(session, number)
+    except NotFoundError:
+        return None
+    return case if co_reporter(session, case, sender_id) is not None else None
+
+
 def visible_case(
     session: Session, number: str, sender_id: str, phone_last4: str | None = None
 ) -> Case | None:
-    """The case if this resident may see it: their own, or proven by the phone's last four.
+    """The case if this resident may see it: their own or co-reported, or proven by the
+    phone's last four.
 
     Returns None both for a number that does not exist and for someone else's case, so the
     answer never reveals that a case exists.
     """
-    case = owned_case(session, number, sender_id)
+    case = reported_case(session, number, sender_id)
     if case is not None:
         return case
     digits = (phone_last4 or "").strip()
@@ -64,21 +95,91 @@ def visible_case(
     return case if case.phone and last_four(case.phone) == digits else None
 
 
+@dataclass(frozen=True)
+class Rating:
+    """A resident's recorded 回访 rating.
+
+    Attributes:
+        number: The case.
+        rating: What they chose.
+        co_reporter: Whether they rated as a co-reporter (the case's state did not change).
+    """
+
+    number: str
+    rating: Satisfaction
+    co_reporter: bool
+
+
+def rate_case(
+    session: Session, number: str | None, sender_id: str, rating: Satisfaction
+) -> Rating | None:
+    """Records a resident's rating of a case they reported or co-reported.
+
+    The reporter's rating closes the case (不满意 reopens it); a co-reporter's is kept on their
+    reporter row and changes nothing else (:mod:`hotline.similarity.reporters`).
+
+    Returns:
+        The rating, or None when the case is not theirs (or does not exist).
+
+    Raises:
+        InvalidTransitionError: The case cannot be rated now, or they already rated it.
+    """
+    case = reported_case(session, number, sender_id)
+    if case is None:
+        return None
+    apply_action(session, case, "rate", Actor.resident(sender_id), ActionInput(rating=rating.value))
+    return Rating(case.number, rating, co_reporter=case.resident_ref != sender_id)
+
+
+def save_rating_comment(session: Session, number: str | None, sender_id: str, comment: str) -> bool:
+    """Adds what a dissatisfied resident said after their rating: on the reopened case for its
+    reporter (also as added information for the office), on their reporter row for a
+    co-reporter.
+
+    Returns:
+        False when the case is not theirs.
+
+    Raises:
+        InvalidTransitionError: The reporter's case is no longer open.
+    """
+    case = reported_case(session, number, sender_id)
+    if case is None:
+        return False
+    if case.resident_ref != sender_id:
+        comment_as_co_reporter(session, case, sender_id, comment)
+        return True
+    case.satisfaction_comment = comment
+    apply_action(
+        session,
+        case,
+        "add_info",
+        Actor.resident(sender_id),
+        ActionInput(note=f"回访意见：{comment}"),
+    )
+    return True
+
+
 def owns(session: Session, number: str | None, sender_id: str) -> bool:
     """Whether the case exists and was reported by this sender."""
     return owned_case(session, number, sender_id) is not None
 
 
 def withdrawable_cases(session: Session, sender_id: str) -> list[Case]:
-    """The resident's cases that can still be withdrawn (not yet dispatched)."""
+    """The resident's own cases that can still be withdrawn (not yet dispatched); never a
+    case they only co-reported."""
     return [
         c for c in resident_cases(session, sender_id) if CaseStatus(c.status) in BEFORE_DISPATCH
     ]
 
 
 def open_cases(session: Session, sender_id: str) -> list[Case]:
-    """The resident's cases still being handled."""
-    return [c for c in resident_cases(session, sender_id) if CaseStatus(c.status) in OPEN_STATUSES]
+    """The resident's cases still being handled, their own and those they co-reported,
+    newest first."""
+    cases = {c.id: c for c in resident_cases(session, sender_id)}
+    cases.update({c.id: c for c in co_reported_cases(session, sender_id)})
+    return [
+        c for _, c in sorted(cases.items(), reverse=True) if CaseStatus(c.status) in OPEN_STATUSES
+    ]
 
 
 def set_location(
@@ -93,6 +194,7 @@ def set_location(
     case.location = location.strip()[:500]
     if latitude is not None and longitude is not None:
         case.latitude, case.longitude = latitude, longitude
+    refresh_place(session, case)
     record_event(session, case, actor, "set_location", note=case.location)
 
 

@@ -47,6 +47,7 @@ from hotline.models import (
     Attachment,
     Case,
     CaseEvent,
+    CaseReporter,
     Conversation,
     ConversationMessage,
     DataRequest,
@@ -54,6 +55,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.redact import ANONYMISED, UNNAMED, remove_numbers
+from hotline.similarity.vectors import forget_vector
 from hotline.vocab import ActorKind
 from hotline.workflow import FINAL_STATUSES
 
@@ -121,6 +123,8 @@ class DeletionReport:
     messages_scrubbed: int = 0
     photos: int = 0
     tracker_events: int = 0
+    co_reports: list[str] = field(default_factory=list)
+    """Cases of other residents the resident had joined; their part is anonymised at once."""
 
 
 def _delete_photo_file(path: str, media_dir: Path) -> None:
@@ -185,17 +189,65 @@ def anonymise_case(
         elif event.note:
             event.note = scrub(event.note)
     for message in session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)):
-        message.recipient = ANONYMISED
-        message.text = ANONYMISED
-        message.payload = None
-        if message.status in ("pending", "sending"):
-            message.status = "failed"
-            message.last_error = "工单已匿名化，不再发送"
+        _blank_message(message)
+    for reporter in session.scalars(select(CaseReporter).where(CaseReporter.case_id == case.id)):
+        _anonymise_reporter(reporter)
+    forget_vector(session, case)
     photos = _delete_photos(
         session, list(session.scalars(select(Attachment).where(Attachment.case_id == case.id)))
     )
     record_event(session, case, actor, "anonymise", note=reason, data={"photos": photos}, now=now)
     return photos
+
+
+def _anonymise_reporter(reporter: CaseReporter) -> None:
+    """Removes a co-reporter's personal data from their reporter row (the rating stays)."""
+    reporter.resident_ref = None
+    reporter.phone = None
+    reporter.contact_name = ANONYMISED
+    reporter.description = ANONYMISED if reporter.description else ""
+    reporter.satisfaction_comment = None
+
+
+def forget_co_reports(session: Session, sender: str) -> list[str]:
+    """Removes a resident's co-reports everywhere, whatever the state of the cases: their
+    reporter rows are anonymised (so they get no more notices), their events on those cases
+    scrubbed, and the messages sent to them about those cases blanked. The cases are other
+    residents' reports and go on.
+
+    Returns:
+        The numbers of the cases they had joined.
+    """
+    rows = list(session.scalars(select(CaseReporter).where(CaseReporter.resident_ref == sender)))
+    numbers = []
+    for row in rows:
+        case = session.get(Case, row.case_id)
+        _anonymise_reporter(row)
+        for event in session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == row.case_id, CaseEvent.actor == sender)
+        ):
+            event.actor = ANONYMISED
+            event.note = ANONYMISED if event.note else event.note
+            if event.data and "phone" in event.data:
+                event.data = {**event.data, "phone": None}
+        for message in session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.case_id == row.case_id, OutboxMessage.recipient == sender
+            )
+        ):
+            _blank_message(message)
+        if case is not None:
+            numbers.append(case.number)
+    return numbers
+
+
+def _blank_message(message: OutboxMessage) -> None:
+    message.recipient = ANONYMISED
+    message.text = ANONYMISED
+    message.payload = None
+    if message.status in ("pending", "sending"):
+        message.status = "failed"
+        message.last_error = "工单已匿名化，不再发送"
 
 
 def due_cases(session: Session, days: int, now: datetime) -> list[Case]:
@@ -213,6 +265,21 @@ def due_cases(session: Session, days: int, now: datetime) -> list[Case]:
             .order_by(Case.closed_at, Case.id)
         )
     )
+
+
+def _co_reporters_of(session: Session, case_ids: list[int]) -> set[str]:
+    """The co-reporters of these cases (their conversations may go with the cases)."""
+    found: set[str] = set()
+    for start in range(0, len(case_ids), CHUNK):
+        chunk = case_ids[start : start + CHUNK]
+        found.update(
+            r
+            for r in session.scalars(
+                select(CaseReporter.resident_ref).where(CaseReporter.case_id.in_(chunk))
+            )
+            if r
+        )
+    return found
 
 
 def check_days(days: int) -> int:
@@ -236,9 +303,12 @@ def live_senders(
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
         query = select(Case.resident_ref).where(Case.resident_ref.in_(chunk))
+        joined = select(CaseReporter.resident_ref).where(CaseReporter.resident_ref.in_(chunk))
         if ignoring:
             query = query.where(Case.id.not_in(sorted(ignoring)))
+            joined = joined.where(CaseReporter.case_id.not_in(sorted(ignoring)))
         live.update(r for r in session.scalars(query) if r)
+        live.update(r for r in session.scalars(joined) if r)
     return live
 
 
@@ -420,6 +490,7 @@ def run(
     cutoff = now - timedelta(days=days)
     cases = due_cases(session, days, now)
     finished = {c.resident_ref for c in cases if c.resident_ref}
+    finished |= _co_reporters_of(session, [c.id for c in cases])
     report = RetentionReport(
         days=days, cutoff=cutoff, dry_run=dry_run, numbers=[c.number for c in cases]
     )
@@ -497,6 +568,7 @@ def carry_out_deletion(
             report.photos += anonymise_case(session, case, actor, reason=reason, now=now)
         else:
             report.kept_open.append(case.number)
+    report.co_reports = forget_co_reports(session, sender)
     session.flush()
     if report.kept_open:
         scrubbed = scrub_conversation(session, sender)
@@ -521,6 +593,7 @@ def carry_out_deletion(
             "request": request.id,
             "cases": len(report.anonymised),
             "open_kept": report.kept_open,
+            "co_reports": len(report.co_reports),
             "messages": report.messages_deleted or report.messages_scrubbed,
             "photos": report.photos,
             "tracker_events": report.tracker_events,

