@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from console.api import ERROR_RESPONSES, api_operator
 from console.auth import CurrentUser
-from console.hotspot_views import MAX_DAYS, MIN_DAYS, ranked
 from console.figures import category_name
+from console.hotspot_views import MAX_DAYS, MIN_DAYS, ranked
 from hotline.cases import get_case
 from hotline.db import transaction
 from hotline.similarity import hotspots, similar_cases

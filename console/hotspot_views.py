@@ -17,7 +17,7 @@ from hotline.config import load_settings
 from hotline.models import Case, utcnow
 from hotline.operator_alerts import hotspot_title
 from hotline.redact import mask_numbers
-from hotline.similarity import Hotspot, hotspots
+from hotline.similarity import Hotspot, growing_hotspots, hotspots
 from hotline.workflow import OPEN_STATUSES, CaseStatus
 
 WINDOWS = {1: "今天（24 小时）", 7: "近 7 天", 30: "近 30 天"}
@@ -27,6 +27,8 @@ PAGE_CLUSTERS = 50
 """Clusters the page shows at most (the biggest and newest first)."""
 PANEL_CLUSTERS = 5
 """Clusters the dashboard panel shows."""
+PANEL_DAYS = 7
+"""The panel's window: the window in which hotspots are alerted."""
 CASES_PER_CLUSTER = 20
 """Cases listed under one cluster; the rest are counted."""
 MAX_SNIPPET = 60
@@ -68,11 +70,12 @@ def ranked(found: list[Hotspot]) -> list[Hotspot]:
     return sorted(found, key=lambda h: (-h.count, -h.latest_at.timestamp(), h.key))
 
 
-def alert_keys(session: Session, now: datetime | None = None) -> set[str]:
-    """Keys of clusters that grew past ``hotspot_alert_size`` within the last day."""
-    size = load_settings().hotspot_alert_size
-    today = hotspots(session, days=1, now=now, min_count=size)
-    return {h.key for h in today if h.count >= size}
+def alerting_numbers(session: Session, now: datetime | None = None) -> set[str]:
+    """Case numbers of the hotspots that grew past the alert size within the last day.
+
+    Clusters of another window have other keys, so a cluster is matched by its cases.
+    """
+    return {n for spot, _ in growing_hotspots(session, now=now) for n in spot.case_numbers}
 
 
 def build_views(
@@ -83,7 +86,12 @@ def build_views(
     limit: int,
     with_cases: bool = True,
 ) -> list[HotspotView]:
-    """The first ``limit`` hotspots with names, and (optionally) their cases in one query."""
+    """The first ``limit`` hotspots with names, and (optionally) their cases in one query.
+
+    Args:
+        alerts: Case numbers of growing hotspots (:func:`alerting_numbers`); a hotspot with
+            one of them is marked.
+    """
     chosen = ranked(found)[:limit]
     rows: dict[str, Case] = {}
     if with_cases:
@@ -100,7 +108,7 @@ def build_views(
                 hotspot=h,
                 category_name=category_name(h.category),
                 title=hotspot_title(h),
-                alert=h.key in alerts,
+                alert=not alerts.isdisjoint(h.case_numbers),
                 cases=listed,
                 rest=list(h.case_numbers[CASES_PER_CLUSTER:]),
             )
@@ -135,15 +143,16 @@ class Panel:
 
 
 def dashboard_panel(session: Session, now: datetime | None = None) -> Panel:
-    """The top clusters of the last 7 days, and the clusters past the alert size today."""
+    """The top clusters of the last 7 days, and those that grew past the alert size today."""
     now = now or utcnow()
-    size = load_settings().hotspot_alert_size
-    today = [h for h in hotspots(session, days=1, now=now, min_count=size) if h.count >= size]
-    keys = {h.key for h in today}
-    week = hotspots(session, days=7, now=now)
+    growing = [spot for spot, _ in growing_hotspots(session, now=now)]
+    numbers = {n for spot in growing for n in spot.case_numbers}
+    week = hotspots(session, days=PANEL_DAYS, now=now)
     return Panel(
-        days=7,
-        views=build_views(session, week, alerts=keys, limit=PANEL_CLUSTERS, with_cases=False),
-        alerts=build_views(session, today, alerts=keys, limit=PANEL_CLUSTERS, with_cases=False),
-        alert_size=size,
+        days=PANEL_DAYS,
+        views=build_views(session, week, alerts=numbers, limit=PANEL_CLUSTERS, with_cases=False),
+        alerts=build_views(
+            session, growing, alerts=numbers, limit=PANEL_CLUSTERS, with_cases=False
+        ),
+        alert_size=load_settings().hotspot_alert_size,
     )

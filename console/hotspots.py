@@ -11,7 +11,7 @@ from console.hotspot_views import (
     MIN_DAYS,
     PAGE_CLUSTERS,
     WINDOWS,
-    alert_keys,
+    alerting_numbers,
     build_views,
 )
 from console.templating import render
@@ -46,7 +46,7 @@ def hotspots_page(request: Request, user: CurrentUser = Depends(operator_user)) 
     now = utcnow()
     with transaction() as session:
         found = hotspots(session, days=days, now=now)
-        alerts = alert_keys(session, now)
+        alerts = alerting_numbers(session, now)
         views = build_views(session, found, alerts=alerts, limit=PAGE_CLUSTERS)
     return render(
         request,

@@ -420,9 +420,10 @@ def case_action(
 
 
 def _done_message(action: str, number: str, target: str) -> str:
+    done = f"已完成操作「{TRANSITIONS[action].label}」"
     if action == "merge":
-        return f"已将工单 {number} 合并到 {target.strip().upper()}"
-    return f"已完成操作「{TRANSITIONS[action].label}」"
+        return f"{done}：工单 {number} 已合并到 {target.strip().upper()}"
+    return done
 
 
 @router.post("/cases/{number}/reveal", include_in_schema=False)

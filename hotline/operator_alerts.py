@@ -23,6 +23,7 @@ from hotline.errors import ValidationError
 from hotline.messages import format_local
 from hotline.models import Case, CaseAlert, User, utcnow
 from hotline.similarity import Hotspot
+from hotline.similarity.hotspots import ALERT_WINDOW_DAYS
 from hotline.vocab import Urgency
 from hotline.workflow import CaseStatus
 
@@ -162,7 +163,7 @@ def hotspot_alert_text(hotspot: Hotspot, console_url: str) -> str:
         f"最近一件：{format_local(hotspot.latest_at, tz)}",
         f"工单：{listed}",
         "请核对是否同一问题，合并办理、统一回复。",
-        f"查看：{console_url.rstrip('/')}/hotspots?days=1#hotspot-{hotspot.key}",
+        f"查看：{console_url.rstrip('/')}/hotspots?days={ALERT_WINDOW_DAYS}#hotspot-{hotspot.key}",
     ]
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ NLU uses too.
 """
 
 from hotline.models import CaseReporter
-from hotline.similarity.hotspots import Hotspot, due_hotspot_alerts, hotspots
+from hotline.similarity.hotspots import Hotspot, due_hotspot_alerts, growing_hotspots, hotspots
 from hotline.similarity.matcher import (
     Suggestion,
     likely_duplicate,
@@ -36,6 +36,7 @@ __all__ = [
     "co_reported_cases",
     "co_reporters",
     "due_hotspot_alerts",
+    "growing_hotspots",
     "hotspots",
     "join_as_co_reporter",
     "likely_duplicate",

@@ -284,26 +284,35 @@ def alert_levels(size: int, count: int) -> list[int]:
     return levels
 
 
-def due_hotspot_alerts(session: Session, *, now: datetime | None = None) -> list[Hotspot]:
-    """The hotspots to alert operators about now, recorded so that each is alerted once.
-
-    A hotspot is due when, within the last day, its reports in the last 7 days grew past
-    ``hotspot_alert_size`` or a doubling of it (10, 20 …), and no alert at that size was
-    recorded for it (by key, or for a cluster sharing one of its cases).
-    """
+def growing_hotspots(session: Session, *, now: datetime | None = None) -> list[tuple[Hotspot, int]]:
+    """The hotspots whose reports in the last 7 days grew past ``hotspot_alert_size``, or a
+    doubling of it (10, 20 …), within the last day, each with the size it grew past; biggest
+    first. Records nothing: the dashboard and the hotspots page warn with it, and
+    :func:`due_hotspot_alerts` alerts each once."""
     now = now or utcnow()
     size = load_settings().hotspot_alert_size
-    since = now - timedelta(days=ALERT_WINDOW_DAYS)
-    previous = list(session.scalars(select(HotspotAlert).where(HotspotAlert.created_at >= since)))
-    due = []
+    growing = []
     for spot, reports in _all(session, days=ALERT_WINDOW_DAYS, now=now):
         levels = alert_levels(size, spot.count)
         if not levels:
             continue
-        level = levels[-1]
         day_ago = sum(1 for t in reports if t <= now - GROWTH_WINDOW)
-        if day_ago >= level:
-            continue
+        if day_ago < levels[-1]:
+            growing.append((spot, levels[-1]))
+    return growing
+
+
+def due_hotspot_alerts(session: Session, *, now: datetime | None = None) -> list[Hotspot]:
+    """The hotspots to alert operators about now, recorded so that each is alerted once.
+
+    A hotspot is due when it is growing (:func:`growing_hotspots`) and no alert at that size
+    was recorded for it (by key, or for a cluster sharing one of its cases).
+    """
+    now = now or utcnow()
+    since = now - timedelta(days=ALERT_WINDOW_DAYS)
+    previous = list(session.scalars(select(HotspotAlert).where(HotspotAlert.created_at >= since)))
+    due = []
+    for spot, level in growing_hotspots(session, now=now):
         members = set(spot.case_numbers)
         if any(
             a.level >= level and (a.key == spot.key or members & set(a.case_numbers or []))

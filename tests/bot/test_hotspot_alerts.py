@@ -63,7 +63,7 @@ async def test_a_growing_hotspot_is_posted_once(
         assert text.startswith("🔥 热点预警：") and "（3 件）" in text
         assert "幸福路" in text and "城市管理" in text
         assert all(n in text for n in numbers)
-        assert "https://rexian.example.cn/hotspots?days=1#hotspot-" in text
+        assert "https://rexian.example.cn/hotspots?days=7#hotspot-" in text
         assert "13812345678" not in text and "5678" not in text
         await asyncio.sleep(0.5)  # more rounds: the same hotspot is not posted again
         assert len(hotspot_posts(tg)) == 1

@@ -436,7 +436,7 @@ def test_operator_merges_a_suggested_duplicate(server: str, browser: Browser) ->
     row.locator('button[data-merge="here"]').click()
     page.wait_for_url(f"{server}/cases/{second}")
     assert messages and first in messages[0] and second in messages[0]
-    expect(page.locator(".flash-ok")).to_contain_text(f"已将工单 {second} 合并到 {first}")
+    expect(page.locator(".flash-ok")).to_contain_text(f"工单 {second} 已合并到 {first}")
     expect(page.locator("#case-status")).to_have_text("已归档")
     expect(page.locator("#merged-into")).to_contain_text(first)
     with transaction() as session:

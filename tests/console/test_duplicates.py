@@ -183,7 +183,7 @@ def test_case_page_shows_suggestions_with_reason_and_merge_buttons(operator: Tes
 
         [best, *_] = similar_cases(session, get_case(session, second))
     assert best.reason in panel and f"{round(best.score * 100)}%" in panel
-    assert "合并到此工单" in panel and "并入本单" in panel
+    assert ">合并到此工单</button>" in panel and ">并入本单</button>" in panel
     assert 'name="csrf_token"' in panel and "data-confirm" in panel
     # The unrelated case suggests nothing, and shows no panel.
     assert 'id="similar-cases"' not in operator.get(f"/cases/{unrelated}").text
@@ -198,7 +198,7 @@ def test_merge_into_the_suggestion_from_the_panel(operator: TestClient) -> None:
     with transaction() as session:
         assert get_case(session, second).merged_into == first
     page = operator.get(f"/cases/{second}").text
-    assert f"已将工单 {second} 合并到 {first}" in page
+    assert f"工单 {second} 已合并到 {first}" in page
     assert 'id="merged-into"' in page and f'href="/cases/{first}"' in page
     main = operator.get(f"/cases/{first}").text
     assert 'id="merged-from"' in main and second in main
@@ -212,7 +212,7 @@ def test_merge_a_suggestion_into_this_case_returns_here(operator: TestClient) ->
     assert status_of(second) == "closed" and status_of(first) == "new"
     with transaction() as session:
         events = case_events(session, get_case(session, first))
-        assert events[-1].action == "merged_from" and events[-1].data == {"source": second}
+        assert events[-1].action == "merged_from" and (events[-1].data or {})["source"] == second
 
 
 def test_back_is_only_a_case_number(operator: TestClient) -> None:
@@ -239,26 +239,24 @@ def test_merge_buttons_follow_what_the_workflow_allows(operator: TestClient) -> 
     panel = _suggestion_forms(operator.get(f"/cases/{fresh}").text)
     assert resolved in panel
     # A resolved case may take a merge, but not be merged into another.
-    assert "合并到此工单" in panel and "并入本单" not in panel
+    assert 'data-merge="here"' in panel and 'data-merge="in"' not in panel
     panel = _suggestion_forms(operator.get(f"/cases/{resolved}").text)
-    assert "并入本单" in panel and "合并到此工单" not in panel
+    assert 'data-merge="in"' in panel and 'data-merge="here"' not in panel
 
 
 def test_co_reporters_show_with_masked_phones(operator: TestClient) -> None:
-    from hotline.actors import Actor
-    from hotline.similarity import add_co_reporter
+    from hotline.similarity import join_as_co_reporter
 
     [first] = lamp_cases(1)
     with transaction() as session:
-        add_co_reporter(
+        join_as_co_reporter(
             session,
-            get_case(session, first),
-            resident_ref="tg:9001",
-            channel="telegram",
-            contact_name="李先生",
-            phone="13987654321",
+            first,
+            "tg:9001",
+            "telegram",
             description="3栋楼下的路灯也不亮",
-            actor=Actor.resident("tg:9001"),
+            phone="13987654321",
+            contact_name="李先生",
         )
     page = operator.get(f"/cases/{first}").text
     start = page.index('id="co-reporters"')
