@@ -1,7 +1,8 @@
 """What the console shows of hotspots (热点): the page, the dashboard panel and the JSON API.
 
 The core (``hotline.similarity``) finds the clusters; this module adds what people read (the
-category's name, each case's status and place) with one query for every case on the page.
+category's name, each case's status, place and co-reporters) with two queries for every case
+on the page, however many hotspots it shows.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.figures import category_name
 from hotline.config import load_settings
-from hotline.models import Case, utcnow
+from hotline.models import Case, CaseReporter, utcnow
 from hotline.operator_alerts import hotspot_title
 from hotline.redact import mask_numbers
 from hotline.similarity import Hotspot, growing_hotspots, hotspots
@@ -45,6 +46,7 @@ class ClusterCase:
     created_at: datetime
     location: str
     snippet: str
+    co_reporters: int = 0
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,11 @@ class HotspotView:
     def open_count(self) -> int:
         """How many of the listed cases still need work."""
         return sum(1 for c in self.cases if c.open)
+
+    @property
+    def case_count(self) -> int:
+        """How many cases the hotspot has (its count is reports: cases and co-reporters)."""
+        return len(self.hotspot.case_numbers)
 
 
 def ranked(found: list[Hotspot]) -> list[Hotspot]:
@@ -94,15 +101,28 @@ def build_views(
     """
     chosen = ranked(found)[:limit]
     rows: dict[str, Case] = {}
+    joined: dict[int, int] = {}
     if with_cases:
         numbers = [n for h in chosen for n in h.case_numbers[:CASES_PER_CLUSTER]]
         if numbers:
             rows = {
                 c.number: c for c in session.scalars(select(Case).where(Case.number.in_(numbers)))
             }
+            joined = {
+                case_id: int(count)
+                for case_id, count in session.execute(
+                    select(CaseReporter.case_id, func.count())
+                    .where(CaseReporter.case_id.in_([c.id for c in rows.values()]))
+                    .group_by(CaseReporter.case_id)
+                )
+            }
     views = []
     for h in chosen:
-        listed = [_cluster_case(rows[n]) for n in h.case_numbers[:CASES_PER_CLUSTER] if n in rows]
+        listed = [
+            _cluster_case(rows[n], joined.get(rows[n].id, 0))
+            for n in h.case_numbers[:CASES_PER_CLUSTER]
+            if n in rows
+        ]
         views.append(
             HotspotView(
                 hotspot=h,
@@ -116,7 +136,7 @@ def build_views(
     return views
 
 
-def _cluster_case(case: Case) -> ClusterCase:
+def _cluster_case(case: Case, co_reporters: int) -> ClusterCase:
     description = mask_numbers(case.description)
     if len(description) > MAX_SNIPPET:
         description = description[:MAX_SNIPPET] + "…"
@@ -129,6 +149,7 @@ def _cluster_case(case: Case) -> ClusterCase:
         created_at=case.created_at,
         location=mask_numbers(case.location),
         snippet=description,
+        co_reporters=co_reporters,
     )
 
 

@@ -395,7 +395,47 @@ def _report(
         return case.number
 
 
+HOTSPOT_SEEDS = [
+    # (category, place, reports registered that many hours ago)
+    (
+        "property_housing",
+        "青山区红钢城8街坊12栋",
+        [
+            ("红钢城8街坊12栋从早上开始停水，一滴水都没有", 20),
+            ("8街坊12栋停水大半天了，也没有贴通知", 9),
+            ("红钢城12栋停水到现在，家里老人没法做饭", 6),
+            ("我们12栋还是停水，物业电话一直打不通", 3),
+            ("8街坊12栋停水一整天了，什么时候能来水", 1),
+        ],
+    ),
+    (
+        "property_housing",
+        "洪山区光谷花园5栋",
+        [
+            ("光谷花园5栋的电梯又停了，楼上老人下不了楼", 70),
+            ("5栋电梯坏了两天了，物业说在等配件", 40),
+            ("光谷花园5栋电梯一直停运，希望尽快修好", 30),
+        ],
+    ),
+    (
+        "city_management",
+        "武昌区中南路街",
+        [
+            ("中南路街夜市每天吵到凌晨，根本睡不着觉", 100),
+            ("小区门口夜市噪音太大，晚上十二点还在放音乐", 50),
+        ],
+    ),
+]
+
+
 def test_operator_merges_a_suggested_duplicate(server: str, browser: Browser) -> None:
+    older = _report(
+        "幸福小区3栋门口路灯不亮，晚上出门很黑", "武昌区幸福小区3栋", "web:lamp-old", 24 * 12
+    )
+    with transaction() as session:
+        case = get_case(session, older)
+        for action in ("accept", "dispatch", "start", "resolve"):
+            apply_action(session, case, action, Actor.operator("admin"), ActionInput(note="已修复"))
     first = _report(
         "幸福小区3栋楼下的路灯坏了一个星期，晚上一片漆黑", "武昌区幸福小区3栋", "web:lamp-a", 5
     )
@@ -442,21 +482,57 @@ def test_operator_merges_a_suggested_duplicate(server: str, browser: Browser) ->
     with transaction() as session:
         case = get_case(session, second)
         assert (case.status, case.merged_into) == ("closed", first)
+
+    # The main case names the merged one, and its resident is now a co-reporter.
     page.locator("#merged-into a").click()
     page.wait_for_url(f"{server}/cases/{first}")
     expect(page.locator("#merged-from")).to_contain_text(second)
     expect(page.locator(".timeline")).to_contain_text("合并来源")
+    reporters = page.locator("#co-reporters")
+    expect(reporters).to_contain_text("居民")
+    expect(reporters).to_contain_text(f"来自合并的 {second}")
+    expect(reporters).to_contain_text("138****5678")
+    reporters.screenshot(path=str(SCREENSHOTS / "co_reporters.png"))
 
-    # Hotspots: a third report of the lamp makes a cluster on the hotspots page.
+    # Hotspots: a third report of the lamp makes a cluster; a growing water outage is warned.
     _report("幸福小区3栋旁边路灯坏了，一直没人修", "幸福小区3栋", "web:lamp-c", 0.5)
+    for category, place, reports in HOTSPOT_SEEDS:
+        for i, (text, hours) in enumerate(reports):
+            _report(text, place, f"web:{place}-{i}", hours, category=category)
     page.click("nav.nav >> text=热点问题")
     page.wait_for_url(f"{server}/hotspots")
-    spot = page.locator("section.hotspot").first
-    expect(spot).to_contain_text("幸福小区")
-    expect(spot.locator("a.case-link")).to_have_count(3)
-    page.click('#hotspot-windows a[data-days="30"]')
-    page.wait_for_url(f"{server}/hotspots?days=30")
-    expect(page.locator("#hotspot-windows a.active")).to_have_text("近 30 天")
+    lamp = page.locator("section.hotspot", has_text="路灯")
+    # Three reports: the main case, the merged case's resident (now its co-reporter) and the
+    # new case; the merged case itself is no longer listed.
+    expect(lamp.locator(".hotspot-count")).to_have_text("3 件")
+    expect(lamp.locator("a.case-link")).to_have_count(2)
+    expect(lamp).not_to_contain_text(second)
+    water = page.locator("section.hotspot").first
+    expect(water).to_contain_text("停水")
+    expect(water.locator(".hotspot-count")).to_have_text("5 件")
+    expect(page.locator("#hotspot-warning")).to_contain_text("热点预警")
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.screenshot(path=str(SCREENSHOTS / "hotspots.png"))
+    page.click('#hotspot-windows a[data-days="1"]')
+    page.wait_for_url(f"{server}/hotspots?days=1")
+    expect(page.locator("#hotspot-windows a.active")).to_have_text("今天（24 小时）")
+    expect(page.locator("section.hotspot", has_text="夜市")).to_have_count(0)
+    page.locator(f'a.case-link:text("{first}")').click()
+    page.wait_for_url(f"{server}/cases/{first}")
     assert errors == []
     context.close()
+
+    # The supervisor's dashboard has the panel with today's warning.
+    supervisor_ctx = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    supervisor = supervisor_ctx.new_page()
+    _login(supervisor, server, "admin")
+    supervisor.goto(f"{server}/dashboard")
+    hot = supervisor.locator("#hotspot-panel")
+    expect(hot.locator("#hotspot-alerts")).to_contain_text("停水")
+    expect(hot.locator(".hotspot-list li")).to_have_count(4)
+    hot.screenshot(path=str(SCREENSHOTS / "hotspot_panel.png"))
+    hot.locator(".hotspot-list a").first.click()
+    supervisor.wait_for_url(f"{server}/hotspots?days=7#hotspot-*")
+    supervisor_ctx.close()
