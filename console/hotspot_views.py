@@ -18,7 +18,7 @@ from hotline.config import load_settings
 from hotline.models import Case, CaseReporter, utcnow
 from hotline.operator_alerts import hotspot_title
 from hotline.redact import mask_numbers
-from hotline.similarity import Hotspot, growing_hotspots, hotspots
+from hotline.similarity import Hotspot, scan_hotspots
 from hotline.workflow import OPEN_STATUSES, CaseStatus
 
 WINDOWS = {1: "今天（24 小时）", 7: "近 7 天", 30: "近 30 天"}
@@ -77,12 +77,12 @@ def ranked(found: list[Hotspot]) -> list[Hotspot]:
     return sorted(found, key=lambda h: (-h.count, -h.latest_at.timestamp(), h.key))
 
 
-def alerting_numbers(session: Session, now: datetime | None = None) -> set[str]:
-    """Case numbers of the hotspots that grew past the alert size within the last day.
+def alerting_numbers(growing: list[tuple[Hotspot, int]]) -> set[str]:
+    """Case numbers of the growing hotspots (:func:`hotline.similarity.growing_hotspots`).
 
     Clusters of another window have other keys, so a cluster is matched by its cases.
     """
-    return {n for spot, _ in growing_hotspots(session, now=now) for n in spot.case_numbers}
+    return {n for spot, _ in growing for n in spot.case_numbers}
 
 
 def build_views(
@@ -165,13 +165,14 @@ class Panel:
 
 def dashboard_panel(session: Session, now: datetime | None = None) -> Panel:
     """The top clusters of the last 7 days, and those that grew past the alert size today."""
-    now = now or utcnow()
-    growing = [spot for spot, _ in growing_hotspots(session, now=now)]
-    numbers = {n for spot in growing for n in spot.case_numbers}
-    week = hotspots(session, days=PANEL_DAYS, now=now)
+    found = scan_hotspots(session, days=PANEL_DAYS, now=now or utcnow())
+    growing = [spot for spot, _ in found.growing]
+    numbers = alerting_numbers(found.growing)
     return Panel(
         days=PANEL_DAYS,
-        views=build_views(session, week, alerts=numbers, limit=PANEL_CLUSTERS, with_cases=False),
+        views=build_views(
+            session, found.hotspots, alerts=numbers, limit=PANEL_CLUSTERS, with_cases=False
+        ),
         alerts=build_views(
             session, growing, alerts=numbers, limit=PANEL_CLUSTERS, with_cases=False
         ),

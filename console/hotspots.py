@@ -19,7 +19,7 @@ from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import ValidationError
 from hotline.models import utcnow
-from hotline.similarity import hotspots
+from hotline.similarity import scan_hotspots
 
 router = APIRouter(include_in_schema=False)
 DEFAULT_DAYS = 7
@@ -45,9 +45,9 @@ def hotspots_page(request: Request, user: CurrentUser = Depends(operator_user)) 
     days = parse_days(request.query_params.get("days"))
     now = utcnow()
     with transaction() as session:
-        found = hotspots(session, days=days, now=now)
-        alerts = alerting_numbers(session, now)
-        views = build_views(session, found, alerts=alerts, limit=PAGE_CLUSTERS)
+        found = scan_hotspots(session, days=days, now=now)
+        alerts = alerting_numbers(found.growing)
+        views = build_views(session, found.hotspots, alerts=alerts, limit=PAGE_CLUSTERS)
     return render(
         request,
         "hotspots.html",
@@ -55,7 +55,7 @@ def hotspots_page(request: Request, user: CurrentUser = Depends(operator_user)) 
             "days": days,
             "windows": WINDOWS,
             "views": views,
-            "total": len(found),
+            "total": len(found.hotspots),
             "shown": len(views),
             "alert_size": load_settings().hotspot_alert_size,
             "now": now,
