@@ -12,13 +12,18 @@ Then it times, through the real app in-process (``TestClient``; routing, the cor
 queries and the templates, no network), the hotspots page for 1, 7 and 30 days, the
 supervisor dashboard (with its hotspot panel) and ``GET /api/v1/hotspots?days=7``: 1 warm-up
 and ROUNDS (``BENCH_PAGE_ROUNDS``, default 5) timed requests each; prints the median and the
-slowest.
+slowest. For comparison it first times the core alone (``scan_hotspots`` for each window): the
+difference is what the console adds (its queries and templates).
+
+``BENCH_PAGE_KEEP=path`` keeps the seeded database there; ``BENCH_PAGE_DB=path`` reuses one
+instead of seeding.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -178,6 +183,25 @@ def _time(client: object, path: str, rounds: int) -> tuple[float, float]:
     return statistics.median(times), max(times)
 
 
+def _time_core(url: str, rounds: int) -> None:
+    from hotline.db import transaction
+    from hotline.similarity import scan_hotspots
+
+    for days in (1, 7, 30):
+        times = []
+        for _ in range(rounds):
+            with transaction(url) as session:
+                start = time.perf_counter()
+                found = scan_hotspots(session, days=days)
+                times.append(time.perf_counter() - start)
+        median = statistics.median(times)
+        print(
+            f"core scan_hotspots(days={days:<2})    median {median * 1000:6.0f} ms, "
+            f"max {max(times) * 1000:6.0f} ms ({len(found.hotspots)} hotspots, "
+            f"{len(found.growing)} growing)"
+        )
+
+
 def main(argv: list[str]) -> int:
     """Seeds the database, then prints the timings."""
     cases = int(argv[0]) if argv else 100_000
@@ -200,13 +224,23 @@ def main(argv: list[str]) -> int:
         from hotline import accounts
         from hotline.db import transaction, upgrade
 
-        upgrade(url)
-        started = time.perf_counter()
-        counts = _seed(url, cases, random.Random(14))
-        print(
-            f"seeded {counts['cases']} cases ({counts['in_hotspots']} in {HOTSPOTS} hotspots, "
-            f"{counts['texts']} distinct texts) in {time.perf_counter() - started:.1f} s"
-        )
+        reuse = os.environ.get("BENCH_PAGE_DB", "").strip()
+        if reuse:
+            shutil.copy(reuse, var / "hotline.db")
+            upgrade(url)
+        else:
+            upgrade(url)
+            started = time.perf_counter()
+            counts = _seed(url, cases, random.Random(14))
+            print(
+                f"seeded {counts['cases']} cases ({counts['in_hotspots']} in {HOTSPOTS} "
+                f"hotspots, {counts['texts']} distinct texts) in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+            keep = os.environ.get("BENCH_PAGE_KEEP", "").strip()
+            if keep:
+                shutil.copy(var / "hotline.db", keep)
+        _time_core(url, rounds)
         with transaction(url) as session:
             user = accounts.create_user(session, "bench", "bench-password-1", "supervisor")
             _, token = accounts.create_token(session, user)
