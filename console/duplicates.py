@@ -6,6 +6,7 @@ Each list costs one query, however many rows it shows.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from hotline.similarity import co_reporters, similar_cases
 from hotline.vocab import Channel, channel_of_sender
 from hotline.workflow import OPEN_STATUSES, TRANSITIONS, CaseStatus
 
+log = logging.getLogger(__name__)
 MAX_SNIPPET = 80
 MERGE_TARGETS = OPEN_STATUSES | {CaseStatus.RESOLVED}
 """States a case may be merged into (``hotline.cases`` refuses the others)."""
@@ -70,9 +72,18 @@ def _snippet(text: str) -> str:
 
 def suggestion_rows(
     session: Session, case: Case, now: datetime | None = None
-) -> list[SuggestionRow]:
-    """The similar cases of ``case``, best first, with what the page needs to show them."""
-    found = similar_cases(session, case, now=now)
+) -> list[SuggestionRow] | None:
+    """The similar cases of ``case``, best first, with what the page needs to show them.
+
+    Returns:
+        The rows, or None when the matcher failed (e.g. the encoder could not load for a case
+        stored without a vector): the case page must open anyway, saying so.
+    """
+    try:
+        found = similar_cases(session, case, now=now)
+    except Exception:  # the page shows the case whatever happens to the suggestions
+        log.exception("similar cases of %s unavailable", case.number)
+        return None
     if not found:
         return []
     others = {

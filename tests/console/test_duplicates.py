@@ -189,6 +189,21 @@ def test_case_page_shows_suggestions_with_reason_and_merge_buttons(operator: Tes
     assert 'id="similar-cases"' not in operator.get(f"/cases/{unrelated}").text
 
 
+def test_case_page_opens_when_the_matcher_fails(
+    operator: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console import duplicates
+
+    def broken(*_: Any, **__: Any) -> list[Any]:
+        raise RuntimeError("encoder unavailable")
+
+    _, second = lamp_cases(2)
+    monkeypatch.setattr(duplicates, "similar_cases", broken)
+    response = operator.get(f"/cases/{second}")
+    assert response.status_code == 200
+    assert "相似工单暂时无法计算" in response.text and second in response.text
+
+
 def test_merge_into_the_suggestion_from_the_panel(operator: TestClient) -> None:
     first, second = lamp_cases(2)
     data = {"action": "merge", "target": first, "csrf_token": csrf_of(operator)}
