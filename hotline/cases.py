@@ -193,7 +193,7 @@ def create_case(
     from hotline.similarity import vectors
 
     # Encoded before the row is written, so that SQLite's write lock is not held meanwhile.
-    vector = None if new.faq_topic else vectors.try_encode(description)
+    vector = None if new.faq_topic else vectors.try_encode(description, location)
 
     case = Case(
         channel=channel.value,

@@ -58,10 +58,10 @@ class Settings:
     """Case lookups with the phone's last four digits, per case number (any address)."""
     holidays_path: Path = PROJECT_ROOT / "data" / "holidays.yml"
     calendar_horizon_days: int = 45
-    similar_ask_threshold: float = 0.8
+    similar_ask_threshold: float = 0.66
     """Score from which the assistant asks a resident whether their report is an open case's
     problem (:func:`hotline.similarity.likely_duplicate`)."""
-    similar_show_threshold: float = 0.5
+    similar_show_threshold: float = 0.54
     """Score from which the console suggests a case as similar."""
     similar_window_days: int = 30
     """Resolved and closed cases this recent are still matched (open cases always are)."""
@@ -125,8 +125,8 @@ def load_settings() -> Settings:
             os.environ.get("HOTLINE_HOLIDAYS", PROJECT_ROOT / "data" / "holidays.yml")
         ),
         calendar_horizon_days=_positive_int("HOTLINE_CALENDAR_HORIZON_DAYS", 45),
-        similar_ask_threshold=_fraction("HOTLINE_SIMILAR_ASK_THRESHOLD", 0.8),
-        similar_show_threshold=_fraction("HOTLINE_SIMILAR_SHOW_THRESHOLD", 0.5),
+        similar_ask_threshold=_fraction("HOTLINE_SIMILAR_ASK_THRESHOLD", 0.66),
+        similar_show_threshold=_fraction("HOTLINE_SIMILAR_SHOW_THRESHOLD", 0.54),
         similar_window_days=_positive_int("HOTLINE_SIMILAR_WINDOW_DAYS", 30),
         hotspot_alert_size=_positive_int("HOTLINE_HOTSPOT_ALERT_SIZE", 5),
     )

@@ -150,7 +150,27 @@ class Case(Base):
         Index("ix_cases_status_due", "status", "due_at"),
         Index("ix_cases_resident", "resident_ref"),
         Index("ix_cases_created", "created_at"),
-        Index("ix_cases_resolved", "resolved_at"),
+        # The similar-case matcher's candidate filter reads only these indexes (covering):
+        # open cases by category and state, recently resolved ones by resolution time.
+        Index(
+            "ix_cases_category_status",
+            "category",
+            "status",
+            "merged_into",
+            "faq_topic",
+            "latitude",
+            "longitude",
+        ),
+        Index(
+            "ix_cases_resolved",
+            "resolved_at",
+            "category",
+            "status",
+            "merged_into",
+            "faq_topic",
+            "latitude",
+            "longitude",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -345,7 +365,7 @@ class CaseVector(Base):
     )
     model: Mapped[str] = mapped_column(String(64))
     vector: Mapped[bytes | None] = mapped_column(LargeBinary)
-    """float16, little-endian, L2-normalised (768 bytes for 384 dimensions); None when
+    """int8, scaled to ±127 (384 bytes; :func:`hotline.similarity.vectors.pack`); None when
     encoding failed (``hotline similar backfill`` retries)."""
     place_key: Mapped[str] = mapped_column(String(255), default="")
     """The location normalised for comparison (:func:`hotline.similarity.places.place_key`)."""

@@ -90,8 +90,13 @@ class SentenceEncoder:
                 self._cache.popitem(last=False)
         return vector
 
-    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings of many texts, through the disk cache when one is configured."""
+    def encode_many(self, texts: Sequence[str], *, keep: bool = False) -> np.ndarray:
+        """Embeddings of many texts, through the disk cache when one is configured.
+
+        Args:
+            keep: Also keep them in the in-memory cache (for texts about to be encoded one by
+                one again).
+        """
         keys = [self._key(t) for t in texts]
         out = np.zeros((len(keys), DIM), dtype=np.float32)
         wanted = {k for k in keys if worth_encoding(k, self.min_chars)}
@@ -106,6 +111,13 @@ class SentenceEncoder:
         for i, key in enumerate(keys):
             if key in found:
                 out[i] = found[key]
+        if keep:
+            with self._lock:
+                for key in wanted:
+                    self._cache[key] = found[key]
+                    self._cache.move_to_end(key)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         return out
 
     def _connect(self) -> sqlite3.Connection | None:

@@ -3,7 +3,8 @@
 A hotspot is a cluster of cases reported in a window (default 7 days): two cases belong
 together when the matcher would call them the same problem (:func:`matcher.combine` of their
 description cosine, place similarity, categories and days apart reaches
-:data:`PAIR_THRESHOLD`), and clusters are the connected groups of such pairs (union-find).
+``similar_show_threshold``, as for the console's suggestions), and clusters are the connected
+groups of such pairs (union-find).
 Pairs are only compared within related categories, and the place is compared only for pairs
 whose description could still make the threshold, so a week of a district's cases takes
 milliseconds.
@@ -33,13 +34,11 @@ from hotline.config import load_settings
 from hotline.models import Case, CaseReporter, CaseVector, HotspotAlert, utcnow
 from hotline.redact import remove_numbers
 from hotline.similarity import vectors
-from hotline.similarity.matcher import COSINE_CENTRE, COSINE_SCALE, WEIGHTS, combine
+from hotline.similarity.matcher import COSINE_CENTRE, COSINE_SCALE, WEIGHTS, Signals, combine
 from hotline.similarity.places import place_similarity
 from hotline.text_encoder import DIM
 from hotline.workflow import CaseStatus
 
-PAIR_THRESHOLD = 0.5
-"""Two cases whose match score reaches this are the same problem for the hotspots."""
 TOPIC_CHARS = 40
 ALERT_WINDOW_DAYS = 7
 GROWTH_WINDOW = timedelta(days=1)
@@ -217,11 +216,13 @@ def _pair_score(
         place = memo[key]
     days = abs((cases.created[i] - cases.created[j]).total_seconds()) / 86400
     return combine(
-        cosine,
-        place,
-        place_known=bool(key[0] and key[1]) or has_coords,
-        related_category=cases.categories[i] != cases.categories[j],
-        days_apart=days,
+        Signals(
+            cosine=cosine,
+            place=place,
+            place_known=bool(key[0] and key[1]) or has_coords,
+            related_category=cases.categories[i] != cases.categories[j],
+            days_apart=days,
+        )
     )
 
 
@@ -257,7 +258,7 @@ def _describe(cases: _Cases, members: list[int]) -> Hotspot:
 def _all(session: Session, *, days: int, now: datetime) -> list[tuple[Hotspot, list[datetime]]]:
     cases = _load(session, now - timedelta(days=days), now)
     out = []
-    for members in _clusters(cases, PAIR_THRESHOLD):
+    for members in _clusters(cases, load_settings().similar_show_threshold):
         spot = _describe(cases, members)
         out.append((spot, sorted(t for i in members for t in cases.reports[i])))
     out.sort(key=lambda pair: (-pair[0].count, -pair[0].latest_at.timestamp(), pair[0].key))

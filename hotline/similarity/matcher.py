@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select, union_all
@@ -29,14 +30,14 @@ from hotline.catalogue import Catalogue, get_catalogue
 from hotline.config import Settings, load_settings
 from hotline.models import Case, CaseVector, utcnow
 from hotline.similarity import vectors, wording
-from hotline.similarity.places import geo_similarity, place_key, place_similarity
+from hotline.similarity.places import geo_similarity, place_key, place_parts, place_similarity
 from hotline.workflow import OPEN_STATUSES, CaseStatus
 
 OPEN_VALUES = tuple(sorted(s.value for s in OPEN_STATUSES))
 RECENT_VALUES = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)
-PLACE_SHORTLIST = 200
+PLACE_SHORTLIST = 100
 """Candidates whose place is compared: the most similar descriptions (besides every
-candidate with the very same place key or coordinates nearby)."""
+candidate at the same site, and every one with coordinates nearby)."""
 SAME_PLACE_AT = 0.95
 NEARBY_PLACE_AT = 0.5
 SIMILAR_DESCRIPTION_AT = 0.88
@@ -78,13 +79,15 @@ class Weights:
 
 
 WEIGHTS = Weights(
-    bias=-4.0,
-    cosine=2.0,
-    place=5.0,
-    unknown_place=2.5,
-    related_category=-1.0,
-    age=-0.3,
+    bias=-5.58,
+    cosine=4.1,
+    place=4.9,
+    unknown_place=1.34,
+    related_category=-2.2,
+    age=-1.85,
 )
+"""Fitted on the tune half of ``tests/similarity/dev_cases.tsv`` by ``bench/similarity.py``
+(logistic regression over every (report, earlier candidate) pair; docs/benchmarks.md)."""
 COSINE_CENTRE = 0.85
 COSINE_SCALE = 0.05
 
@@ -103,18 +106,29 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class Detail:
+    """What is shown or weighed of a shortlisted candidate only (read in a second query)."""
+
+    number: str
+    status: str
+    created_at: datetime
+
+
+@dataclass
 class Candidates:
-    """The candidate cases, as parallel arrays and lists."""
+    """The candidate cases, as parallel lists and one matrix of their vectors.
+
+    The filter's query reads only what every candidate is compared on; the rest
+    (:class:`Detail`) is read for the shortlist, by :func:`load_details`.
+    """
 
     ids: list[int]
-    numbers: list[str]
-    statuses: list[str]
     categories: list[str]
-    created: list[datetime]
     latitudes: list[float | None]
     longitudes: list[float | None]
     places: list[str]
     matrix: np.ndarray
+    details: dict[int, Detail] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -134,119 +148,160 @@ def load_candidates(
     open_only: bool = False,
     exclude_id: int | None = None,
 ) -> Candidates:
-    """The candidate filter (see the module docstring), in one SQL statement."""
+    """The candidate filter (see the module docstring): one SQL statement, two index ranges
+    (open cases by category and state; recently resolved ones by resolution time)."""
     columns = (
         Case.id,
-        Case.number,
-        Case.status,
         Case.category,
-        Case.created_at,
         Case.latitude,
         Case.longitude,
         CaseVector.place_key,
         CaseVector.vector,
     )
-    base = (
-        select(*columns)
-        .join(CaseVector, CaseVector.case_id == Case.id)
-        .where(
-            Case.category.in_(list(categories)),
-            Case.merged_into.is_(None),
-            Case.faq_topic.is_(None),
-            CaseVector.vector.is_not(None),
+
+    def select_where(*conditions: Any) -> Any:
+        query = (
+            select(*columns)
+            .join(CaseVector, CaseVector.case_id == Case.id)
+            .where(
+                *conditions,
+                Case.merged_into.is_(None),
+                Case.faq_topic.is_(None),
+                CaseVector.vector.is_not(None),
+            )
         )
-    )
-    if exclude_id is not None:
-        base = base.where(Case.id != exclude_id)
-    open_cases = base.where(Case.status.in_(OPEN_VALUES))
-    if open_only:
-        stmt = open_cases
-    else:
-        recent = base.where(
-            Case.status.in_(RECENT_VALUES),
+        return query if exclude_id is None else query.where(Case.id != exclude_id)
+
+    stmt = select_where(Case.category.in_(list(categories)), Case.status.in_(OPEN_VALUES))
+    if not open_only:
+        # Recently resolved cases come from the resolved_at index. `|| ''` keeps the planners
+        # off the category and state indexes here, which would walk every closed case.
+        recent = select_where(
             Case.resolved_at >= now - timedelta(days=window_days),
+            (Case.category + "").in_(list(categories)),
+            (Case.status + "").in_(RECENT_VALUES),
         )
-        stmt = union_all(open_cases, recent)  # type: ignore[assignment]
+        stmt = union_all(stmt, recent)
     rows = session.execute(stmt).all()
-    created = [r[4] for r in rows]
-    # A UNION loses the column types: the UTC datetime decorator is not applied on SQLite.
-    created = [c if not isinstance(c, str) else datetime.fromisoformat(c) for c in created]
-    created = [c.replace(tzinfo=now.tzinfo) if c.tzinfo is None else c for c in created]
     return Candidates(
         ids=[r[0] for r in rows],
-        numbers=[r[1] for r in rows],
-        statuses=[r[2] for r in rows],
-        categories=[r[3] for r in rows],
-        created=created,
-        latitudes=[r[5] for r in rows],
-        longitudes=[r[6] for r in rows],
-        places=[r[7] or "" for r in rows],
-        matrix=vectors.unpack_many([r[8] for r in rows]),
+        categories=[r[1] for r in rows],
+        latitudes=[r[2] for r in rows],
+        longitudes=[r[3] for r in rows],
+        places=[r[4] or "" for r in rows],
+        matrix=vectors.unpack_many([r[5] for r in rows]),
     )
 
 
-def combine(
-    cosine: float,
-    place: float,
-    *,
-    place_known: bool,
-    related_category: bool,
-    days_apart: float,
-    weights: Weights = WEIGHTS,
-) -> float:
+def load_details(session: Session, candidates: Candidates, indices: Sequence[int]) -> None:
+    """Reads the :class:`Detail` of these candidates (by index) into ``candidates.details``."""
+    wanted = sorted({candidates.ids[i] for i in indices} - candidates.details.keys())
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(Case.id, Case.number, Case.status, Case.created_at).where(
+                Case.id.in_(wanted[start : start + 500])
+            )
+        )
+        for case_id, number, status, created_at in rows:
+            candidates.details[case_id] = Detail(number, status, created_at)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What is known about one candidate against the probe.
+
+    Attributes:
+        cosine: The descriptions' cosine.
+        place: How alike the places are (0–1), when known.
+        place_known: Whether both sides name a place (text or coordinates).
+        related_category: Whether the categories differ (they are related ones).
+        days_apart: Days between the two reports.
+    """
+
+    cosine: float
+    place: float
+    place_known: bool
+    related_category: bool
+    days_apart: float
+
+
+def combine(signals: Signals, weights: Weights = WEIGHTS) -> float:
     """The score from the signals (logistic model, :class:`Weights`)."""
     logit = (
         weights.bias
-        + weights.cosine * (cosine - COSINE_CENTRE) / COSINE_SCALE
-        + (weights.place * place if place_known else weights.unknown_place)
-        + (weights.related_category if related_category else 0.0)
-        + weights.age * math.log1p(max(days_apart, 0.0))
+        + weights.cosine * (signals.cosine - COSINE_CENTRE) / COSINE_SCALE
+        + (weights.place * signals.place if signals.place_known else weights.unknown_place)
+        + (weights.related_category if signals.related_category else 0.0)
+        + weights.age * math.log1p(max(signals.days_apart, 0.0))
     )
     return 1.0 / (1.0 + math.exp(-max(min(logit, 40.0), -40.0)))
 
 
 @dataclass(frozen=True)
 class Scored:
-    """One candidate with its signals and score (for the benchmark's breakdowns too)."""
+    """One candidate (by index), its signals and its score."""
 
     index: int
-    cosine: float
-    place: float
-    place_known: bool
+    signals: Signals
     score: float
 
 
+def signals_for(probe: Probe, candidates: Candidates, index: int, cosine: float) -> Signals:
+    """The signals of one candidate against the probe (its details must be loaded)."""
+    probe_coords = (probe.latitude, probe.longitude)
+    coords = (candidates.latitudes[index], candidates.longitudes[index])
+    known = bool(probe.place and candidates.places[index]) or (
+        geo_similarity(probe_coords, coords) is not None
+    )
+    return Signals(
+        cosine=cosine,
+        place=place_similarity(probe.place, candidates.places[index], probe_coords, coords),
+        place_known=known,
+        related_category=candidates.categories[index] != probe.category,
+        days_apart=abs(
+            (probe.at - candidates.details[candidates.ids[index]].created_at).total_seconds()
+        )
+        / 86400,
+    )
+
+
+def cosines(probe: Probe, candidates: Candidates) -> np.ndarray:
+    """The description cosine of every candidate (one matrix product)."""
+    # einsum, not BLAS: a matrix-vector product this size is faster on one thread than
+    # OpenBLAS's threads are to wake (and they spin on a busy machine).
+    return np.einsum("ij,j->i", candidates.matrix, probe.vector.astype(np.float32))
+
+
+def shortlist(probe: Probe, candidates: Candidates, sims: np.ndarray) -> list[int]:
+    """The candidates worth a place comparison: the most similar descriptions, every
+    candidate at the same site (estate, road …), and every one with coordinates nearby."""
+    if len(sims) <= PLACE_SHORTLIST:
+        chosen = set(range(len(sims)))
+    else:
+        chosen = set(np.argpartition(-sims, PLACE_SHORTLIST)[:PLACE_SHORTLIST].tolist())
+    if probe.place:
+        site = place_parts(probe.place).site or probe.place
+        chosen.update(i for i, p in enumerate(candidates.places) if p.startswith(site))
+    if probe.latitude is not None and probe.longitude is not None:
+        chosen.update(_near(probe, candidates))
+    return sorted(chosen)
+
+
 def score_candidates(
-    probe: Probe, candidates: Candidates, *, weights: Weights = WEIGHTS
+    session: Session, probe: Probe, candidates: Candidates, *, weights: Weights = WEIGHTS
 ) -> list[Scored]:
-    """Scores the candidates worth scoring against the probe, best first."""
+    """Scores the candidates worth scoring against the probe, best first (the newer first
+    among equal scores)."""
     if not len(candidates):
         return []
-    cosines = candidates.matrix @ probe.vector.astype(np.float32)
-    shortlist = set(np.argsort(-cosines)[:PLACE_SHORTLIST].tolist())
-    if probe.place:
-        shortlist.update(i for i, p in enumerate(candidates.places) if p == probe.place)
-    if probe.latitude is not None and probe.longitude is not None:
-        shortlist.update(_near(probe, candidates))
-    probe_coords = (probe.latitude, probe.longitude)
+    sims = cosines(probe, candidates)
+    chosen = shortlist(probe, candidates, sims)
+    load_details(session, candidates, chosen)
     scored = []
-    for i in shortlist:
-        coords = (candidates.latitudes[i], candidates.longitudes[i])
-        known = bool(probe.place and candidates.places[i]) or (
-            geo_similarity(probe_coords, coords) is not None
-        )
-        place = place_similarity(probe.place, candidates.places[i], probe_coords, coords)
-        days = abs((probe.at - candidates.created[i]).total_seconds()) / 86400
-        score = combine(
-            float(cosines[i]),
-            place,
-            place_known=known,
-            related_category=candidates.categories[i] != probe.category,
-            days_apart=days,
-            weights=weights,
-        )
-        scored.append(Scored(i, float(cosines[i]), place, known, score))
-    scored.sort(key=lambda s: (-s.score, -candidates.created[s.index].timestamp()))
+    for i in chosen:
+        signals = signals_for(probe, candidates, i, float(sims[i]))
+        scored.append(Scored(i, signals, combine(signals, weights)))
+    scored.sort(key=lambda s: (-s.score, -candidates.ids[s.index]))
     return scored
 
 
@@ -264,11 +319,12 @@ def _near(probe: Probe, candidates: Candidates) -> list[int]:
     return np.flatnonzero(close).tolist()
 
 
-def _reason(scored: Scored) -> str:
+def reason_for(signals: Signals) -> str:
+    """The reason shown with a suggestion, from the signals that fired."""
     return wording.reason(
-        same_place=scored.place_known and scored.place >= SAME_PLACE_AT,
-        nearby_place=scored.place_known and scored.place >= NEARBY_PLACE_AT,
-        similar_description=scored.cosine >= SIMILAR_DESCRIPTION_AT,
+        same_place=signals.place_known and signals.place >= SAME_PLACE_AT,
+        nearby_place=signals.place_known and signals.place >= NEARBY_PLACE_AT,
+        similar_description=signals.cosine >= SIMILAR_DESCRIPTION_AT,
     )
 
 
@@ -291,15 +347,16 @@ def _suggest(
         exclude_id=probe.exclude_id,
     )
     out: list[Suggestion] = []
-    for scored in score_candidates(probe, candidates):
+    for scored in score_candidates(session, probe, candidates):
         if scored.score < min_score or len(out) >= limit:
             break
+        detail = candidates.details[candidates.ids[scored.index]]
         out.append(
             Suggestion(
-                number=candidates.numbers[scored.index],
+                number=detail.number,
                 score=round(scored.score, 3),
-                reason=_reason(scored),
-                status=candidates.statuses[scored.index],
+                reason=reason_for(scored.signals),
+                status=detail.status,
             )
         )
     return out
@@ -312,7 +369,7 @@ def case_probe(session: Session, case: Case) -> Probe:
         vector = vectors.unpack(row.vector)
         place = row.place_key
     else:
-        vector = vectors.encode(case.description)
+        vector = vectors.encode(case.description, case.location)
         place = place_key(case.location)
     return Probe(
         vector=vector,
@@ -328,7 +385,7 @@ def case_probe(session: Session, case: Case) -> Probe:
 def draft_probe(draft: NewCase, now: datetime) -> Probe:
     """What a draft report is matched by (its description is encoded, and cached)."""
     return Probe(
-        vector=vectors.encode(draft.description or ""),
+        vector=vectors.encode(draft.description or "", draft.location),
         category=draft.category,
         place=place_key(draft.location),
         latitude=draft.latitude,

@@ -24,6 +24,14 @@ SAME_SITE_OTHER_BUILDING = 0.55
 SAME_BUILDING_OTHER_UNIT = 0.85
 MAX_FUZZY = 0.9
 """Character overlap alone never says 'the same place'."""
+CONTAINED = 0.8
+"""One key is part of the other (「滨湖花园北门」 in 「柳岸路滨湖花园北门」)."""
+ON_THE_ROAD = 0.5
+"""One names a road, the other a spot on it (a junction, a number): a road is long."""
+MIN_CONTAINED = 3
+CONTAINMENT_WEIGHT = 0.7
+"""Shared character pairs over the shorter key's, weighted down: short and long names of
+one place share most of the short one's pairs."""
 
 _COORDINATES = re.compile(r"(位置|坐标)?[:：]?\s*纬度\s*-?[\d.]+\s*[,，]?\s*经度\s*-?[\d.]+")
 _PROVINCE = re.compile(r"^[\u4e00-\u9fff]{2,7}?(省|自治区)")
@@ -42,6 +50,8 @@ _NON_WORD = re.compile(r"[^\w]|_")
 _SITE = re.compile(
     r"^(.+?(小区|社区|花园|家园|公寓|大厦|广场|苑|园|村|里|城|庭|府|湾|院|路|街|大道|巷|胡同))"
 )
+_ROAD = re.compile(r"(?:(?![与和及跟同])[\u4e00-\u9fff\d]){1,4}?(?:大道|大街|路|街|巷)")
+_JUNCTION = re.compile(r"(与|和|交叉口|交汇处|路口|口$)")
 _BUILDING = re.compile(r"(\d+)栋")
 _UNIT = re.compile(r"(\d+)单元")
 _DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
@@ -97,24 +107,39 @@ def place_key(location: str | None) -> str:
 
 @dataclass(frozen=True)
 class PlaceParts:
-    """The parts of a place key that decide 'same place': site, building, unit."""
+    """What a place key is compared by (computed once per key): its site (estate, road …),
+    building and unit numbers, the roads it names, whether it is a junction, and its
+    character pairs."""
 
     site: str
     building: str | None
     unit: str | None
+    roads: frozenset[str]
+    junction: bool
+    bigrams: frozenset[str]
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)
 def place_parts(key: str) -> PlaceParts:
-    """Splits a place key into its site (estate, road …), building and unit numbers."""
+    """Splits a place key into the parts it is compared by."""
+    road = _ROAD.match(key)
     site_match = _SITE.match(key)
     building = _BUILDING.search(key)
     unit = _UNIT.search(key)
+    names = frozenset(m.group(0) for m in _ROAD.finditer(key))
     return PlaceParts(
-        site=site_match.group(1) if site_match else "",
+        site=road.group(0) if road is not None else (site_match.group(1) if site_match else ""),
         building=building.group(1) if building else None,
         unit=unit.group(1) if unit else None,
+        roads=names,
+        junction=len(names) >= 2 and bool(_JUNCTION.search(key)),
+        bigrams=_bigrams(key),
     )
+
+
+def roads(key: str) -> frozenset[str]:
+    """The road names in a place key (「桂园路与石桥路交叉口」 → 桂园路, 石桥路)."""
+    return place_parts(key).roads
 
 
 def _bigrams(text: str) -> frozenset[str]:
@@ -130,7 +155,13 @@ def text_similarity(a: str, b: str) -> float:
     if a == b:
         return SAME
     pa, pb = place_parts(a), place_parts(b)
+    if pa.junction and pb.junction and len(pa.roads & pb.roads) >= 2:
+        return SAME
+    if (pa.junction and b in pa.roads) or (pb.junction and a in pb.roads):
+        return ON_THE_ROAD
     if pa.site and pa.site == pb.site:
+        if pa.site in pa.roads and not (pa.building or pb.building):
+            return ON_THE_ROAD
         if pa.building and pb.building:
             if pa.building != pb.building:
                 return SAME_SITE_OTHER_BUILDING
@@ -138,9 +169,16 @@ def text_similarity(a: str, b: str) -> float:
                 return SAME_BUILDING_OTHER_UNIT
             return SAME
         return SAME_SITE_NO_BUILDING
-    ga, gb = _bigrams(a), _bigrams(b)
-    overlap = len(ga & gb) / len(ga | gb) if ga and gb else 0.0
-    return min(overlap, MAX_FUZZY)
+    shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
+    if len(shorter) >= MIN_CONTAINED and shorter in longer:
+        return ON_THE_ROAD if shorter in place_parts(longer).roads else CONTAINED
+    ga, gb = pa.bigrams, pb.bigrams
+    if not ga or not gb:
+        return 0.0
+    common = len(ga & gb)
+    jaccard = common / (len(ga) + len(gb) - common)
+    containment = common / min(len(ga), len(gb))
+    return min(max(jaccard, CONTAINMENT_WEIGHT * containment), MAX_FUZZY)
 
 
 EARTH_RADIUS_M = 6_371_000.0

@@ -1,14 +1,15 @@
 """Each case's description embedding and place key, stored with the case (``case_vectors``).
 
 Vectors are computed once, when the case is created, by the process's one encoder
-(:func:`hotline.text_encoder.shared_encoder`, loaded on first use), and stored as float16
-(768 bytes a case). A failure to encode never loses a case: the row is written without a
-vector and ``hotline similar backfill`` fills it in later.
+(:func:`hotline.text_encoder.shared_encoder`, loaded on first use), and stored as int8 (384
+bytes a case, :func:`pack`). A failure to encode never loses a case: the row is written
+without a vector and ``hotline similar backfill`` fills it in later.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from hotline.similarity.places import place_key
 from hotline.text_encoder import DIM, MODEL_NAME, SentenceEncoder, shared_encoder
 
 log = logging.getLogger(__name__)
-STORED_DTYPE = np.dtype("<f2")
+STORED_DTYPE = np.dtype("i1")
 
 _encoder_factory: Callable[[], SentenceEncoder] = shared_encoder
 
@@ -38,35 +39,80 @@ def set_encoder_factory(factory: Callable[[], SentenceEncoder]) -> Callable[[], 
     return previous
 
 
-def encode(text: str) -> np.ndarray:
-    """The L2-normalised embedding of a description (float32; zeros for a text too short to
-    mean anything). The encoder caches recent texts, so a draft's description encoded during
-    the conversation is not encoded again when the case is created."""
-    return encoder().encode_one(text)
+MIN_PLACE_CHARS = 3
+"""Shared stretches of location and description this long are taken out of the description
+(shorter ones are words like 小区, 门口 that say nothing about the place)."""
+MAX_PLACE_CHARS = 60
+MIN_PROBLEM_HANZI = 4
+_HANZI = re.compile(r"[\u4e00-\u9fff]")
+
+
+def problem_text(description: str, location: str | None) -> str:
+    """The description without the place it names, which is what is encoded.
+
+    Residents name the place in their description too (「关于滨湖花园北门外路灯长期不亮的问题」
+    at 「滨湖花园北门」). Left in, the place dominates the embedding: two different problems at
+    one place look alike, and one problem named with different wordings of its place does
+    not. The place is compared on its own (:mod:`hotline.similarity.places`), so every stretch
+    of at least three characters the description shares with the location (as written, or
+    normalised) is taken out. When too little would be left, the description is kept whole.
+    """
+    text = description.strip()
+    for source in dict.fromkeys(((location or "").strip(), place_key(location))):
+        size = min(len(source), MAX_PLACE_CHARS)
+        for length in range(size, MIN_PLACE_CHARS - 1, -1):
+            for start in range(size - length + 1):
+                part = source[start : start + length]
+                if part in text and _HANZI.search(part):
+                    text = text.replace(part, "")
+    return text if len(_HANZI.findall(text)) >= MIN_PROBLEM_HANZI else description.strip()
+
+
+def encode(description: str, location: str | None = None) -> np.ndarray:
+    """The L2-normalised embedding of a report's problem (:func:`problem_text`; float32, zeros
+    for a text too short to mean anything). The encoder caches recent texts, so a draft
+    encoded during the conversation is not encoded again when its case is created."""
+    return encoder().encode_one(problem_text(description, location))
 
 
 def pack(vector: np.ndarray) -> bytes:
-    """A vector as stored: float16, little-endian."""
-    return np.asarray(vector, dtype=np.float32).astype(STORED_DTYPE).tobytes()
+    """A vector as stored: int8, scaled so that its largest component is ±127 (384 bytes).
+
+    Only the direction matters (cosines), so no scale is kept: :func:`unpack` renormalises.
+    Against float32, cosines move by at most 0.001 on the dev set's reports, and fetching
+    the candidates takes half the time it takes with float16.
+    """
+    values = np.asarray(vector, dtype=np.float32)
+    largest = float(np.abs(values).max()) if values.size else 0.0
+    if largest == 0.0:
+        return np.zeros(values.shape, dtype=STORED_DTYPE).tobytes()
+    return np.round(values * (127.0 / largest)).astype(STORED_DTYPE).tobytes()
+
+
+def _normalised(matrix: np.ndarray) -> np.ndarray:
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    norms[norms == 0] = 1.0
+    return matrix / norms[:, None]
 
 
 def unpack(blob: bytes) -> np.ndarray:
-    """A stored vector as float32."""
-    return np.frombuffer(blob, dtype=STORED_DTYPE).astype(np.float32)
+    """A stored vector as a float32 unit vector (zeros stay zeros)."""
+    return unpack_many([blob])[0]
 
 
 def unpack_many(blobs: Sequence[bytes]) -> np.ndarray:
-    """Stored vectors as one float32 matrix, a row each (in one copy, for speed)."""
+    """Stored vectors as one float32 matrix of unit rows (in one copy, for speed)."""
     if not blobs:
         return np.zeros((0, DIM), dtype=np.float32)
     joined = b"".join(blobs)
-    return np.frombuffer(joined, dtype=STORED_DTYPE).reshape(len(blobs), DIM).astype(np.float32)
+    raw = np.frombuffer(joined, dtype=STORED_DTYPE).reshape(len(blobs), DIM)
+    return _normalised(raw.astype(np.float32))
 
 
-def try_encode(text: str) -> np.ndarray | None:
+def try_encode(description: str, location: str | None = None) -> np.ndarray | None:
     """:func:`encode`, or None (logged) when the encoder fails: a case is never lost for it."""
     try:
-        return encode(text)
+        return encode(description, location)
     except Exception:  # any failure of the model (missing, broken) must not cost the case
         log.exception("could not encode a case description; `hotline similar backfill` retries")
         return None
@@ -80,7 +126,7 @@ def store_case_vector(session: Session, case: Case, vector: np.ndarray | None = 
             encoding fails, the row is written without a vector (logged).
     """
     if vector is None:
-        vector = try_encode(case.description)
+        vector = try_encode(case.description, case.location)
     row = session.get(CaseVector, case.id)
     if row is None:
         row = CaseVector(case_id=case.id, created_at=utcnow())
@@ -111,10 +157,13 @@ def save_new_case_vector(session: Session, case: Case, vector: np.ndarray | None
 
 
 def refresh_place(session: Session, case: Case) -> None:
-    """Updates a case's stored place key after its location changed."""
-    row = session.get(CaseVector, case.id)
-    if row is not None:
-        row.place_key = place_key(case.location)[:255]
+    """Updates a case's stored vector and place key after its location changed (the encoded
+    text leaves the place out, so it may change too). Never raises."""
+    try:
+        with session.begin_nested():
+            store_case_vector(session, case)
+    except Exception:
+        log.exception("could not update the vector of case %s", case.number)
 
 
 def forget_vector(session: Session, case: Case) -> None:
@@ -161,7 +210,9 @@ def backfill(session: Session, *, batch: int = 64) -> BackfillReport:
         if not cases:
             return report
         try:
-            vectors = encoder().encode_many([c.description for c in cases])
+            vectors = encoder().encode_many(
+                [problem_text(c.description, c.location) for c in cases]
+            )
         except Exception:
             log.exception("could not encode %d cases", len(cases))
             failed.update(c.id for c in cases)

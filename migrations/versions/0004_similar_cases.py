@@ -1,10 +1,11 @@
 """similar cases: case vectors, co-reporters, hotspot alerts
 
-case_vectors holds each case's description embedding (float16) and normalised place for the
+case_vectors holds each case's description embedding (int8) and normalised place for the
 similar-case matcher; existing cases get theirs from `hotline similar backfill`.
 case_reporters holds the residents who joined a case as co-reporters (and those of a case
 merged into it). hotspot_alerts remembers which hotspots were alerted, at which size.
-cases.resolved_at gets an index: the matcher's candidate filter reads recently resolved cases.
+Two covering indexes on cases serve the matcher's candidate filter: by resolved_at (recently
+resolved cases) and by (category, status) (open cases of a few categories).
 
 Revision ID: 0004
 Revises: 0003
@@ -69,12 +70,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('case_id')
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.create_index('ix_cases_resolved', ['resolved_at'], unique=False)
+        # Covering indexes of the matcher's candidate filter.
+        batch_op.create_index(
+            'ix_cases_resolved',
+            ['resolved_at', 'category', 'status', 'merged_into', 'faq_topic', 'latitude',
+             'longitude'],
+            unique=False,
+        )
+        batch_op.create_index(
+            'ix_cases_category_status',
+            ['category', 'status', 'merged_into', 'faq_topic', 'latitude', 'longitude'],
+            unique=False,
+        )
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_category_status')
         batch_op.drop_index('ix_cases_resolved')
 
     op.drop_table('case_vectors')
