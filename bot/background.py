@@ -1,4 +1,5 @@
-"""The bot's background work: outbox delivery, operator alerts, closing unanswered surveys."""
+"""The bot's background work: outbox delivery, operator alerts (urgent cases and hotspots),
+closing unanswered surveys."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot
 
 from bot.delivery import OutboxSender
-from bot.operator_group import post_new_alerts
+from bot.operator_group import post_hotspot_alerts, post_new_alerts
 from bot.settings import BotSettings
 from hotline import followup
 from hotline.db import transaction
@@ -90,6 +91,17 @@ class BackgroundWork:
                         self._stop,
                     ),
                     name="alerts",
+                )
+            )
+            self._tasks.append(
+                asyncio.create_task(
+                    _every(
+                        "hotspot alerts",
+                        self.settings.hotspot_poll_seconds,
+                        lambda: post_hotspot_alerts(self._bot, chat_id),
+                        self._stop,
+                    ),
+                    name="hotspots",
                 )
             )
 

@@ -37,6 +37,8 @@ class BotSettings:
             (``TELEGRAM_ALERTS_POLL_SECONDS``).
         followup_poll_seconds: Pause between runs of the 3-day survey close
             (``TELEGRAM_FOLLOWUP_POLL_SECONDS``).
+        hotspot_poll_seconds: Pause between checks for hotspots past the alert size
+            (``TELEGRAM_HOTSPOT_POLL_SECONDS``).
     """
 
     token: str
@@ -52,6 +54,7 @@ class BotSettings:
     outbox_backoff_seconds: float = 2.0
     alerts_poll_seconds: float = 10.0
     followup_poll_seconds: float = 3600.0
+    hotspot_poll_seconds: float = 300.0
 
     @property
     def webhook_mode(self) -> bool:
@@ -132,4 +135,5 @@ def load_bot_settings(env: Mapping[str, str] | None = None) -> BotSettings:
         outbox_backoff_seconds=_number(env, "TELEGRAM_OUTBOX_BACKOFF_SECONDS", 2.0, 0.0),
         alerts_poll_seconds=_number(env, "TELEGRAM_ALERTS_POLL_SECONDS", 10.0, 0.01),
         followup_poll_seconds=_number(env, "TELEGRAM_FOLLOWUP_POLL_SECONDS", 3600.0, 0.01),
+        hotspot_poll_seconds=_number(env, "TELEGRAM_HOTSPOT_POLL_SECONDS", 300.0, 0.01),
     )

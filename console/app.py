@@ -23,6 +23,7 @@ from console import (
     admin,
     api,
     api_docs,
+    api_similarity,
     case_log,
     chat,
     dashboard,
@@ -30,6 +31,7 @@ from console import (
     errors,
     exports,
     handoff,
+    hotspots,
     open311,
     routes_auth,
     routes_cases,
@@ -55,12 +57,14 @@ ROUTERS: list[APIRouter] = [
     admin.router,
     chat.router,
     api.router,
+    api_similarity.router,
     api_docs.router,
     dashboard.router,
     exports.router,
     case_log.router,
     data_requests.router,
     open311.router,
+    hotspots.router,
 ]
 """Every router of the console, in the order they are matched. Later features append theirs."""
 

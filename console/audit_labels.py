@@ -41,6 +41,7 @@ DATA_LABELS = {
     "assignee": "经办人",
     "target": "合并到",
     "source": "合并自",
+    "co_reporters": "转入共同反映人",
     "rating": "评价",
     "days": "延期工作日",
     "category": "类别",

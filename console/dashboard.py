@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from console import figures
 from console.auth import CurrentUser, supervisor_user
 from console.charts import content_security_policy
+from console.hotspot_views import dashboard_panel
 from console.templating import render
 from hotline import stats
 from hotline.catalogue import get_catalogue
@@ -73,11 +74,13 @@ def dashboard(request: Request, user: CurrentUser = Depends(supervisor_user)) ->
     flt = _filter(request)
     with transaction() as session:
         dash = stats.dashboard(session, period, flt, now)
+        hot = dashboard_panel(session, now)
     return _page(
         request,
         "supervisor/dashboard.html",
         dash,
         {
+            "hot": hot,
             "kind": kind,
             "kinds": PERIOD_KINDS,
             "params": params,

@@ -14,6 +14,9 @@ EXTRA_ACTION_LABELS = {
     "merged_from": "合并来源",
     "rate": "回访评价",
     "add_info": "补充情况",
+    "co_reported": "共同反映",
+    "co_reporter_rate": "共同反映人评价",
+    "co_reporter_comment": "共同反映人意见",
 }
 
 

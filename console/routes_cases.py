@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console import formatting
+from console import duplicates, formatting
 from console.auth import CurrentUser, operator_user
 from console.csrf import verify_csrf
 from console.errors import describe, status_of
@@ -49,6 +50,7 @@ from hotline.workflow import OPERATOR_ACTIONS, TRANSITIONS, CaseStatus, allowed_
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 PAGE_SIZE = 100
 STATUS_ORDER = [s.value for s in CaseStatus]
+CASE_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
 OUTBOX_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "failed": "发送失败"}
 
 
@@ -231,6 +233,11 @@ def _case_context(session: Session, number: str, *, reveal: bool = False) -> dic
         "emergency_numbers": catalogue.emergency_numbers,
         "status_labels": {s.value: s.label for s in CaseStatus},
         "outbox_labels": OUTBOX_LABELS,
+        "suggestions": duplicates.suggestion_rows(session, case, now),
+        "reporters": duplicates.reporter_rows(session, case),
+        "merged_from": [
+            str(e.data["source"]) for e in events if e.action == "merged_from" and e.data
+        ],
     }
 
 
@@ -368,10 +375,16 @@ def case_action(
     target: str = Form(""),
     days: str = Form(""),
     canned_id: str = Form(""),
+    back: str = Form(""),
     user: CurrentUser = Depends(operator_user),
 ) -> Response:
-    """Performs one workflow action; an action the state does not allow gets a clear 409."""
+    """Performs one workflow action; an action the state does not allow gets a clear 409.
+
+    ``back`` names the case page to return to when the action was taken from another case's
+    page (「并入本单」 merges a suggested case into the one on screen).
+    """
     form = {"action": action, "note": note, "target": target, "days": days}
+    back = back.strip().upper() if CASE_NUMBER.fullmatch(back.strip()) else ""
     try:
         if action not in OPERATOR_ACTIONS:
             raise ValidationError("action", f"未知的操作「{action}」")
@@ -398,11 +411,19 @@ def case_action(
     except NotFoundError:
         raise
     except HotlineError as exc:
+        shown = back or number
         return render_case(
-            request, number, error=describe(exc), status_code=status_of(exc), form=form
+            request, shown, error=describe(exc), status_code=status_of(exc), form=form
         )
-    flash(request, f"已完成操作「{TRANSITIONS[action].label}」")
-    return RedirectResponse(f"/cases/{number}", status_code=303)
+    flash(request, _done_message(action, number, target))
+    return RedirectResponse(f"/cases/{back or number}", status_code=303)
+
+
+def _done_message(action: str, number: str, target: str) -> str:
+    done = f"已完成操作「{TRANSITIONS[action].label}」"
+    if action == "merge":
+        return f"{done}：工单 {number} 已合并到 {target.strip().upper()}"
+    return done
 
 
 @router.post("/cases/{number}/reveal", include_in_schema=False)

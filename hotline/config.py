@@ -43,6 +43,8 @@ class Settings:
     """Whether Open311 reads work without an api_key (published cases only, either way)."""
     open311_jurisdiction: str = "community-hotline"
     """The Open311 ``jurisdiction_id`` this endpoint serves."""
+    console_url: str = "http://127.0.0.1:8000"
+    """The console's address as operators open it, for links in alerts (``HOTLINE_CONSOLE_URL``)."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed."""
     rate_limit_storage: str = "memory://"
@@ -104,6 +106,10 @@ def load_settings() -> Settings:
         open311_public_reads=_flag("HOTLINE_OPEN311_PUBLIC_READS"),
         open311_jurisdiction=os.environ.get("HOTLINE_OPEN311_JURISDICTION", "").strip()
         or "community-hotline",
+        console_url=(
+            os.environ.get("HOTLINE_CONSOLE_URL", "").strip()
+            or f"http://127.0.0.1:{os.environ.get('CONSOLE_PORT', '').strip() or '8000'}"
+        ).rstrip("/"),
         trusted_proxies=tuple(
             p.strip() for p in os.environ.get("HOTLINE_TRUSTED_PROXIES", "").split(",") if p.strip()
         ),

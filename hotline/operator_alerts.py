@@ -1,4 +1,5 @@
-"""Alerts to an operators' channel (e.g. a Telegram group) about new urgent and emergency cases.
+"""Alerts to an operators' channel (e.g. a Telegram group) about new urgent and emergency cases,
+and the wording of hotspot alerts (clusters found by :mod:`hotline.similarity`).
 
 Alerts are delivered at least once: a row per case and channel is queued, sent, and marked sent.
 A sender that stops between sending and marking posts that alert again after a restart, which
@@ -21,6 +22,8 @@ from hotline.config import load_settings
 from hotline.errors import ValidationError
 from hotline.messages import format_local
 from hotline.models import Case, CaseAlert, User, utcnow
+from hotline.similarity import Hotspot
+from hotline.similarity.hotspots import ALERT_WINDOW_DAYS
 from hotline.vocab import Urgency
 from hotline.workflow import CaseStatus
 
@@ -32,6 +35,7 @@ LOOKBACK = timedelta(hours=24)
 """Cases older than this are not alerted (e.g. on the first start): the queue shows them."""
 STAFF_ROLES = ("operator", "supervisor", "admin")
 MAX_DESCRIPTION = 200
+HOTSPOT_LISTED_CASES = 5
 
 
 def queue_new(
@@ -118,6 +122,48 @@ def alert_text(case: Case) -> str:
         f"地点：{case.location or '未提供'}",
         f"内容：{description}",
         f"时限：{format_local(case.due_at, load_settings().timezone)} 前",
+    ]
+    return "\n".join(lines)
+
+
+def hotspot_title(hotspot: Hotspot) -> str:
+    """A hotspot's one-line name: place and topic (the category's name if both are empty)."""
+    parts = [p for p in (hotspot.place, hotspot.topic) if p]
+    if parts:
+        return " · ".join(parts)
+    catalogue = get_catalogue()
+    return (
+        catalogue.get(hotspot.category).name
+        if catalogue.has(hotspot.category)
+        else hotspot.category
+    )
+
+
+def hotspot_alert_text(hotspot: Hotspot, console_url: str) -> str:
+    """The operators' alert for a hotspot that grew past the alert size, in Chinese.
+
+    It names the place, the topic, how many cases and the newest ones, and links to the
+    hotspots page; it names no resident.
+    """
+    catalogue = get_catalogue()
+    name = (
+        catalogue.get(hotspot.category).name
+        if catalogue.has(hotspot.category)
+        else hotspot.category
+    )
+    numbers = list(hotspot.case_numbers)
+    listed = "、".join(numbers[:HOTSPOT_LISTED_CASES])
+    if len(numbers) > HOTSPOT_LISTED_CASES:
+        listed += f" 等 {len(numbers)} 件"
+    tz = load_settings().timezone
+    lines = [
+        f"🔥 热点预警：{hotspot_title(hotspot)}（{hotspot.count} 件）",
+        f"类别：{name}",
+        f"地点：{hotspot.place or '未提供'}",
+        f"最近一件：{format_local(hotspot.latest_at, tz)}",
+        f"工单：{listed}",
+        "请核对是否同一问题，合并办理、统一回复。",
+        f"查看：{console_url.rstrip('/')}/hotspots?days={ALERT_WINDOW_DAYS}#hotspot-{hotspot.key}",
     ]
     return "\n".join(lines)
 

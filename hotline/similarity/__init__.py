@@ -12,7 +12,14 @@ NLU uses too.
 """
 
 from hotline.models import CaseReporter
-from hotline.similarity.hotspots import Hotspot, due_hotspot_alerts, hotspots
+from hotline.similarity.hotspots import (
+    Hotspot,
+    HotspotScan,
+    due_hotspot_alerts,
+    growing_hotspots,
+    hotspots,
+    scan_hotspots,
+)
 from hotline.similarity.matcher import (
     Suggestion,
     likely_duplicate,
@@ -31,16 +38,19 @@ from hotline.similarity.vectors import backfill
 __all__ = [
     "CaseReporter",
     "Hotspot",
+    "HotspotScan",
     "Suggestion",
     "backfill",
     "co_reported_cases",
     "co_reporters",
     "due_hotspot_alerts",
+    "growing_hotspots",
     "hotspots",
     "join_as_co_reporter",
     "likely_duplicate",
     "notice_recipients",
     "rate_as_co_reporter",
+    "scan_hotspots",
     "similar_cases",
     "similar_to_draft",
 ]

@@ -285,26 +285,66 @@ def alert_levels(size: int, count: int) -> list[int]:
     return levels
 
 
-def due_hotspot_alerts(session: Session, *, now: datetime | None = None) -> list[Hotspot]:
-    """The hotspots to alert operators about now, recorded so that each is alerted once.
-
-    A hotspot is due when, within the last day, its reports in the last 7 days grew past
-    ``hotspot_alert_size`` or a doubling of it (10, 20 …), and no alert at that size was
-    recorded for it (by key, or for a cluster sharing one of its cases).
-    """
-    now = now or utcnow()
+def _growing(
+    found: list[tuple[Hotspot, list[datetime]]], now: datetime
+) -> list[tuple[Hotspot, int]]:
     size = load_settings().hotspot_alert_size
-    since = now - timedelta(days=ALERT_WINDOW_DAYS)
-    previous = list(session.scalars(select(HotspotAlert).where(HotspotAlert.created_at >= since)))
-    due = []
-    for spot, reports in _all(session, days=ALERT_WINDOW_DAYS, now=now):
+    growing = []
+    for spot, reports in found:
         levels = alert_levels(size, spot.count)
         if not levels:
             continue
-        level = levels[-1]
         day_ago = sum(1 for t in reports if t <= now - GROWTH_WINDOW)
-        if day_ago >= level:
-            continue
+        if day_ago < levels[-1]:
+            growing.append((spot, levels[-1]))
+    return growing
+
+
+def growing_hotspots(session: Session, *, now: datetime | None = None) -> list[tuple[Hotspot, int]]:
+    """The hotspots whose reports in the last 7 days grew past ``hotspot_alert_size``, or a
+    doubling of it (10, 20 …), within the last day, each with the size it grew past; biggest
+    first. Records nothing: the dashboard and the hotspots page warn with it, and
+    :func:`due_hotspot_alerts` alerts each once."""
+    now = now or utcnow()
+    return _growing(_all(session, days=ALERT_WINDOW_DAYS, now=now), now)
+
+
+@dataclass(frozen=True)
+class HotspotScan:
+    """A window's hotspots, and the hotspots growing past the alert size (of the alert window,
+    :func:`growing_hotspots`), from as few clusterings as possible."""
+
+    hotspots: list[Hotspot]
+    growing: list[tuple[Hotspot, int]]
+
+
+def scan_hotspots(
+    session: Session, *, days: int = 7, now: datetime | None = None, min_count: int = 2
+) -> HotspotScan:
+    """:func:`hotspots` and :func:`growing_hotspots` together: one clustering when ``days`` is
+    the alert window (7), the page's and the dashboard's usual case."""
+    now = now or utcnow()
+    found = _all(session, days=days, now=now)
+    alert_window = (
+        found if days == ALERT_WINDOW_DAYS else _all(session, days=ALERT_WINDOW_DAYS, now=now)
+    )
+    return HotspotScan(
+        hotspots=[spot for spot, _ in found if spot.count >= min_count],
+        growing=_growing(alert_window, now),
+    )
+
+
+def due_hotspot_alerts(session: Session, *, now: datetime | None = None) -> list[Hotspot]:
+    """The hotspots to alert operators about now, recorded so that each is alerted once.
+
+    A hotspot is due when it is growing (:func:`growing_hotspots`) and no alert at that size
+    was recorded for it (by key, or for a cluster sharing one of its cases).
+    """
+    now = now or utcnow()
+    since = now - timedelta(days=ALERT_WINDOW_DAYS)
+    previous = list(session.scalars(select(HotspotAlert).where(HotspotAlert.created_at >= since)))
+    due = []
+    for spot, level in growing_hotspots(session, now=now):
         members = set(spot.case_numbers)
         if any(
             a.level >= level and (a.key == spot.key or members & set(a.case_numbers or []))

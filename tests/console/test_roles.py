@@ -36,6 +36,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/cases/{number}/reveal"): OPERATOR,
     ("GET", "/cases/{number}/transcript"): OPERATOR,
     ("GET", "/media/{attachment_id}"): OPERATOR,
+    ("GET", "/hotspots"): OPERATOR,
     ("GET", "/handoff"): OPERATOR,
     ("GET", "/handoff/feed"): OPERATOR,
     ("POST", "/handoff/{sender_id}/take"): OPERATOR,
@@ -89,6 +90,8 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/cases"): OPERATOR,
     ("GET", "/api/v1/cases/{number}"): OPERATOR,
     ("POST", "/api/v1/cases/{number}/actions"): OPERATOR,
+    ("GET", "/api/v1/cases/{number}/similar"): OPERATOR,
+    ("GET", "/api/v1/hotspots"): OPERATOR,
     ("GET", "/api/v1/users"): SUPERVISOR,
 }
 """Every JSON API route (bearer tokens) and the least role that may use it."""
