@@ -7,7 +7,6 @@ a number that does not exist.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 from sqlalchemy import select
@@ -71,17 +70,10 @@ def status_text(session: Session, sender_id: str, number: str | None = None) -> 
     return text
 
 
-def retention_days() -> int:
-    """Days a closed case keeps its personal data before it is anonymised (for the notice)."""
-    try:
-        return max(int(os.environ.get("HOTLINE_RETENTION_DAYS", "365")), 1)
-    except ValueError:
-        return 365
-
-
 def privacy_notice() -> str:
     """What is stored about a resident, for how long, and who sees it."""
-    phone = load_settings().hotline_phone
+    settings = load_settings()
+    phone, days = settings.hotline_phone, settings.retention_days
     return (
         "【个人信息说明】\n"
         "保存的内容：您发送的消息、手机号、位置、照片和称呼，以及工单的办理记录。\n"
@@ -90,10 +82,10 @@ def privacy_notice() -> str:
         "工作人员查看完整号码时会留下记录。\n"
         "公开：只有您登记时同意公开、且属于路灯道路等公共事务的工单，才会向城市平台公开"
         "办理进度；公开内容不含电话、证件号、姓名和详细地址。紧急求助和政策咨询从不公开。\n"
-        f"保存多久：工单办结归档后保存 {retention_days()} 天，之后删除手机号、称呼、详细地址、"
+        f"保存多久：工单办结归档后保存 {days} 天，之后删除手机号、称呼、详细地址、"
         "您反映问题的原话和照片，并删除您的会话记录（包括与智能助手的对话）；"
         "只保留不含个人信息的统计数据（类别、承办单位、时间、满意度）。"
-        f"没有形成工单的会话，最后一次消息 {retention_days()} 天后删除。\n"
+        f"没有形成工单的会话，最后一次消息 {days} 天后删除。\n"
         "删除：发送 /forget 可申请删除您的个人信息，由工作人员办理。已办结的工单立即匿名化，"
         "会话记录和照片一并删除；正在办理的工单会保留到办结为止（会话中的电话和证件号先行删除），"
         "办结后再删除。\n"

@@ -40,7 +40,6 @@ from hotline.outbox import enqueue
 log = logging.getLogger(__name__)
 
 NOTICE_PREFIX = "系统已恢复，您之前反映的问题已登记"
-DEFAULT_FLUSH_SECONDS = 30.0
 LOCK_NAME = ".flush.lock"
 
 
@@ -281,7 +280,7 @@ class SpoolFlusher:
             database_url: The case database (default: the settings' at each flush).
             first_now: Flush right away at start, else after one interval.
         """
-        self.interval = flush_interval() if interval is None else interval
+        self.interval = load_settings().spool_flush_seconds if interval is None else interval
         self.spool_dir = spool_dir
         self.database_url = database_url
         self.first_now = first_now
@@ -322,16 +321,6 @@ class SpoolFlusher:
                 log.exception("flushing the spool failed; trying again in %.0fs", self.interval)
             self.attempts += 1
             self._stop.wait(self.interval)
-
-
-def flush_interval() -> float:
-    """``HOTLINE_SPOOL_FLUSH_SECONDS`` (default 30; 0 or less turns the flusher off)."""
-    raw = os.environ.get("HOTLINE_SPOOL_FLUSH_SECONDS", "").strip()
-    try:
-        return float(raw) if raw else DEFAULT_FLUSH_SECONDS
-    except ValueError:
-        log.warning("HOTLINE_SPOOL_FLUSH_SECONDS=%r is not a number; using 30", raw)
-        return DEFAULT_FLUSH_SECONDS
 
 
 _process_flusher: tuple[int, SpoolFlusher] | None = None
