@@ -13,31 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.cases import get_case, resident_cases
-from hotline.catalogue import get_catalogue
 from hotline.config import load_settings
 from hotline.errors import NotFoundError
-from hotline.messages import format_local
-from hotline.models import Case, DataRequest, utcnow
+from hotline.messages import case_summary
+from hotline.models import DataRequest, utcnow
 from hotline.workflow import OPEN_STATUSES, CaseStatus
 
 MAX_LISTED = 5
 DELETE = "delete"
 OPEN = "open"
-
-
-def _describe(case: Case) -> str:
-    settings = load_settings()
-    catalogue = get_catalogue()
-    status = CaseStatus(case.status)
-    name = catalogue.get(case.category).name if catalogue.has(case.category) else case.category
-    lines = [f"工单 {case.number}｜{name}｜{status.label}"]
-    if status in OPEN_STATUSES:
-        if case.department:
-            lines.append(f"承办单位：{case.department}")
-        lines.append(f"办理时限：{format_local(case.due_at, settings.timezone)} 前")
-    elif status is CaseStatus.RESOLVED and case.resolution:
-        lines.append(f"办理结果：{case.resolution}")
-    return "\n".join(lines)
 
 
 def status_text(session: Session, sender_id: str, number: str | None = None) -> str:
@@ -59,12 +43,12 @@ def status_text(session: Session, sender_id: str, number: str | None = None) -> 
             case = None
         if case is None or case.resident_ref != sender_id:
             return f"没有找到工单 {cleaned}，请核对工单号。只能查询您本人反映的工单。"
-        return _describe(case)
+        return case_summary(case)
     cases = resident_cases(session, sender_id, open_only=True)
     if not cases:
         return "您目前没有正在办理的工单。如需反映问题，直接告诉我即可。"
     shown = cases[:MAX_LISTED]
-    text = "您的工单：\n\n" + "\n\n".join(_describe(c) for c in shown)
+    text = "您的工单：\n\n" + "\n\n".join(case_summary(c) for c in shown)
     if len(cases) > MAX_LISTED:
         text += f"\n\n另有 {len(cases) - MAX_LISTED} 个工单未列出，可发送「/status 工单号」查询。"
     return text

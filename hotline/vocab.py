@@ -21,6 +21,17 @@ class LabelledEnum(str, Enum):
         return LABELS[type(self).__name__][self.value]
 
     @classmethod
+    def label_of(cls, value: str | None) -> str:
+        """The label of a stored code: empty for none, the code itself when it is not a member
+        (an old row, a code since removed)."""
+        if not value:
+            return ""
+        try:
+            return cls(value).label
+        except ValueError:
+            return value
+
+    @classmethod
     def parse(cls: type[E], text: str, field: str) -> E:
         """Accepts the code or the Chinese label.
 
