@@ -72,11 +72,6 @@ class Settings:
     """The address the action server listens on."""
 
     @property
-    def is_sqlite(self) -> bool:
-        """Whether the case database is SQLite."""
-        return self.database_url.startswith("sqlite")
-
-    @property
     def is_production(self) -> bool:
         """Whether ``HOTLINE_ENV=production``: development defaults are refused."""
         return self.env == PRODUCTION

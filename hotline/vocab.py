@@ -80,9 +80,6 @@ class Urgency(LabelledEnum):
 LABELS[Urgency.__name__] = {"normal": "一般", "urgent": "加急", "emergency": "紧急"}
 
 
-URGENCY_RANK = {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.NORMAL: 2}
-
-
 class Channel(LabelledEnum):
     """Where the case came in."""
 
