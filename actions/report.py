@@ -25,7 +25,7 @@ from hotline.cases import NewCase
 from hotline.catalogue import get_catalogue
 from hotline.config import load_settings
 from hotline.errors import HotlineError, StorageUnavailableError, ValidationError
-from hotline.messages import format_local
+from hotline.messages import case_logged
 from hotline.open311 import asks_publish_consent
 from hotline.phone import mask_phone, normalise_phone
 from hotline.resident import submit_report
@@ -603,12 +603,7 @@ class ActionSubmitCase(Action):
         except ValidationError as exc:
             dispatcher.utter_message(text=f"登记信息有误（{exc.message}），请重新描述您的问题。")
             return reset_report()
-        due = format_local(case.due_at, settings.timezone, with_time=case.urgency != "normal")
-        dispatcher.utter_message(
-            text=f"已为您登记，工单编号：{case.number}\n承办单位：{case.department}\n"
-            f"办理时限：{due}前\n"
-            f"查询进度请发送「查询 {case.number}」。处理有进展时我们会通知您。"
-        )
+        dispatcher.utter_message(text=case_logged(case, settings.timezone))
         return [*reset_report(), SlotSet("case_number", case.number)]
 
 

@@ -12,6 +12,7 @@ from bench.common import RASA, ROOT, env_int, markdown_table, rasa_env, run_time
 from bench.conversation import StackReport
 from hotline import pgadmin
 from hotline.cases import NewCase
+from hotline.config import load_settings
 from hotline.db import dispose_engines, transaction, upgrade
 from hotline.resident import submit_report
 
@@ -102,7 +103,7 @@ def case_benchmarks(workdir: Path) -> list[CaseThroughput]:
         url = f"sqlite:///{workdir / f'cases_{threads}.db'}"
         results.append(case_throughput("SQLite", url, cases, threads))
         dispose_engines()
-    admin = pgadmin.admin_url()
+    admin = load_settings().pg_admin_url
     for threads in (1, 4):
         name = f"bench_cases_{uuid.uuid4().hex[:10]}"
         try:

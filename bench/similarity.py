@@ -698,7 +698,7 @@ def speed(workdir: Path) -> list[Speed]:
     dispose_engines()
     name = f"bench_similar_{uuid.uuid4().hex[:10]}"
     try:
-        with pgadmin.temporary_database(pgadmin.admin_url(), name) as pg_url:
+        with pgadmin.temporary_database(load_settings().pg_admin_url, name) as pg_url:
             print(f"  PostgreSQL: {count} cases", flush=True)
             result = measure("PostgreSQL", pg_url, count, queries)
             result.pgvector = pgvector_status(pg_url)

@@ -135,12 +135,7 @@ class OutboxSender:
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
         self.backoff_seconds = backoff_seconds
-        self._wake = asyncio.Event()
         self._pause = 0.0
-
-    def wake(self) -> None:
-        """Checks the outbox now instead of after the poll interval."""
-        self._wake.set()
 
     async def recover(self) -> list[int]:
         """Fails rows a previous run left in the middle of a send (see the module docstring)."""
@@ -220,8 +215,7 @@ class OutboxSender:
                 wait, self._pause = self._pause, 0.0
                 await _wait_any([stop], wait)
             elif not busy:
-                self._wake.clear()
-                await _wait_any([stop, self._wake], self.poll_seconds)
+                await _wait_any([stop], self.poll_seconds)
 
 
 async def _wait_any(events: list[asyncio.Event], timeout: float) -> None:

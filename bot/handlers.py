@@ -22,7 +22,6 @@ from bot.keyboards import button_title, decode, main_menu
 from bot.media import download, image_of, store
 from bot.operator_group import accept_pressed
 from bot.outgoing import send_replies
-from bot.settings import BotSettings
 from hotline import gateway, handoff, self_service
 from hotline.attachments import PhotoRejected, already_received
 from hotline.config import load_settings
@@ -81,13 +80,6 @@ def metadata_of(update: Update) -> dict[str, Any]:
         "language_code": user.language_code if user else None,
         "first_name": user.first_name if user else None,
     }
-
-
-def bot_settings(context: ContextTypes.DEFAULT_TYPE) -> BotSettings:
-    """The bot's settings, kept in ``bot_data`` by :func:`bot.app.build_application`."""
-    settings = context.bot_data["settings"]
-    assert isinstance(settings, BotSettings)
-    return settings
 
 
 def intent_payload(intent: str, entities: dict[str, Any]) -> str:

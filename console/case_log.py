@@ -34,26 +34,17 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100
 
 
-def _label(enum: Any, value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        return str(enum(value).label)
-    except ValueError:
-        return value
-
-
 def _row(case: Case, now: Any) -> dict[str, Any]:
     catalogue = get_catalogue()
     return {
         "number": case.number,
         "status": case.status,
-        "status_label": _label(CaseStatus, case.status),
+        "status_label": CaseStatus.label_of(case.status),
         "category": catalogue.get(case.category).name
         if catalogue.has(case.category)
         else case.category,
-        "case_type": _label(CaseType, case.case_type),
-        "channel": _label(Channel, case.channel),
+        "case_type": CaseType.label_of(case.case_type),
+        "channel": Channel.label_of(case.channel),
         "department": case.department or "",
         "assignee": case.assignee.display_name if case.assignee else "",
         "created_at": case.created_at,
@@ -61,7 +52,7 @@ def _row(case: Case, now: Any) -> dict[str, Any]:
         "resolved_at": case.resolved_at,
         "timeliness": timeliness(case, now),
         "overdue": is_overdue(case, now),
-        "satisfaction": _label(Satisfaction, case.satisfaction),
+        "satisfaction": Satisfaction.label_of(case.satisfaction),
         "contact": mask_name(case.contact_name),
         "phone": mask_phone(case.phone),
         "description": mask_numbers(case.description),
@@ -97,7 +88,7 @@ def describe_filter(flt: caselog.LogFilter) -> list[str]:
         span = f"{flt.first or '…'} 至 {flt.last or '…'}"
         out.append(f"{caselog.DATE_FIELDS[flt.date_field]} {span}")
     if flt.statuses:
-        out.append("状态：" + "、".join(_label(CaseStatus, s) for s in flt.statuses))
+        out.append("状态：" + "、".join(CaseStatus.label_of(s) for s in flt.statuses))
     for name, label in (("category", "类别"), ("original_category", "来件类别")):
         code = getattr(flt, name)
         if code:
@@ -110,11 +101,11 @@ def describe_filter(flt: caselog.LogFilter) -> list[str]:
         (flt.case_type, CaseType, "类型"),
     ):
         if value:
-            out.append(f"{label}：{_label(enum, value)}")
+            out.append(f"{label}：{enum.label_of(value)}")
     if flt.assignee:
         out.append("未分配" if flt.assignee == "none" else f"经办人：{flt.assignee}")
     if flt.satisfactions:
-        names = [("未评价" if s == "none" else _label(Satisfaction, s)) for s in flt.satisfactions]
+        names = [("未评价" if s == "none" else Satisfaction.label_of(s)) for s in flt.satisfactions]
         out.append("评价：" + "、".join(names))
     if flt.topic:
         out.append(f"咨询主题：{topic_name(flt.topic)}")
@@ -199,8 +190,8 @@ def audit(request: Request, user: CurrentUser = Depends(supervisor_user)) -> Res
                 "actor_kind": audit_labels.ACTOR_KINDS.get(e.actor_kind, e.actor_kind),
                 "action": e.action,
                 "action_label": audit_labels.audit_label(e.action),
-                "from": audit_labels.status_label(e.from_status),
-                "to": audit_labels.status_label(e.to_status),
+                "from": CaseStatus.label_of(e.from_status),
+                "to": CaseStatus.label_of(e.to_status),
                 "note": mask_numbers(e.note),
                 "data": audit_labels.data_summary(e.data),
                 "number": number,
@@ -264,7 +255,7 @@ def case_record(
             if catalogue.has(case.original_category)
             else case.original_category,
             "rerouted": case.original_category != case.category,
-            "urgency": _label(Urgency, case.urgency),
+            "urgency": Urgency.label_of(case.urgency),
             "location": case.location,
             "resident_ref": case.resident_ref,
             "resolution": mask_numbers(case.resolution),
@@ -292,8 +283,8 @@ def case_record(
                 "kind_label": audit_labels.ACTOR_KINDS.get(e.actor_kind, e.actor_kind),
                 "action": e.action,
                 "label": audit_labels.audit_label(e.action),
-                "from": audit_labels.status_label(e.from_status),
-                "to": audit_labels.status_label(e.to_status),
+                "from": CaseStatus.label_of(e.from_status),
+                "to": CaseStatus.label_of(e.to_status),
                 "note": mask_numbers(e.note),
                 "data": audit_labels.data_summary(e.data),
             }

@@ -13,10 +13,10 @@ from console.auth import CurrentUser, operator_user, supervisor_user
 from console.csrf import verify_csrf
 from console.templating import flash, render
 from hotline import retention
+from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import StorageUnavailableError, ValidationError
 from hotline.models import Case, ConversationMessage, utcnow
-from hotline.self_service import retention_days
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -42,7 +42,7 @@ def _counts(session: Any, sender: str) -> dict[str, int]:
 @router.get("/data-requests")
 def data_requests(request: Request, user: CurrentUser = Depends(operator_user)) -> Response:
     """Open deletion requests with what carrying them out would do, and the recent ones."""
-    days = retention_days()
+    days = load_settings().retention_days
     with transaction() as session:
         pending = [
             {

@@ -137,11 +137,6 @@ class LogFilter:
             params[name] = "1" if value else "0"
         return params
 
-    @property
-    def is_empty(self) -> bool:
-        """Whether nothing filters."""
-        return not self.to_params()
-
 
 PARAMS = (
     "q",

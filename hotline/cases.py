@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -311,6 +311,42 @@ def _notify(
         )
 
 
+@dataclass
+class _Notice:
+    """A message for the resident: its text, outbox kind and payload (buttons)."""
+
+    text: str | None
+    kind: str = "status"
+    payload: dict[str, Any] | None = None
+
+
+@dataclass
+class _Step:
+    """One action being applied: what the handlers read, and what they leave for the end.
+
+    Handlers change ``case``, fill ``data`` (the audit event's details) and ``wording`` (the
+    fields of the resident's status message), and may replace ``target`` (the state after the
+    action) or ``notice`` (a message other than the status message).
+    """
+
+    session: Session
+    case: Case
+    action: str
+    actor: Actor
+    params: ActionInput
+    note: str | None
+    now: datetime
+    settings: Settings
+    catalogue: Catalogue
+    status: CaseStatus
+    target: CaseStatus | None
+    data: dict[str, Any] = field(default_factory=dict)
+    wording: dict[str, str | None] = field(default_factory=dict)
+    notice: _Notice | None = None
+    co_text: str | None = None
+    """What co-reporters are told instead of the status message, when it differs."""
+
+
 def apply_action(
     session: Session,
     case: Case,
@@ -323,6 +359,10 @@ def apply_action(
     catalogue: Catalogue | None = None,
 ) -> Case:
     """Performs a workflow action, writing its audit event and any message to the resident.
+
+    :data:`hotline.workflow.TRANSITIONS` says where the action is allowed from, where it
+    leads, whether it needs a note and whether the resident is told; the action's handler in
+    :data:`ACTION_HANDLERS` does the rest.
 
     Raises:
         ValidationError: An unknown action, or a missing or invalid parameter.
@@ -358,142 +398,37 @@ def apply_action(
     if note and len(note) > MAX_DESCRIPTION:
         raise ValidationError("note", f"过长，最多 {MAX_DESCRIPTION} 字")
 
-    target_status: CaseStatus | None = transition.target
-    data: dict[str, Any] = {}
-    tz = settings.timezone
-    message: str | None = None
-    co_message: str | None = None  # what co-reporters are told instead, when it differs
-    if action == "accept":
-        case.accepted_at = case.accepted_at or now
-        message = status_message("accept", case.number)
-    elif action == "claim":
-        if actor.user_id is None:
-            raise ValidationError("actor", "认领需要操作员账号")
-        data["assignee"] = actor.name
-        case.assignee_id = actor.user_id
-    elif action == "assign":
-        user = _resolve_user(session, params.assignee)
-        data["assignee"] = user.username
-        case.assignee_id = user.id
-    elif action == "reroute":
-        new_category = _category(catalogue, params.category)
-        if new_category.code == case.category:
-            raise ValidationError("category", f"工单已属于「{new_category.name}」")
-        data.update({"from": case.category, "to": new_category.code})
-        case.category = new_category.code
-        case.department = default_department(session, new_category)
-        case.due_at = _due(case, now, catalogue, settings)
-    elif action == "set_urgency":
-        urgency = Urgency.parse(params.urgency or "", "urgency")
-        data.update({"from": case.urgency, "to": urgency.value})
-        case.urgency = urgency.value
-        case.due_at = _due(case, now, catalogue, settings)
-    elif action == "dispatch":
-        department = (params.department or "").strip() or default_department(
-            session, catalogue.get(case.category)
-        )
-        data["department"] = department
-        case.department = department
-        case.dispatched_at = now
-        message = status_message(
-            "dispatch", case.number, department=department, due=format_local(case.due_at, tz)
-        )
-    elif action == "start":
-        message = status_message("start", case.number, department=case.department)
-    elif action == "return":
-        data["department"] = case.department
-    elif action == "extend":
-        if case.extended:
-            raise InvalidTransitionError(case.number, status.value, action, "每个工单只能延期一次")
-        days = (
-            params.days
-            or catalogue.get(case.category).time_limits.working_days[CaseType(case.case_type)]
-        )
-        if not 1 <= days <= 60:
-            raise ValidationError("days", "延期天数须在 1～60 个工作日之间")
-        data.update({"from": case.due_at.isoformat(), "days": days})
-        case.due_at = extend_due(case.due_at, days, tz)
-        data["to"] = case.due_at.isoformat()
-        case.extended = True
-        case.extension_reason = note
-    elif action == "reply":
-        message = status_message("reply", case.number, note=note)
-    elif action == "resolve":
-        case.resolution = note
-        case.resolved_at = now
-        _notify(
-            session,
-            case,
-            survey_message(case.number, note or ""),
-            "survey",
-            {"buttons": survey_buttons(case.number)},
-        )
-    elif action == "merge":
-        target = get_case(session, params.target or "")
-        if target.id == case.id:
-            raise ValidationError("target", "不能合并到工单自身")
-        if CaseStatus(target.status) not in OPEN_STATUSES | {CaseStatus.RESOLVED}:
-            raise ValidationError("target", f"目标工单 {target.number} 已结束，不能合并")
-        case.merged_into = target.number
-        case.closed_at = now
-        data["target"] = target.number
-        message = status_message("merge", case.number, target=target.number)
-        from hotline.similarity.reporters import absorb_merged
-
-        # The merged case's residents keep hearing about their problem, from the target.
-        joined = absorb_merged(session, case, target, now)
-        record_event(
-            session,
-            target,
-            actor,
-            "merged_from",
-            note=note,
-            data={"source": case.number, "co_reporters": joined},
-            now=now,
-        )
-    elif action == "reopen":
-        case.reopen_count += 1
-        case.closed_at = None
-        case.due_at = _restart_clock(case, now, catalogue, settings)
-        data["due"] = case.due_at.isoformat()
-        message = status_message("reopen", case.number)
-    elif action == "close":
-        case.closed_at = now
-    elif action == "cancel":
-        case.closed_at = now
-        message = status_message("cancel", case.number)
-        from hotline.similarity.wording import CO_REPORTER_CANCELLED
-
-        co_message = CO_REPORTER_CANCELLED.format(number=case.number)
-    elif action == "rate":
-        rating = Satisfaction.parse(params.rating or "", "rating")
-        case.satisfaction = rating.value
-        case.satisfaction_comment = note
-        data["rating"] = rating.value
-        if rating is Satisfaction.DISSATISFIED:
-            target_status = CaseStatus.IN_PROGRESS
-            case.reopen_count += 1
-            case.flagged = True
-            case.due_at = _restart_clock(case, now, catalogue, settings)
-            data["due"] = case.due_at.isoformat()
-        else:
-            target_status = CaseStatus.CLOSED
-            case.closed_at = now
-    # note and add_info only write their event.
+    step = _Step(
+        session=session,
+        case=case,
+        action=action,
+        actor=actor,
+        params=params,
+        note=note,
+        now=now,
+        settings=settings,
+        catalogue=catalogue,
+        status=status,
+        target=transition.target,
+    )
+    ACTION_HANDLERS[action](step)
 
     from_status = case.status
-    if target_status is not None:
-        case.status = target_status.value
+    if step.target is not None:
+        case.status = step.target.value
     case.updated_at = now
     # Residents are not told about what they did themselves (the assistant already answered).
     # A co-reporter who acts (e.g. adds information) is not told either; the others are.
-    if action != "resolve":
+    if transition.notify_resident:
+        notice = step.notice or _Notice(status_message(action, case.number, **step.wording))
         _notify(
             session,
             case,
-            message,
+            notice.text,
+            notice.kind,
+            notice.payload,
             skip=actor.name if actor.kind is ActorKind.RESIDENT else None,
-            co_text=co_message,
+            co_text=step.co_text,
         )
     record_event(
         session,
@@ -503,7 +438,7 @@ def apply_action(
         from_status=from_status,
         to_status=case.status,
         note=note,
-        data=data or None,
+        data=step.data or None,
         now=now,
     )
     session.flush()
@@ -517,6 +452,188 @@ def _is_co_reporter(session: Session, case: Case, actor: Actor) -> bool:
     from hotline.similarity.reporters import co_reporter
 
     return co_reporter(session, case, actor.name) is not None
+
+
+def _accept(step: _Step) -> None:
+    step.case.accepted_at = step.case.accepted_at or step.now
+
+
+def _claim(step: _Step) -> None:
+    if step.actor.user_id is None:
+        raise ValidationError("actor", "认领需要操作员账号")
+    step.data["assignee"] = step.actor.name
+    step.case.assignee_id = step.actor.user_id
+
+
+def _assign(step: _Step) -> None:
+    user = _resolve_user(step.session, step.params.assignee)
+    step.data["assignee"] = user.username
+    step.case.assignee_id = user.id
+
+
+def _reroute(step: _Step) -> None:
+    case = step.case
+    new_category = _category(step.catalogue, step.params.category)
+    if new_category.code == case.category:
+        raise ValidationError("category", f"工单已属于「{new_category.name}」")
+    step.data.update({"from": case.category, "to": new_category.code})
+    case.category = new_category.code
+    case.department = default_department(step.session, new_category)
+    case.due_at = _due(case, step.now, step.catalogue, step.settings)
+
+
+def _set_urgency(step: _Step) -> None:
+    case = step.case
+    urgency = Urgency.parse(step.params.urgency or "", "urgency")
+    step.data.update({"from": case.urgency, "to": urgency.value})
+    case.urgency = urgency.value
+    case.due_at = _due(case, step.now, step.catalogue, step.settings)
+
+
+def _dispatch(step: _Step) -> None:
+    case = step.case
+    department = (step.params.department or "").strip() or default_department(
+        step.session, step.catalogue.get(case.category)
+    )
+    step.data["department"] = department
+    case.department = department
+    case.dispatched_at = step.now
+    step.wording.update(
+        department=department, due=format_local(case.due_at, step.settings.timezone)
+    )
+
+
+def _start(step: _Step) -> None:
+    step.wording["department"] = step.case.department
+
+
+def _return(step: _Step) -> None:
+    step.data["department"] = step.case.department
+
+
+def _extend(step: _Step) -> None:
+    case = step.case
+    if case.extended:
+        raise InvalidTransitionError(
+            case.number, step.status.value, step.action, "每个工单只能延期一次"
+        )
+    days = (
+        step.params.days
+        or step.catalogue.get(case.category).time_limits.working_days[CaseType(case.case_type)]
+    )
+    if not 1 <= days <= 60:
+        raise ValidationError("days", "延期天数须在 1～60 个工作日之间")
+    step.data.update({"from": case.due_at.isoformat(), "days": days})
+    case.due_at = extend_due(case.due_at, days, step.settings.timezone)
+    step.data["to"] = case.due_at.isoformat()
+    case.extended = True
+    case.extension_reason = step.note
+
+
+def _reply(step: _Step) -> None:
+    step.wording["note"] = step.note
+
+
+def _resolve(step: _Step) -> None:
+    case = step.case
+    case.resolution = step.note
+    case.resolved_at = step.now
+    step.notice = _Notice(
+        survey_message(case.number, step.note or ""),
+        "survey",
+        {"buttons": survey_buttons(case.number)},
+    )
+
+
+def _merge(step: _Step) -> None:
+    session, case, now = step.session, step.case, step.now
+    target = get_case(session, step.params.target or "")
+    if target.id == case.id:
+        raise ValidationError("target", "不能合并到工单自身")
+    if CaseStatus(target.status) not in OPEN_STATUSES | {CaseStatus.RESOLVED}:
+        raise ValidationError("target", f"目标工单 {target.number} 已结束，不能合并")
+    case.merged_into = target.number
+    case.closed_at = now
+    step.data["target"] = target.number
+    step.wording["target"] = target.number
+    from hotline.similarity.reporters import absorb_merged
+
+    # The merged case's residents keep hearing about their problem, from the target.
+    joined = absorb_merged(session, case, target, now)
+    record_event(
+        session,
+        target,
+        step.actor,
+        "merged_from",
+        note=step.note,
+        data={"source": case.number, "co_reporters": joined},
+        now=now,
+    )
+
+
+def _reopen(step: _Step) -> None:
+    case = step.case
+    case.reopen_count += 1
+    case.closed_at = None
+    case.due_at = _restart_clock(case, step.now, step.catalogue, step.settings)
+    step.data["due"] = case.due_at.isoformat()
+
+
+def _close(step: _Step) -> None:
+    step.case.closed_at = step.now
+
+
+def _cancel(step: _Step) -> None:
+    from hotline.similarity.wording import CO_REPORTER_CANCELLED
+
+    step.case.closed_at = step.now
+    step.co_text = CO_REPORTER_CANCELLED.format(number=step.case.number)
+
+
+def _rate(step: _Step) -> None:
+    case = step.case
+    rating = Satisfaction.parse(step.params.rating or "", "rating")
+    case.satisfaction = rating.value
+    case.satisfaction_comment = step.note
+    step.data["rating"] = rating.value
+    if rating is Satisfaction.DISSATISFIED:
+        step.target = CaseStatus.IN_PROGRESS
+        case.reopen_count += 1
+        case.flagged = True
+        case.due_at = _restart_clock(case, step.now, step.catalogue, step.settings)
+        step.data["due"] = case.due_at.isoformat()
+    else:
+        step.target = CaseStatus.CLOSED
+        case.closed_at = step.now
+
+
+def _event_only(step: _Step) -> None:
+    """Actions that change nothing on the case: their audit event is all they write."""
+
+
+ACTION_HANDLERS: dict[str, Callable[[_Step], None]] = {
+    "accept": _accept,
+    "claim": _claim,
+    "assign": _assign,
+    "reroute": _reroute,
+    "set_urgency": _set_urgency,
+    "dispatch": _dispatch,
+    "start": _start,
+    "return": _return,
+    "extend": _extend,
+    "note": _event_only,
+    "reply": _reply,
+    "resolve": _resolve,
+    "merge": _merge,
+    "reopen": _reopen,
+    "close": _close,
+    "cancel": _cancel,
+    "rate": _rate,
+    "add_info": _event_only,
+}
+"""What each action of :data:`hotline.workflow.TRANSITIONS` does beyond the state change."""
+if ACTION_HANDLERS.keys() != TRANSITIONS.keys():
+    raise RuntimeError("ACTION_HANDLERS and TRANSITIONS name different actions")
 
 
 def _due(case: Case, now: datetime, catalogue: Catalogue, settings: Settings) -> datetime:

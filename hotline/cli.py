@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from hotline import cases as case_service
 from hotline import logmask
 from hotline.actors import Actor
+from hotline.config import ConfigError
 from hotline.db import transaction, upgrade
 from hotline.errors import HotlineError
 from hotline.views import case_to_dict, event_to_dict
@@ -197,7 +198,7 @@ EXTENSION_MODULES = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; errors are one line on stderr and exit status 1."""
+    """Runs the command line; an error is one line on stderr (exit 1; 2 for a bad setting)."""
     logmask.install()
     args = build_parser().parse_args(argv)
     try:
@@ -205,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HotlineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (OperationalError, ProgrammingError) as exc:
         if "no such table" in str(exc) or "does not exist" in str(exc):
             print("error: 数据库尚未初始化，请先运行 hotline db upgrade", file=sys.stderr)

@@ -9,8 +9,8 @@ from typing import Any
 
 from hotline import retention
 from hotline.actors import Actor
+from hotline.config import load_settings
 from hotline.db import transaction
-from hotline.self_service import retention_days
 
 
 def _actor(args: argparse.Namespace) -> Actor:
@@ -20,7 +20,8 @@ def _actor(args: argparse.Namespace) -> Actor:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Anonymises cases closed more than ``--days`` days ago (``--dry-run`` only lists them)."""
-    report = retention.run_retention(args.days, _actor(args), dry_run=args.dry_run)
+    days = args.days if args.days is not None else load_settings().retention_days
+    report = retention.run_retention(days, _actor(args), dry_run=args.dry_run)
     verb = "would anonymise" if report.dry_run else "anonymised"
     conversations = "would delete" if report.dry_run else "deleted"
     print(
@@ -64,7 +65,6 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--days",
         type=int,
-        default=retention_days(),
         help="retention period in days (default: HOTLINE_RETENTION_DAYS or 365)",
     )
     run.add_argument("--dry-run", action="store_true", help="only list the cases")

@@ -12,7 +12,9 @@ from hotline import handoff, outbox
 from hotline.actors import Actor
 from hotline.cases import NewCase, create_case
 from hotline.catalogue import get_catalogue
+from hotline.config import load_settings
 from hotline.errors import ValidationError
+from hotline.messages import LOGGED_BY_OPERATOR, case_logged
 from hotline.models import Case, Conversation, ConversationMessage, User, utcnow
 from hotline.phone import normalise_phone
 from hotline.redact import phone_numbers_in
@@ -122,7 +124,7 @@ def case_from_conversation(session: Session, sender_id: str, new: NewCase, opera
     new.resident_ref = sender_id
     actor = Actor.operator(operator.username, operator.id)
     case, _ = create_case(session, new, actor)
-    notice = f"已为您登记工单 {case.number}，后续进展会通知您，也可凭工单号查询办理进度。"
+    notice = case_logged(case, load_settings().timezone, LOGGED_BY_OPERATOR)
     handoff.record_message(session, sender_id, handoff.OUT, f"operator:{operator.username}", notice)
     outbox.enqueue(session, sender_id, notice, "status", case_id=case.id)
     return case

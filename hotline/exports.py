@@ -76,15 +76,6 @@ COLUMNS = (
 """The columns of every export, in order."""
 
 
-def _label(enum: Any, value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        return str(enum(value).label)
-    except ValueError:
-        return value
-
-
 def _time(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -114,12 +105,12 @@ def case_row(case: Case, *, full: bool, now: datetime, tz: ZoneInfo) -> dict[str
         phone = national_format(case.phone) if full else mask_phone(case.phone)
     return {
         "number": case.number,
-        "status": _label(CaseStatus, case.status),
+        "status": CaseStatus.label_of(case.status),
         "category": name_of(case.category),
         "original_category": name_of(case.original_category),
-        "case_type": _label(CaseType, case.case_type),
-        "urgency": _label(Urgency, case.urgency),
-        "channel": _label(Channel, case.channel),
+        "case_type": CaseType.label_of(case.case_type),
+        "urgency": Urgency.label_of(case.urgency),
+        "channel": Channel.label_of(case.channel),
         "contact_name": case.contact_name if full else mask_name(case.contact_name),
         "phone": phone,
         "location": case.location or "",
@@ -136,7 +127,7 @@ def case_row(case: Case, *, full: bool, now: datetime, tz: ZoneInfo) -> dict[str
         "extended": "是" if case.extended else "",
         "extension_reason": text(case.extension_reason),
         "resolution": text(case.resolution),
-        "satisfaction": _label(Satisfaction, case.satisfaction),
+        "satisfaction": Satisfaction.label_of(case.satisfaction),
         "satisfaction_comment": text(case.satisfaction_comment),
         "reopen_count": case.reopen_count,
     }

@@ -20,7 +20,7 @@ from hotline import handoff
 from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import StorageUnavailableError
-from hotline.messages import format_local
+from hotline.messages import LOGGED_DESPITE_AN_ERROR, case_logged
 from hotline.models import Case, ConversationMessage, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -93,14 +93,7 @@ def _unannounced_cases(sender_id: str) -> list[Reply]:
             )
             if told:
                 continue
-            due = format_local(case.due_at, settings.timezone, with_time=case.urgency != "normal")
-            replies.append(
-                Reply(
-                    f"系统刚才出了点问题，但您反映的问题已经登记成功，不需要重复提交。\n"
-                    f"工单编号：{case.number}\n承办单位：{case.department}\n办理时限：{due}前\n"
-                    f"查询进度请发送「查询 {case.number}」。"
-                )
-            )
+            replies.append(Reply(case_logged(case, settings.timezone, LOGGED_DESPITE_AN_ERROR)))
         return replies
 
 

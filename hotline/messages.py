@@ -1,11 +1,32 @@
-"""Texts residents receive about their cases, in Simplified Chinese."""
+"""Texts residents receive about their cases, in Simplified Chinese: the one home for them.
+
+Every front end (the assistant's actions, the gateway, the spool, the bot's commands, the
+console's handoff) takes a case's wording from here.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from hotline.vocab import Satisfaction
+from hotline.catalogue import Catalogue, get_catalogue
+from hotline.config import load_settings
+from hotline.vocab import Satisfaction, Urgency
+from hotline.workflow import OPEN_STATUSES, CaseStatus
+
+if TYPE_CHECKING:
+    from hotline.models import Case
+
+LOGGED = "已为您登记，"
+"""The lead of :func:`case_logged` when the resident has just confirmed a report."""
+LOGGED_DESPITE_AN_ERROR = "系统刚才出了点问题，但您反映的问题已经登记成功，不需要重复提交。\n"
+"""The lead when an answer was lost after the case was saved (the gateway tells the number)."""
+RECOVERED = "系统已恢复，您之前反映的问题已登记"
+"""How the notice for a report kept while the database was down starts (the spool finds the
+notices it already queued by this)."""
+LOGGED_BY_OPERATOR = "工作人员已为您登记，"
+"""The lead when an operator registered the case from the resident's conversation."""
 
 
 def format_local(dt: datetime, tz: ZoneInfo, with_time: bool = True) -> str:
@@ -53,3 +74,38 @@ def survey_buttons(number: str) -> list[dict[str, str]]:
         }
         for rating in Satisfaction
     ]
+
+
+def case_logged(case: Case, tz: ZoneInfo, lead: str = LOGGED) -> str:
+    """The resident's confirmation that a case was logged: number, office, deadline, how to ask.
+
+    Args:
+        case: The case just logged.
+        tz: Local time, for the deadline (with the hour when the case is urgent).
+        lead: What comes before ``工单编号``, with its own punctuation.
+    """
+    due = format_local(case.due_at, tz, with_time=case.urgency != Urgency.NORMAL.value)
+    return (
+        f"{lead}工单编号：{case.number}\n承办单位：{case.department}\n办理时限：{due}前\n"
+        f"查询进度请发送「查询 {case.number}」。处理有进展时我们会通知您。"
+    )
+
+
+def case_summary(case: Case, tz: ZoneInfo | None = None, catalogue: Catalogue | None = None) -> str:
+    """One case as residents read it when they ask about its progress."""
+    tz = tz or load_settings().timezone
+    catalogue = catalogue or get_catalogue()
+    status = CaseStatus(case.status)
+    lines = [f"工单 {case.number}：{status.label}"]
+    if catalogue.has(case.category):
+        lines.append(f"类别：{catalogue.get(case.category).name}")
+    lines.append(f"问题：{case.description[:60]}")
+    if case.department:
+        lines.append(f"承办单位：{case.department}")
+    if status in OPEN_STATUSES:
+        lines.append(f"办理时限：{format_local(case.due_at, tz, with_time=False)}前")
+    if case.resolution:
+        lines.append(f"办理结果：{case.resolution}")
+    if case.merged_into:
+        lines.append(f"已合并到工单 {case.merged_into}")
+    return "\n".join(lines)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -46,9 +45,3 @@ def next_case_number(session: Session, prefix: str, local_now: datetime) -> str:
 def find_case_numbers(text: str) -> list[str]:
     """Case numbers written in a message, upper-cased (residents type ``sq2026…`` too)."""
     return CASE_NUMBER_PATTERN.findall((text or "").upper())
-
-
-def current_sequence(session: Session, prefix: str, day: str) -> int:
-    """The last sequence number handed out for a prefix and day (0 when none)."""
-    row = session.scalar(select(CaseSequence.last).where(CaseSequence.key == f"{prefix}{day}"))
-    return row or 0

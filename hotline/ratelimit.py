@@ -17,7 +17,6 @@ the peer is one of ``HOTLINE_TRUSTED_PROXIES``, the nearest untrusted address of
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -29,11 +28,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.actors import Actor
+from hotline.config import load_settings
 from hotline.errors import HotlineError
 from hotline.models import CaseEvent, utcnow
 
 WINDOW = timedelta(minutes=1)
-DEFAULT_CASES_PER_MINUTE = 60
 
 
 class RateLimitedError(HotlineError):
@@ -44,12 +43,6 @@ class RateLimitedError(HotlineError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"提交过于频繁（每分钟最多 {limit} 件），请稍后再试")
         self.limit = limit
-
-
-def cases_per_minute() -> int:
-    """``HOTLINE_CASES_PER_MINUTE``: cases one partner or account may create a minute."""
-    raw = os.environ.get("HOTLINE_CASES_PER_MINUTE", "").strip()
-    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_CASES_PER_MINUTE
 
 
 def created_recently(session: Session, actor: Actor, now: datetime | None = None) -> int:
@@ -72,7 +65,7 @@ def check_case_rate(session: Session, actor: Actor, now: datetime | None = None)
     Raises:
         RateLimitedError: When ``actor`` created the limit's number of cases in the last minute.
     """
-    limit = cases_per_minute()
+    limit = load_settings().cases_per_minute
     if created_recently(session, actor, now) >= limit:
         raise RateLimitedError(limit)
 

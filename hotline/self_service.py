@@ -7,17 +7,15 @@ a number that does not exist.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.cases import get_case, resident_cases
-from hotline.catalogue import get_catalogue
 from hotline.config import load_settings
 from hotline.errors import NotFoundError
-from hotline.messages import format_local
+from hotline.messages import case_summary
 from hotline.models import Case, DataRequest, utcnow
 from hotline.similarity.reporters import co_reported_cases, co_reporter
 from hotline.workflow import OPEN_STATUSES, CaseStatus
@@ -25,21 +23,6 @@ from hotline.workflow import OPEN_STATUSES, CaseStatus
 MAX_LISTED = 5
 DELETE = "delete"
 OPEN = "open"
-
-
-def _describe(case: Case) -> str:
-    settings = load_settings()
-    catalogue = get_catalogue()
-    status = CaseStatus(case.status)
-    name = catalogue.get(case.category).name if catalogue.has(case.category) else case.category
-    lines = [f"工单 {case.number}｜{name}｜{status.label}"]
-    if status in OPEN_STATUSES:
-        if case.department:
-            lines.append(f"承办单位：{case.department}")
-        lines.append(f"办理时限：{format_local(case.due_at, settings.timezone)} 前")
-    elif status is CaseStatus.RESOLVED and case.resolution:
-        lines.append(f"办理结果：{case.resolution}")
-    return "\n".join(lines)
 
 
 def status_text(session: Session, sender_id: str, number: str | None = None) -> str:
@@ -61,12 +44,12 @@ def status_text(session: Session, sender_id: str, number: str | None = None) -> 
             case = None
         if case is None or not _reported_by(session, case, sender_id):
             return f"没有找到工单 {cleaned}，请核对工单号。只能查询您本人反映的工单。"
-        return _describe(case)
+        return case_summary(case)
     cases = _current_cases(session, sender_id)
     if not cases:
         return "您目前没有正在办理的工单。如需反映问题，直接告诉我即可。"
     shown = cases[:MAX_LISTED]
-    text = "您的工单：\n\n" + "\n\n".join(_describe(c) for c in shown)
+    text = "您的工单：\n\n" + "\n\n".join(case_summary(c) for c in shown)
     if len(cases) > MAX_LISTED:
         text += f"\n\n另有 {len(cases) - MAX_LISTED} 个工单未列出，可发送「/status 工单号」查询。"
     return text
@@ -87,17 +70,10 @@ def _current_cases(session: Session, sender_id: str) -> list[Case]:
     return [c for _, c in sorted(cases.items(), reverse=True)]
 
 
-def retention_days() -> int:
-    """Days a closed case keeps its personal data before it is anonymised (for the notice)."""
-    try:
-        return max(int(os.environ.get("HOTLINE_RETENTION_DAYS", "365")), 1)
-    except ValueError:
-        return 365
-
-
 def privacy_notice() -> str:
     """What is stored about a resident, for how long, and who sees it."""
-    phone = load_settings().hotline_phone
+    settings = load_settings()
+    phone, days = settings.hotline_phone, settings.retention_days
     return (
         "【个人信息说明】\n"
         "保存的内容：您发送的消息、手机号、位置、照片和称呼，以及工单的办理记录。\n"
@@ -106,10 +82,10 @@ def privacy_notice() -> str:
         "工作人员查看完整号码时会留下记录。\n"
         "公开：只有您登记时同意公开、且属于路灯道路等公共事务的工单，才会向城市平台公开"
         "办理进度；公开内容不含电话、证件号、姓名和详细地址。紧急求助和政策咨询从不公开。\n"
-        f"保存多久：工单办结归档后保存 {retention_days()} 天，之后删除手机号、称呼、详细地址、"
+        f"保存多久：工单办结归档后保存 {days} 天，之后删除手机号、称呼、详细地址、"
         "您反映问题的原话和照片，并删除您的会话记录（包括与智能助手的对话）；"
         "只保留不含个人信息的统计数据（类别、承办单位、时间、满意度）。"
-        f"没有形成工单的会话，最后一次消息 {retention_days()} 天后删除。\n"
+        f"没有形成工单的会话，最后一次消息 {days} 天后删除。\n"
         "删除：发送 /forget 可申请删除您的个人信息，由工作人员办理。已办结的工单立即匿名化，"
         "会话记录和照片一并删除；正在办理的工单会保留到办结为止（会话中的电话和证件号先行删除），"
         "办结后再删除。\n"

@@ -33,14 +33,12 @@ from hotline.cases import NewCase, create_case
 from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import StorageUnavailableError, ValidationError
-from hotline.messages import format_local
+from hotline.messages import RECOVERED, case_logged
 from hotline.models import Case, OutboxMessage
 from hotline.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
-NOTICE_PREFIX = "系统已恢复，您之前反映的问题已登记"
-DEFAULT_FLUSH_SECONDS = 30.0
 LOCK_NAME = ".flush.lock"
 
 
@@ -144,7 +142,7 @@ def _notice_queued(session: Session, case: Case) -> bool:
         session.scalar(
             select(OutboxMessage.id)
             .where(OutboxMessage.case_id == case.id)
-            .where(OutboxMessage.text.startswith(NOTICE_PREFIX))
+            .where(OutboxMessage.text.startswith(RECOVERED))
             .limit(1)
         )
         is not None
@@ -192,15 +190,8 @@ def _flush_locked(spool_dir: Path, database_url: str | None) -> list[str]:
                 # Not created here: the failed save had in fact committed (only its answer was
                 # lost). The resident was still told to wait for the number, so send it once.
                 if new.resident_ref and (created or not _notice_queued(session, case)):
-                    enqueue(
-                        session,
-                        new.resident_ref,
-                        f"{NOTICE_PREFIX}，工单编号 {case.number}，"
-                        f"承办单位：{case.department}，办理时限："
-                        f"{format_local(case.due_at, settings.timezone, with_time=False)}。",
-                        "status",
-                        case_id=case.id,
-                    )
+                    notice = case_logged(case, settings.timezone, f"{RECOVERED}。\n")
+                    enqueue(session, new.resident_ref, notice, "status", case_id=case.id)
                 numbers.append(case.number)
         except StorageUnavailableError:
             log.warning(
@@ -281,7 +272,7 @@ class SpoolFlusher:
             database_url: The case database (default: the settings' at each flush).
             first_now: Flush right away at start, else after one interval.
         """
-        self.interval = flush_interval() if interval is None else interval
+        self.interval = load_settings().spool_flush_seconds if interval is None else interval
         self.spool_dir = spool_dir
         self.database_url = database_url
         self.first_now = first_now
@@ -322,16 +313,6 @@ class SpoolFlusher:
                 log.exception("flushing the spool failed; trying again in %.0fs", self.interval)
             self.attempts += 1
             self._stop.wait(self.interval)
-
-
-def flush_interval() -> float:
-    """``HOTLINE_SPOOL_FLUSH_SECONDS`` (default 30; 0 or less turns the flusher off)."""
-    raw = os.environ.get("HOTLINE_SPOOL_FLUSH_SECONDS", "").strip()
-    try:
-        return float(raw) if raw else DEFAULT_FLUSH_SECONDS
-    except ValueError:
-        log.warning("HOTLINE_SPOOL_FLUSH_SECONDS=%r is not a number; using 30", raw)
-        return DEFAULT_FLUSH_SECONDS
 
 
 _process_flusher: tuple[int, SpoolFlusher] | None = None

@@ -16,7 +16,6 @@ Which cases a figure counts, so that every number can be reproduced as a case li
 
 from __future__ import annotations
 
-import os
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -26,12 +25,12 @@ from typing import Any
 from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session
 
+from hotline.config import load_settings
 from hotline.models import Case, CaseEvent, Conversation, ConversationMessage, User
 from hotline.periods import Period
 from hotline.vocab import ActorKind, Satisfaction
 from hotline.workflow import OPEN_STATUSES, TRANSITIONS, CaseStatus
 
-DEFAULT_ON_TIME_TARGET = 0.9
 COMPLETED_STATUSES = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)
 OPEN_VALUES = tuple(s.value for s in CaseStatus if s in OPEN_STATUSES)
 SATISFIED_VALUES = (
@@ -44,15 +43,6 @@ WORK_ACTIONS = frozenset({"create", *TRANSITIONS})
 NO_DEPARTMENT = "（未指定）"
 REASON_ACTIONS = ("return", "extend", "reroute", "note")
 """Audit actions whose note explains why a case is late, most telling first."""
-
-
-def on_time_target() -> float:
-    """The on-time completion target (``HOTLINE_ON_TIME_TARGET``, default 0.9)."""
-    try:
-        value = float(os.environ.get("HOTLINE_ON_TIME_TARGET", DEFAULT_ON_TIME_TARGET))
-    except ValueError:
-        return DEFAULT_ON_TIME_TARGET
-    return value if 0 < value <= 1 else DEFAULT_ON_TIME_TARGET
 
 
 @dataclass(frozen=True)
@@ -525,14 +515,14 @@ def dashboard(
         period: The local days reported on.
         flt: Category and office filters.
         now: The current instant (for the overdue list and the backlog).
-        target: The on-time target (default :func:`on_time_target`).
+        target: The on-time target (default: the settings' ``on_time_target``).
     """
     per_department, on_time, resolve_median = timeliness(session, period, flt)
     return Dashboard(
         period=period,
         filter=flt,
         now=now,
-        target=target if target is not None else on_time_target(),
+        target=target if target is not None else load_settings().on_time_target,
         registered=registered_count(session, period, flt),
         open_now=open_count(session, flt),
         by_day=volume_by_day(session, period, flt),

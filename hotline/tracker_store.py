@@ -131,11 +131,6 @@ def last_activity(url: str | None = None) -> dict[str, datetime]:
         }
 
 
-def sender_ids(url: str | None = None) -> set[str]:
-    """Every conversation with stored events."""
-    return set(last_activity(url))
-
-
 def compact(url: str | None = None) -> None:
     """After a deletion: empties a SQLite tracker store's WAL (:func:`hotline.db.checkpoint`)."""
     url = _url(url)

@@ -21,6 +21,17 @@ class LabelledEnum(str, Enum):
         return LABELS[type(self).__name__][self.value]
 
     @classmethod
+    def label_of(cls, value: str | None) -> str:
+        """The label of a stored code: empty for none, the code itself when it is not a member
+        (an old row, a code since removed)."""
+        if not value:
+            return ""
+        try:
+            return cls(value).label
+        except ValueError:
+            return value
+
+    @classmethod
     def parse(cls: type[E], text: str, field: str) -> E:
         """Accepts the code or the Chinese label.
 
@@ -67,9 +78,6 @@ class Urgency(LabelledEnum):
 
 
 LABELS[Urgency.__name__] = {"normal": "一般", "urgent": "加急", "emergency": "紧急"}
-
-
-URGENCY_RANK = {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.NORMAL: 2}
 
 
 class Channel(LabelledEnum):

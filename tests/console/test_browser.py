@@ -361,7 +361,9 @@ def test_operator_takes_a_handoff_from_the_web_chat(server: str, browser: Browse
     operator.fill("#to-case-form input[name=location]", "幸福小区3栋")
     operator.click("#to-case-button")
     expect(operator.locator(".flash-ok")).to_contain_text("已登记工单")
-    expect(resident.locator(".bubble-bot").last).to_contain_text("已为您登记工单", timeout=WAIT_MS)
+    expect(resident.locator(".bubble-bot").last).to_contain_text(
+        "已为您登记，工单编号", timeout=WAIT_MS
+    )
     operator.wait_for_timeout(500)
     operator.screenshot(path=str(SCREENSHOTS / "handoff.png"))
     resident.screenshot(path=str(SCREENSHOTS / "webchat.png"))

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from hotline import spool
 from hotline.actors import Actor
 from hotline.cases import NewCase, create_case
+from hotline.config import ConfigError
 from hotline.db import transaction
 from hotline.models import Case, OutboxMessage
 from hotline.spool import SpoolFlusher, flush_spool, pending_reports, spool_report
@@ -163,8 +164,11 @@ def test_flusher_is_off_with_a_zero_interval(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("HOTLINE_SPOOL_FLUSH_SECONDS", "0")
     flusher = SpoolFlusher().start()
     assert not flusher.running
+    monkeypatch.delenv("HOTLINE_SPOOL_FLUSH_SECONDS")
+    assert SpoolFlusher().interval == 30
     monkeypatch.setenv("HOTLINE_SPOOL_FLUSH_SECONDS", "soon")
-    assert SpoolFlusher().interval == spool.DEFAULT_FLUSH_SECONDS
+    with pytest.raises(ConfigError, match="HOTLINE_SPOOL_FLUSH_SECONDS"):
+        SpoolFlusher()
 
 
 def test_a_process_that_spools_starts_its_own_flusher(

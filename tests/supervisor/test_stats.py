@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from hotline import stats
+from hotline.config import ConfigError, load_settings
 from hotline.errors import ValidationError
 from hotline.periods import Period, month_period, parse_month, parse_period
 from hotline.stats import StatsFilter
@@ -158,15 +159,18 @@ def test_empty_period_has_no_rates(session: Session, world: World) -> None:
     assert d.registered == 0
     assert d.on_time.rate is None and d.satisfaction.rate is None and d.routing.rate is None
     assert d.time_to_accept.seconds is None and d.handoff.rate is None
-    assert d.target == stats.DEFAULT_ON_TIME_TARGET
+    assert d.target == 0.9
 
 
-def test_target_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_target_from_the_environment(
+    session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOTLINE_ON_TIME_TARGET", "0.85")
-    assert stats.on_time_target() == 0.85
+    assert stats.dashboard(session, world.period, StatsFilter(), world.now).target == 0.85
     for bad in ("abc", "0", "1.5"):
         monkeypatch.setenv("HOTLINE_ON_TIME_TARGET", bad)
-        assert stats.on_time_target() == 0.9
+        with pytest.raises(ConfigError, match="HOTLINE_ON_TIME_TARGET"):
+            load_settings()
 
 
 def test_periods() -> None:
