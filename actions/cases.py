@@ -9,14 +9,14 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.common import apologise, sender_of, with_db
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action
+from hotline.access.ratelimit import shared_limiter
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, apply_action
+from hotline.casework.messages import case_summary
+from hotline.casework.numbering import find_case_numbers
 from hotline.config import load_settings
 from hotline.errors import InvalidTransitionError, StorageUnavailableError
-from hotline.messages import case_summary
-from hotline.numbering import find_case_numbers
-from hotline.ratelimit import shared_limiter
-from hotline.resident import (
+from hotline.residents.resident import (
     open_cases,
     owned_case,
     owns,

@@ -21,15 +21,11 @@ from actions.duplicates import (
     matched_number,
     same_problem_events,
 )
-from hotline.cases import NewCase
-from hotline.catalogue import get_catalogue
-from hotline.config import load_settings
-from hotline.errors import HotlineError, StorageUnavailableError, ValidationError
-from hotline.messages import case_logged
-from hotline.open311 import asks_publish_consent
-from hotline.phone import mask_phone, normalise_phone
-from hotline.resident import submit_report
-from hotline.routing import (
+from hotline.casework.cases import NewCase
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.messages import case_logged
+from hotline.casework.phone import mask_phone, normalise_phone
+from hotline.casework.routing import (
     CONFIDENT_ROUTE,
     category_from_text,
     category_ranking,
@@ -37,8 +33,12 @@ from hotline.routing import (
     is_vague_location,
     plausible_place,
 )
-from hotline.spool import spool_report
-from hotline.vocab import channel_of_sender
+from hotline.casework.spool import spool_report
+from hotline.casework.vocab import channel_of_sender
+from hotline.channels.open311 import asks_publish_consent
+from hotline.config import load_settings
+from hotline.errors import HotlineError, StorageUnavailableError, ValidationError
+from hotline.residents.resident import submit_report
 
 log = logging.getLogger(__name__)
 

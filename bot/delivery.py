@@ -14,8 +14,8 @@ it (with its buttons as an inline keyboard) and records the outcome:
 
 Never twice after a restart: a row is claimed right before its send. If the process dies after
 the claim committed and before the outcome is recorded, nobody knows whether Telegram delivered
-it; the next start marks such rows ``failed`` (see :mod:`hotline.delivery`) rather than sending
-them again. That window is one HTTP request long; the console shows such a row as failed.
+it; the next start marks such rows ``failed`` (see :mod:`hotline.channels.delivery`) rather than
+sending them again. That window is one HTTP request long; the console shows such a row as failed.
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ from telegram.error import (
 
 from bot.handlers import chat_of
 from bot.outgoing import keyboard_for, truncate
-from hotline import delivery
+from hotline.casework.vocab import Channel
+from hotline.channels import delivery
 from hotline.db import transaction
 from hotline.errors import StorageUnavailableError
 from hotline.models import utcnow
-from hotline.vocab import Channel
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """Resident-facing handlers: relay to the assistant, commands, contact, location, photos.
 
-Every message goes through :func:`hotline.gateway.relay`, which stores it (once, however often
+Every message goes through :func:`hotline.channels.gateway.relay`, which stores it (once, however
+often
 Telegram delivers it), applies the rate limit and the length cut, and sends it to Rasa or, during
 a handoff, leaves it for the operator. Business rules live in ``hotline``; this module only
 translates between Telegram and the core.
@@ -22,12 +23,13 @@ from bot.keyboards import button_title, decode, main_menu
 from bot.media import download, image_of, store
 from bot.operator_group import accept_pressed
 from bot.outgoing import send_replies
-from hotline import gateway, handoff, self_service
-from hotline.attachments import PhotoRejected, already_received
+from hotline.casework.phone import mask_phone, national_format, normalise_phone
+from hotline.channels import gateway, handoff
+from hotline.channels.attachments import PhotoRejected, already_received
 from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import ValidationError
-from hotline.phone import mask_phone, national_format, normalise_phone
+from hotline.residents import self_service
 
 log = logging.getLogger(__name__)
 

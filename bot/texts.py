@@ -5,7 +5,7 @@ Texts about cases and privacy come from ``hotline`` (they are the same on every 
 
 from __future__ import annotations
 
-from hotline.attachments import MAX_PHOTO_BYTES, SUPPORTED_LABEL
+from hotline.channels.attachments import MAX_PHOTO_BYTES, SUPPORTED_LABEL
 
 MENU_REPORT = "反映问题"
 MENU_STATUS = "查询进度"

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from console.formatting import action_label, local_time
-from hotline.catalogue import get_catalogue
-from hotline.vocab import Channel, Satisfaction, Urgency
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.vocab import Channel, Satisfaction, Urgency
 
 AUDIT_LABELS = {
     "set_location": "补充位置",

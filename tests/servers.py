@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hotline.channels.rasa_auth import rasa_jwt
 from hotline.config import ACTION_TOKEN_HEADER, PROJECT_ROOT
-from hotline.rasa_auth import rasa_jwt
 from rasa_runtime.command import serve_command
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -137,9 +137,9 @@ class Stack:
         """
         from sqlalchemy import update
 
+        from hotline.casework.workflow import OPEN_STATUSES
         from hotline.db import transaction
         from hotline.models import Case
-        from hotline.workflow import OPEN_STATUSES
 
         with transaction(self.db_url) as session:
             result = session.execute(

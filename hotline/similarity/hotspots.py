@@ -29,15 +29,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.catalogue import get_catalogue
+from hotline.casework import case_vectors as vectors
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.places import place_similarity
+from hotline.casework.workflow import CaseStatus
 from hotline.config import load_settings
 from hotline.models import Case, CaseReporter, CaseVector, HotspotAlert, utcnow
-from hotline.redact import remove_numbers
-from hotline.similarity import vectors
+from hotline.privacy.redact import remove_numbers
 from hotline.similarity.matcher import COSINE_CENTRE, COSINE_SCALE, WEIGHTS, Signals, combine
-from hotline.similarity.places import place_similarity
 from hotline.text_encoder import DIM
-from hotline.workflow import CaseStatus
 
 TOPIC_CHARS = 40
 ALERT_WINDOW_DAYS = 7

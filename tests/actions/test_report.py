@@ -18,8 +18,8 @@ from actions.report import (
     ValidateReportForm,
     reads_as_report,
 )
-from hotline.routing import CONFIDENT_ROUTE
-from hotline.spool import flush_spool, pending_reports
+from hotline.casework.routing import CONFIDENT_ROUTE
+from hotline.casework.spool import flush_spool, pending_reports
 from tests.actions.conftest import (
     APOLOGY,
     FORM_STARTED,

@@ -22,9 +22,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from hotline import accounts, handoff
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.access import accounts
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.channels import handoff
 from hotline.db import transaction
 from hotline.models import utcnow
 from tests.services import require_chromium

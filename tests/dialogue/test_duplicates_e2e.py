@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action, get_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, apply_action, get_case
+from hotline.casework.co_reporters import co_reporters
 from hotline.db import transaction
 from hotline.models import Case, CaseEvent, OutboxMessage
-from hotline.similarity.reporters import co_reporters
 from tests.servers import Stack
 
 pytestmark = pytest.mark.slow

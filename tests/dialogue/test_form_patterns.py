@@ -16,7 +16,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from hotline.catalogue import get_catalogue
+from hotline.casework.catalogue import get_catalogue
 from hotline.config import PROJECT_ROOT
 from hotline.db import transaction
 from hotline.models import Case

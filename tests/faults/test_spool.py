@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hotline import spool
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.casework import spool
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
+from hotline.casework.spool import SpoolFlusher, flush_spool, pending_reports, spool_report
 from hotline.config import ConfigError
 from hotline.db import transaction
 from hotline.models import Case, OutboxMessage
-from hotline.spool import SpoolFlusher, flush_spool, pending_reports, spool_report
 
 SENDER = "web:spool-resident"
 REAL_ENSURE_FLUSHER = spool.ensure_flusher
@@ -206,7 +206,7 @@ def test_the_console_flushes_from_its_start(db_url: str, monkeypatch: pytest.Mon
 def test_a_late_detail_joins_the_spooled_report_or_says_it_is_gone(db_url: str) -> None:
     from dataclasses import replace
 
-    from hotline.spool import amend_spooled
+    from hotline.casework.spool import amend_spooled
 
     spool_report(replace(report(1), location="", urgency="emergency"))
     spool_report(report(2, sender="web:someone-else"))

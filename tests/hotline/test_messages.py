@@ -1,19 +1,19 @@
-"""The resident's case wording, from its one home (hotline/messages.py)."""
+"""The resident's case wording, from its one home (hotline/casework/messages.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from hotline.messages import (
+from hotline.casework.messages import (
     LOGGED_DESPITE_AN_ERROR,
     RECOVERED,
     case_logged,
     case_summary,
 )
+from hotline.casework.vocab import LabelledEnum, Urgency
+from hotline.casework.workflow import CaseStatus
 from hotline.models import Case
-from hotline.vocab import LabelledEnum, Urgency
-from hotline.workflow import CaseStatus
 
 TZ = ZoneInfo("Asia/Shanghai")
 DUE = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)  # 18:00 in Shanghai

@@ -1,7 +1,7 @@
 """Which actions write a message to the resident, against a list written by hand.
 
-``Transition.notify_resident`` in ``hotline/workflow.py`` decides it; flipping one flag must make
-one of these tests fail until the list here is changed too.
+``Transition.notify_resident`` in ``hotline/casework/workflow.py`` decides it; flipping one flag
+must make one of these tests fail until the list here is changed too.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, apply_action
+from hotline.casework.workflow import TRANSITIONS
 from hotline.models import OutboxMessage, User
-from hotline.workflow import TRANSITIONS
 from tests.hotline.test_workflow_table import ALLOWED, STATUSES, case_in, params_for
 
 TOLD = {
