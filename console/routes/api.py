@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from console.auth import CurrentUser, require_bearer
+from console.deps import ApiOperator, ApiSupervisor, SessionDep
 from console.filters import parse_queue
 from hotline.access.accounts import list_users
 from hotline.access.ratelimit import check_case_rate
@@ -31,7 +31,6 @@ from hotline.casework.cases import (
 from hotline.casework.views import case_to_dict, event_to_dict
 from hotline.casework.vocab import Channel
 from hotline.casework.workflow import OPERATOR_ACTIONS
-from hotline.db import transaction
 from hotline.errors import ValidationError
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -44,8 +43,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/api/v1", tags=["工单 API"], responses=ERROR_RESPONSES)
-api_operator = require_bearer("operator")
-api_supervisor = require_bearer("supervisor")
 INTAKE_CHANNELS = (Channel.PHONE.value, Channel.REST.value)
 
 
@@ -85,16 +82,101 @@ class ActionIn(BaseModel):
     days: int | None = Field(None, description="extend：延期工作日数，缺省为类别时限", ge=1, le=60)
 
 
-def _case_with_events(session: Any, number: str) -> dict[str, Any]:
+class CaseOut(BaseModel):
+    """A case as the API shows it (``hotline.casework.views.case_to_dict``); times in ISO 8601."""
+
+    number: str = Field(description="工单编号，如 SQ20261123-0007")
+    status: str = Field(description="状态代码，如 new、dispatched")
+    status_label: str
+    category: str
+    category_name: str
+    original_category: str = Field(description="首次分类（改派前）")
+    case_type: str
+    case_type_label: str
+    urgency: str
+    urgency_label: str
+    channel: str
+    resident_ref: str | None
+    contact_name: str
+    phone: str | None = Field(description="联系电话（已打码）")
+    location: str
+    latitude: float | None
+    longitude: float | None
+    description: str
+    department: str | None
+    assignee: str | None = Field(description="承办人用户名")
+    due_at: str | None
+    overdue: bool
+    extended: bool
+    created_at: str | None
+    updated_at: str | None
+    accepted_at: str | None
+    dispatched_at: str | None
+    resolved_at: str | None
+    closed_at: str | None
+    resolution: str | None
+    satisfaction: str | None
+    reopen_count: int
+    merged_into: str | None
+    flagged: bool
+    publish_consent: bool
+
+
+class EventOut(BaseModel):
+    """One audit event (``hotline.casework.views.event_to_dict``)."""
+
+    at: str | None
+    actor_kind: str
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+    data: dict[str, Any] | None
+
+
+class CaseWithEventsOut(CaseOut):
+    """A case with its audit events, oldest first."""
+
+    events: list[EventOut]
+
+
+class CaseListOut(BaseModel):
+    """A page of cases, with the counts per status of the view before paging."""
+
+    cases: list[CaseOut]
+    counts: dict[str, int] = Field(description="各状态的工单数")
+    limit: int
+    offset: int
+
+
+class UserOut(BaseModel):
+    """A console account, without any secret."""
+
+    username: str
+    display_name: str
+    role: str
+    active: bool
+
+
+class UserListOut(BaseModel):
+    """The console accounts."""
+
+    users: list[UserOut]
+
+
+def _case_with_events(session: Session, number: str) -> dict[str, Any]:
     case = get_case(session, number)
     data = case_to_dict(case)
     data["events"] = [event_to_dict(e) for e in case_events(session, case)]
     return data
 
 
-@router.get("/cases", summary="工单列表（与队列相同的筛选）")
+@router.get("/cases", summary="工单列表（与队列相同的筛选）", response_model=CaseListOut)
 def api_list_cases(
     request: Request,
+    user: ApiOperator,
+    session: SessionDep,
     view: str = Query("all", description="open/mine/unassigned/followup/all"),
     status: str | None = Query(None, description="状态代码，如 new、dispatched"),
     category: str | None = Query(None),
@@ -105,7 +187,6 @@ def api_list_cases(
     q: str | None = Query(None, description="工单号、描述或电话后四位", max_length=100),
     limit: int = Query(100, ge=1, le=500),
     offset: int = Query(0, ge=0),
-    user: CurrentUser = Depends(api_operator),
 ) -> dict[str, Any]:
     """Cases matching the filters, most urgent first then by deadline; phones masked."""
     params = {
@@ -118,26 +199,32 @@ def api_list_cases(
         "overdue": "1" if overdue else "",
         "q": q or "",
     }
-    with transaction() as session:
-        query = parse_queue(session, params, user.id, limit=limit, offset=offset)
-        cases = [case_to_dict(c) for c in list_cases(session, query.filter)]
-        counts = count_by_status(session, query.base)
+    query = parse_queue(session, params, user.id, limit=limit, offset=offset)
+    cases = [case_to_dict(c) for c in list_cases(session, query.filter)]
+    counts = count_by_status(session, query.base)
     return {"cases": cases, "counts": counts, "limit": limit, "offset": offset}
 
 
-@router.get("/cases/{number}", summary="一个工单及其全部事件")
-def api_get_case(number: str, user: CurrentUser = Depends(api_operator)) -> dict[str, Any]:
+@router.get("/cases/{number}", summary="一个工单及其全部事件", response_model=CaseWithEventsOut)
+def api_get_case(number: str, user: ApiOperator, session: SessionDep) -> dict[str, Any]:
     """One case with its audit events, oldest first; the phone is masked."""
-    with transaction() as session:
-        return _case_with_events(session, number)
+    return _case_with_events(session, number)
 
 
-@router.post("/cases", status_code=201, summary="登记工单")
+@router.post(
+    "/cases",
+    status_code=201,
+    summary="登记工单",
+    response_model=CaseWithEventsOut,
+    responses={200: {"description": "重复的幂等键：返回第一次登记的工单"}},
+)
 def api_create_case(
     body: NewCaseIn,
+    response: Response,
+    user: ApiOperator,
+    session: SessionDep,
     idempotency_key: str | None = Header(None, max_length=128),
-    user: CurrentUser = Depends(api_operator),
-) -> JSONResponse:
+) -> dict[str, Any]:
     """Registers a case (201); with a repeated idempotency key, the first case (200)."""
     if body.channel not in INTAKE_CHANNELS:
         raise ValidationError("channel", "接口登记的渠道须为 phone 或 rest")
@@ -158,18 +245,18 @@ def api_create_case(
         require_location=body.channel == Channel.PHONE.value,
         publish_consent=body.publish_consent,
     )
-    with transaction() as session:
-        replay_of = new.idempotency_key
-        if not (replay_of and find_by_idempotency_key(session, replay_of)):  # a replay is free
-            check_case_rate(session, user.actor)
-        case, created = create_case(session, new, user.actor)
-        data = _case_with_events(session, case.number)
-    return JSONResponse(data, status_code=201 if created else 200)
+    replay_of = new.idempotency_key
+    if not (replay_of and find_by_idempotency_key(session, replay_of)):  # a replay is free
+        check_case_rate(session, user.actor)
+    case, created = create_case(session, new, user.actor)
+    if not created:
+        response.status_code = 200
+    return _case_with_events(session, case.number)
 
 
-@router.post("/cases/{number}/actions", summary="办理操作")
+@router.post("/cases/{number}/actions", summary="办理操作", response_model=CaseWithEventsOut)
 def api_case_action(
-    number: str, body: ActionIn, user: CurrentUser = Depends(api_operator)
+    number: str, body: ActionIn, user: ApiOperator, session: SessionDep
 ) -> dict[str, Any]:
     """Performs one action (accept, claim, assign, reroute, set_urgency, dispatch, start,
     return, extend, note, reply, resolve, merge, reopen, close) and returns the case."""
@@ -177,38 +264,36 @@ def api_case_action(
         raise ValidationError(
             "action", f"未知的操作「{body.action}」，可选：{', '.join(OPERATOR_ACTIONS)}"
         )
-    with transaction() as session:
-        case = get_case(session, number)
-        apply_action(
-            session,
-            case,
-            body.action,
-            user.actor,
-            ActionInput(
-                note=body.note,
-                department=body.department,
-                category=body.category,
-                urgency=body.urgency,
-                assignee=body.assignee,
-                target=body.target,
-                days=body.days,
-            ),
-        )
-        return _case_with_events(session, case.number)
+    case = get_case(session, number)
+    apply_action(
+        session,
+        case,
+        body.action,
+        user.actor,
+        ActionInput(
+            note=body.note,
+            department=body.department,
+            category=body.category,
+            urgency=body.urgency,
+            assignee=body.assignee,
+            target=body.target,
+            days=body.days,
+        ),
+    )
+    return _case_with_events(session, case.number)
 
 
-@router.get("/users", summary="账号列表（督办员及以上）")
-def api_list_users(user: CurrentUser = Depends(api_supervisor)) -> dict[str, Any]:
+@router.get("/users", summary="账号列表（督办员及以上）", response_model=UserListOut)
+def api_list_users(user: ApiSupervisor, session: SessionDep) -> dict[str, Any]:
     """The console accounts (for assigning and workload), without any secret."""
-    with transaction() as session:
-        return {
-            "users": [
-                {
-                    "username": u.username,
-                    "display_name": u.display_name,
-                    "role": u.role,
-                    "active": u.active,
-                }
-                for u in list_users(session)
-            ]
-        }
+    return {
+        "users": [
+            {
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role,
+                "active": u.active,
+            }
+            for u in list_users(session)
+        ]
+    }
