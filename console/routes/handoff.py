@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from console.auth import CurrentUser, operator_user
 from console.csrf import csrf_token, verify_csrf
+from console.deps import OperatorUser, SessionDep
 from console.errors import describe, wants_json
 from console.templating import flash, render, templates
 from hotline.casework import canned
@@ -88,19 +89,17 @@ def _lists(session: Session, user: CurrentUser) -> dict[str, Any]:
 
 
 @router.get("/handoff")
-def handoff_list(request: Request, user: CurrentUser = Depends(operator_user)) -> Response:
+def handoff_list(request: Request, user: OperatorUser, session: SessionDep) -> Response:
     """Conversations waiting for a human (longest first), mine, and colleagues'."""
-    with transaction() as session:
-        data = _lists(session, user)
+    data = _lists(session, user)
     data["can_take_over"] = user.has("supervisor")
     return render(request, "handoff.html", data, active="handoff")
 
 
 @router.get("/handoff/feed")
-def handoff_feed(request: Request, user: CurrentUser = Depends(operator_user)) -> JSONResponse:
+def handoff_feed(request: Request, user: OperatorUser, session: SessionDep) -> JSONResponse:
     """How many residents wait, and the lists as HTML, polled by every console page."""
-    with transaction() as session:
-        data = _lists(session, user)
+    data = _lists(session, user)
     data["can_take_over"] = user.has("supervisor")
     html = templates.env.get_template("_handoff_lists.html").render(
         csrf_token=csrf_token(request), **data
@@ -109,82 +108,76 @@ def handoff_feed(request: Request, user: CurrentUser = Depends(operator_user)) -
 
 
 @router.post("/handoff/{sender_id}/take")
-def take(request: Request, sender_id: str, user: CurrentUser = Depends(operator_user)) -> Response:
+def take(request: Request, sender_id: str, user: OperatorUser, session: SessionDep) -> Response:
     """Takes a waiting conversation (a supervisor may also take over a colleague's)."""
-    with transaction() as session:
-        conversation = _conversation(session, sender_id)
-        if conversation.mode == handoff.OPERATOR and conversation.operator_id != user.id:
-            if not user.has("supervisor"):
-                raise ConversationBusy(
-                    f"该会话已由{_holder(session, conversation)}接待，不能重复接入"
-                )
-        elif conversation.mode == handoff.BOT:
-            raise ConversationBusy("该居民没有在等待人工服务（会话已交还智能助手）")
-        if conversation.operator_id != user.id or conversation.mode != handoff.OPERATOR:
-            account = session.get(User, user.id)
-            assert account is not None
-            handoff.take(session, sender_id, account)
+    conversation = _conversation(session, sender_id)
+    if conversation.mode == handoff.OPERATOR and conversation.operator_id != user.id:
+        if not user.has("supervisor"):
+            raise ConversationBusy(f"该会话已由{_holder(session, conversation)}接待，不能重复接入")
+    elif conversation.mode == handoff.BOT:
+        raise ConversationBusy("该居民没有在等待人工服务（会话已交还智能助手）")
+    if conversation.operator_id != user.id or conversation.mode != handoff.OPERATOR:
+        account = session.get(User, user.id)
+        assert account is not None
+        handoff.take(session, sender_id, account)
     return RedirectResponse(f"/handoff/{sender_id}", status_code=303)
 
 
 @router.get("/handoff/{sender_id}")
 def chat_view(
-    request: Request, sender_id: str, user: CurrentUser = Depends(operator_user)
+    request: Request, sender_id: str, user: OperatorUser, session: SessionDep
 ) -> Response:
     """The conversation: its history, the chat box, hand back, and the new-case form."""
     catalogue = get_catalogue()
-    with transaction() as session:
-        conversation = _conversation(session, sender_id)
-        rows = handoff.messages(session, sender_id)
-        said = conversations.resident_text(session, sender_id)
-        context = {
-            "conversation": conversation,
-            "sender_id": sender_id,
-            "channel_label": channel_of_sender(sender_id).label,
-            "messages": [_message_view(r) for r in rows],
-            "last_id": rows[-1].id if rows else 0,
-            "held_by_me": conversation.mode == handoff.OPERATOR
-            and conversation.operator_id == user.id,
-            "holder": _holder(session, conversation),
-            "can_take_over": user.has("supervisor"),
-            "canned": canned.list_replies(session),
-            "cases": [
-                (c.number, CaseStatus(c.status).label, mask_numbers(c.description))
-                for c in resident_cases(session, sender_id, open_only=False)[:10]
-            ],
-            "phone_said": mask_phone(conversations.phone_said(session, sender_id)),
-            "form": {
-                "description": mask_numbers(said),
-                "category": conversations.guess_category(said),
-                "case_type": CaseType.HELP.value,
-                "urgency": Urgency.NORMAL.value,
-            },
-            "categories": catalogue.categories,
-            "case_types": [(t.value, t.label) for t in CaseType],
-            "urgencies": [(u.value, u.label) for u in Urgency],
-        }
+    conversation = _conversation(session, sender_id)
+    rows = handoff.messages(session, sender_id)
+    said = conversations.resident_text(session, sender_id)
+    context = {
+        "conversation": conversation,
+        "sender_id": sender_id,
+        "channel_label": channel_of_sender(sender_id).label,
+        "messages": [_message_view(r) for r in rows],
+        "last_id": rows[-1].id if rows else 0,
+        "held_by_me": conversation.mode == handoff.OPERATOR and conversation.operator_id == user.id,
+        "holder": _holder(session, conversation),
+        "can_take_over": user.has("supervisor"),
+        "canned": canned.list_replies(session),
+        "cases": [
+            (c.number, CaseStatus(c.status).label, mask_numbers(c.description))
+            for c in resident_cases(session, sender_id, open_only=False)[:10]
+        ],
+        "phone_said": mask_phone(conversations.phone_said(session, sender_id)),
+        "form": {
+            "description": mask_numbers(said),
+            "category": conversations.guess_category(said),
+            "case_type": CaseType.HELP.value,
+            "urgency": Urgency.NORMAL.value,
+        },
+        "categories": catalogue.categories,
+        "case_types": [(t.value, t.label) for t in CaseType],
+        "urgencies": [(u.value, u.label) for u in Urgency],
+    }
     return render(request, "handoff_chat.html", context, active="handoff")
 
 
 @router.get("/handoff/{sender_id}/messages")
 def chat_messages(
     sender_id: str,
+    user: OperatorUser,
+    session: SessionDep,
     after: int = Query(0, ge=0),
-    user: CurrentUser = Depends(operator_user),
 ) -> JSONResponse:
     """Messages after a given id, and who holds the conversation (polled by the chat view)."""
-    with transaction() as session:
-        conversation = _conversation(session, sender_id)
-        rows = handoff.messages(session, sender_id, after)
-        payload = {
-            "messages": [
-                {**m, "at": m["at"].isoformat() if m["at"] else None}
-                for m in (_message_view(r) for r in rows)
-            ],
-            "mode": conversation.mode,
-            "held_by_me": conversation.mode == handoff.OPERATOR
-            and conversation.operator_id == user.id,
-        }
+    conversation = _conversation(session, sender_id)
+    rows = handoff.messages(session, sender_id, after)
+    payload = {
+        "messages": [
+            {**m, "at": m["at"].isoformat() if m["at"] else None}
+            for m in (_message_view(r) for r in rows)
+        ],
+        "mode": conversation.mode,
+        "held_by_me": conversation.mode == handoff.OPERATOR and conversation.operator_id == user.id,
+    }
     return JSONResponse(payload)
 
 
@@ -192,8 +185,9 @@ def chat_messages(
 def say(
     request: Request,
     sender_id: str,
+    user: OperatorUser,
+    session: SessionDep,
     text: str = Form(""),
-    user: CurrentUser = Depends(operator_user),
 ) -> Response:
     """Sends the operator's message to the resident (stored, and queued in the outbox)."""
     cleaned = text.replace("\x00", "").strip()
@@ -201,13 +195,12 @@ def say(
         raise ValidationError("text", "消息不能为空")
     if len(cleaned) > MAX_CHAT_TEXT:
         raise ValidationError("text", f"消息最多 {MAX_CHAT_TEXT} 字")
-    with transaction() as session:
-        conversation = _conversation(session, sender_id)
-        _require_holder(conversation, user)
-        account = session.get(User, user.id)
-        assert account is not None
-        row = handoff.operator_says(session, sender_id, account, cleaned)
-        message = _message_view(row)
+    conversation = _conversation(session, sender_id)
+    _require_holder(conversation, user)
+    account = session.get(User, user.id)
+    assert account is not None
+    row = handoff.operator_says(session, sender_id, account, cleaned)
+    message = _message_view(row)
     if wants_json(request):
         return JSONResponse({"message": {**message, "at": message["at"].isoformat()}})
     return RedirectResponse(f"/handoff/{sender_id}", status_code=303)
