@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from console import duplicates, formatting
 from console.auth import CurrentUser, operator_user
 from console.csrf import verify_csrf
+from console.deps import OperatorUser, SessionDep
 from console.errors import describe, status_of
 from console.filters import VIEWS, parse_queue, queue_url
 from console.templating import flash, render, templates
@@ -133,35 +134,35 @@ def home(user: CurrentUser = Depends(operator_user)) -> RedirectResponse:
 @router.get("/cases", response_class=HTMLResponse, include_in_schema=False)
 def queue(
     request: Request,
+    user: OperatorUser,
+    session: SessionDep,
     page: int = Query(1, ge=1, le=10_000),
-    user: CurrentUser = Depends(operator_user),
 ) -> Response:
     """The case queue: filters, views, counts per status and the rows, most urgent first."""
     catalogue = get_catalogue()
-    with transaction() as session:
-        data = _queue_data(session, request, user, page)
-        data.update(
-            {
-                "views": VIEWS,
-                "categories": catalogue.categories,
-                "statuses": [(s.value, s.label) for s in CaseStatus],
-                "urgencies": [(u.value, u.label) for u in Urgency],
-                "departments": department_names(session),
-                "users": [(u.username, u.display_name) for u in list_users(session, True)],
-            }
-        )
+    data = _queue_data(session, request, user, page)
+    data.update(
+        {
+            "views": VIEWS,
+            "categories": catalogue.categories,
+            "statuses": [(s.value, s.label) for s in CaseStatus],
+            "urgencies": [(u.value, u.label) for u in Urgency],
+            "departments": department_names(session),
+            "users": [(u.username, u.display_name) for u in list_users(session, True)],
+        }
+    )
     return render(request, "cases.html", data, active="cases")
 
 
 @router.get("/cases/feed", include_in_schema=False)
 def queue_feed(
     request: Request,
+    user: OperatorUser,
+    session: SessionDep,
     page: int = Query(1, ge=1, le=10_000),
-    user: CurrentUser = Depends(operator_user),
 ) -> JSONResponse:
     """The queue's rows and counts as HTML fragments, polled by the page every few seconds."""
-    with transaction() as session:
-        data = _queue_data(session, request, user, page)
+    data = _queue_data(session, request, user, page)
     env = templates.env
     rows_html = env.get_template("_case_rows.html").render(rows=data["rows"])
     counts_html = env.get_template("_status_counts.html").render(
@@ -460,15 +461,14 @@ async def case_transcript(
 
 
 @router.get("/media/{attachment_id}", include_in_schema=False)
-def media(attachment_id: int, user: CurrentUser = Depends(operator_user)) -> Response:
+def media(attachment_id: int, user: OperatorUser, session: SessionDep) -> Response:
     """A case photo, for signed-in users only."""
     media_dir = load_settings().media_dir.resolve()
-    with transaction() as session:
-        attachment = session.get(Attachment, attachment_id)
-        if attachment is None:
-            raise NotFoundError("照片不存在")
-        path = (media_dir / attachment.path).resolve()
-        content_type = attachment.content_type
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFoundError("照片不存在")
+    path = (media_dir / attachment.path).resolve()
+    content_type = attachment.content_type
     if not path.is_relative_to(media_dir) or not path.is_file():
         raise NotFoundError("照片文件不存在")
     if not content_type.startswith("image/"):
