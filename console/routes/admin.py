@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from console.auth import CurrentUser, admin_user
 from console.csrf import verify_csrf
+from console.deps import AdminUser, SessionDep
 from console.errors import describe
 from console.templating import flash, render
 from hotline.access import accounts
@@ -26,14 +27,13 @@ def _back(request: Request, path: str, message: str) -> RedirectResponse:
 
 
 @router.get("/admin")
-def admin_home(request: Request, user: CurrentUser = Depends(admin_user)) -> Response:
+def admin_home(request: Request, user: AdminUser, session: SessionDep) -> Response:
     """The admin overview."""
-    with transaction() as session:
-        counts = {
-            "users": len(accounts.list_users(session)),
-            "departments": len(directory.department_names(session)),
-            "replies": len(canned.list_replies(session)),
-        }
+    counts = {
+        "users": len(accounts.list_users(session)),
+        "departments": len(directory.department_names(session)),
+        "replies": len(canned.list_replies(session)),
+    }
     return render(request, "admin/home.html", {"counts": counts}, active="admin")
 
 
