@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from console import figures
-from console.auth import CurrentUser, supervisor_user
 from console.charts import content_security_policy
+from console.deps import SessionDep, SupervisorUser
 from console.hotspot_views import dashboard_panel
 from console.templating import render
 from hotline.casework.catalogue import get_catalogue
 from hotline.casework.directory import department_names
 from hotline.casework.workcalendar import calendar_status
 from hotline.config import load_settings
-from hotline.db import transaction
 from hotline.errors import ValidationError
 from hotline.models import utcnow
 from hotline.reporting import stats
@@ -38,11 +38,14 @@ def _filter(request: Request) -> stats.StatsFilter:
 
 
 def _page(
-    request: Request, template: str, dash: stats.Dashboard, context: dict[str, Any]
+    request: Request,
+    session: Session,
+    template: str,
+    dash: stats.Dashboard,
+    context: dict[str, Any],
 ) -> Response:
     built = figures.build(dash)
-    with transaction() as session:
-        departments = department_names(session)
+    departments = department_names(session)
     response = render(
         request,
         template,
@@ -62,7 +65,7 @@ def _page(
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, user: CurrentUser = Depends(supervisor_user)) -> Response:
+def dashboard(request: Request, user: SupervisorUser, session: SessionDep) -> Response:
     """Figures and charts for a period (today, 7 or 30 days, or custom) and filters."""
     params = request.query_params
     tz = load_settings().timezone
@@ -72,11 +75,11 @@ def dashboard(request: Request, user: CurrentUser = Depends(supervisor_user)) ->
         params.get("period", ""), params.get("from", ""), params.get("to", ""), today, tz
     )
     flt = _filter(request)
-    with transaction() as session:
-        dash = stats.dashboard(session, period, flt, now)
-        hot = dashboard_panel(session, now)
+    dash = stats.dashboard(session, period, flt, now)
+    hot = dashboard_panel(session, now)
     return _page(
         request,
+        session,
         "supervisor/dashboard.html",
         dash,
         {
@@ -90,7 +93,7 @@ def dashboard(request: Request, user: CurrentUser = Depends(supervisor_user)) ->
 
 
 @router.get("/reports/monthly")
-def monthly_report(request: Request, user: CurrentUser = Depends(supervisor_user)) -> Response:
+def monthly_report(request: Request, user: SupervisorUser, session: SessionDep) -> Response:
     """The month's figures and charts, laid out for printing to PDF from the browser."""
     tz = load_settings().timezone
     now = utcnow()
@@ -99,13 +102,13 @@ def monthly_report(request: Request, user: CurrentUser = Depends(supervisor_user
     period = month_period(year, month, tz)
     before = month_period(*_previous(year, month), tz)
     flt = _filter(request)
-    with transaction() as session:
-        dash = stats.dashboard(session, period, flt, now)
-        previous = stats.registered_count(session, before, flt)
-        previous_on_time = stats.timeliness(session, before, flt)[1]
+    dash = stats.dashboard(session, period, flt, now)
+    previous = stats.registered_count(session, before, flt)
+    previous_on_time = stats.timeliness(session, before, flt)[1]
     months = [_shift(today.year, today.month, -i) for i in range(0, 13)]
     return _page(
         request,
+        session,
         "supervisor/report.html",
         dash,
         {
