@@ -3,17 +3,15 @@ through the same code as the retention run (:mod:`hotline.privacy.retention`).""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from console.auth import CurrentUser, operator_user, supervisor_user
 from console.csrf import verify_csrf
+from console.deps import OperatorUser, SessionDep, SupervisorUser
 from console.templating import flash, render
 from hotline.config import load_settings
-from hotline.db import transaction
 from hotline.errors import StorageUnavailableError, ValidationError
 from hotline.models import Case, ConversationMessage, utcnow
 from hotline.privacy import retention
@@ -21,7 +19,7 @@ from hotline.privacy import retention
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
-def _counts(session: Any, sender: str) -> dict[str, int]:
+def _counts(session: Session, sender: str) -> dict[str, int]:
     rows = session.execute(
         select(Case.status, func.count(Case.id))
         .where(Case.resident_ref == sender)
@@ -40,30 +38,29 @@ def _counts(session: Any, sender: str) -> dict[str, int]:
 
 
 @router.get("/data-requests")
-def data_requests(request: Request, user: CurrentUser = Depends(operator_user)) -> Response:
+def data_requests(request: Request, user: OperatorUser, session: SessionDep) -> Response:
     """Open deletion requests with what carrying them out would do, and the recent ones."""
     days = load_settings().retention_days
-    with transaction() as session:
-        pending = [
-            {
-                "id": r.id,
-                "sender": r.sender_id,
-                "created_at": r.created_at,
-                **_counts(session, r.sender_id),
-            }
-            for r in retention.open_requests(session)
-        ]
-        done = [
-            {
-                "id": r.id,
-                "sender": r.sender_id,
-                "created_at": r.created_at,
-                "handled_by": r.handled_by,
-                "handled_at": r.handled_at,
-            }
-            for r in retention.recent_requests(session)
-        ]
-        due = len(retention.due_cases(session, days, utcnow()))
+    pending = [
+        {
+            "id": r.id,
+            "sender": r.sender_id,
+            "created_at": r.created_at,
+            **_counts(session, r.sender_id),
+        }
+        for r in retention.open_requests(session)
+    ]
+    done = [
+        {
+            "id": r.id,
+            "sender": r.sender_id,
+            "created_at": r.created_at,
+            "handled_by": r.handled_by,
+            "handled_at": r.handled_at,
+        }
+        for r in retention.recent_requests(session)
+    ]
+    due = len(retention.due_cases(session, days, utcnow()))
     return render(
         request,
         "supervisor/data_requests.html",
@@ -73,9 +70,7 @@ def data_requests(request: Request, user: CurrentUser = Depends(operator_user)) 
 
 
 @router.post("/data-requests/{request_id}/carry-out")
-def carry_out(
-    request: Request, request_id: int, user: CurrentUser = Depends(supervisor_user)
-) -> Response:
+def carry_out(request: Request, request_id: int, user: SupervisorUser) -> Response:
     """Anonymises the resident's finished cases and deletes their conversation everywhere
     (:func:`hotline.privacy.retention.forget`); audited.
 
