@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from console import audit_labels
-from console.auth import CurrentUser, supervisor_user
+from console.deps import SessionDep, SupervisorUser
 from console.errors import describe
 from console.figures import topic_name
 from console.routes.cases import OUTBOX_LABELS
@@ -24,7 +24,6 @@ from hotline.casework.phone import mask_phone
 from hotline.casework.vocab import CaseType, Channel, Satisfaction, Urgency
 from hotline.casework.workflow import CaseStatus
 from hotline.config import load_settings
-from hotline.db import transaction
 from hotline.errors import ValidationError
 from hotline.models import Attachment, Case, utcnow
 from hotline.privacy.redact import mask_name, mask_numbers
@@ -122,8 +121,9 @@ def describe_filter(flt: case_log.LogFilter) -> list[str]:
 @router.get("/log")
 def case_log_page(
     request: Request,
+    user: SupervisorUser,
+    session: SessionDep,
     page: int = Query(1, ge=1, le=10_000),
-    user: CurrentUser = Depends(supervisor_user),
 ) -> Response:
     """Searches every case by number, text, phone's last 4 digits, dates and any field."""
     settings = load_settings()
@@ -133,18 +133,17 @@ def case_log_page(
     except ValidationError as exc:
         error, flt = describe(exc), case_log.LogFilter()
     now = utcnow()
-    with transaction() as session:
-        cases, total = case_log.search(
-            session,
-            flt,
-            now,
-            settings.timezone,
-            limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE,
-        )
-        rows = [_row(c, now) for c in cases]
-        departments = department_names(session)
-        assignees = case_log.actors(session)
+    cases, total = case_log.search(
+        session,
+        flt,
+        now,
+        settings.timezone,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    rows = [_row(c, now) for c in cases]
+    departments = department_names(session)
+    assignees = case_log.actors(session)
     params = flt.to_params()
     query = urlencode(params)
     return render(
@@ -171,7 +170,7 @@ def case_log_page(
 
 
 @router.get("/log/audit")
-def audit(request: Request, user: CurrentUser = Depends(supervisor_user)) -> Response:
+def audit(request: Request, user: SupervisorUser, session: SessionDep) -> Response:
     """Every audit event of one user (or of everyone) over a period, newest first."""
     settings = load_settings()
     today = utcnow().astimezone(settings.timezone).date()
@@ -181,25 +180,24 @@ def audit(request: Request, user: CurrentUser = Depends(supervisor_user)) -> Res
     except ValidationError as exc:
         error = describe(exc)
         query = case_log.parse_audit({}, today)
-    with transaction() as session:
-        events, total = case_log.audit_events(session, query, settings.timezone)
-        rows = [
-            {
-                "id": e.id,
-                "at": e.at,
-                "actor": e.actor,
-                "actor_kind": audit_labels.ACTOR_KINDS.get(e.actor_kind, e.actor_kind),
-                "action": e.action,
-                "action_label": audit_labels.audit_label(e.action),
-                "from": CaseStatus.label_of(e.from_status),
-                "to": CaseStatus.label_of(e.to_status),
-                "note": mask_numbers(e.note),
-                "data": audit_labels.data_summary(e.data),
-                "number": number,
-            }
-            for e, number in events
-        ]
-        actors = case_log.actors(session)
+    events, total = case_log.audit_events(session, query, settings.timezone)
+    rows = [
+        {
+            "id": e.id,
+            "at": e.at,
+            "actor": e.actor,
+            "actor_kind": audit_labels.ACTOR_KINDS.get(e.actor_kind, e.actor_kind),
+            "action": e.action,
+            "action_label": audit_labels.audit_label(e.action),
+            "from": CaseStatus.label_of(e.from_status),
+            "to": CaseStatus.label_of(e.to_status),
+            "note": mask_numbers(e.note),
+            "data": audit_labels.data_summary(e.data),
+            "number": number,
+        }
+        for e, number in events
+    ]
+    actors = case_log.actors(session)
     counts: dict[str, int] = {}
     for row in rows:
         label = str(row["action_label"])
@@ -240,70 +238,69 @@ def audit(request: Request, user: CurrentUser = Depends(supervisor_user)) -> Res
 
 @router.get("/log/{number}")
 def case_record(
-    request: Request, number: str, user: CurrentUser = Depends(supervisor_user)
+    request: Request, number: str, user: SupervisorUser, session: SessionDep
 ) -> Response:
     """One case's whole record: fields, audit trail, conversation, messages and rating."""
     now = utcnow()
-    with transaction() as session:
-        case = get_case(session, number)
-        events = case_events(session, case)
-        messages = outbox.messages_for_case(session, case.id)
-        photos = session.scalar(select(Attachment.id).where(Attachment.case_id == case.id).limit(1))
-        row = _row(case, now)
-        catalogue = get_catalogue()
-        detail = {
-            "original_category": catalogue.get(case.original_category).name
-            if catalogue.has(case.original_category)
-            else case.original_category,
-            "rerouted": case.original_category != case.category,
-            "urgency": Urgency.label_of(case.urgency),
-            "location": case.location,
-            "resident_ref": case.resident_ref,
-            "resolution": mask_numbers(case.resolution),
-            "satisfaction_comment": mask_numbers(case.satisfaction_comment),
-            "extended": case.extended,
-            "extension_reason": mask_numbers(case.extension_reason),
-            "merged_into": case.merged_into,
-            "anonymised_at": case.anonymised_at,
-            "flagged": case.flagged,
-            "faq_topic": topic_name(case.faq_topic) if case.faq_topic else None,
-            "times": [
-                ("登记", case.created_at),
-                ("受理", case.accepted_at),
-                ("派单", case.dispatched_at),
-                ("办结", case.resolved_at),
-                ("归档", case.closed_at),
-                ("办理时限", case.due_at),
-            ],
+    case = get_case(session, number)
+    events = case_events(session, case)
+    messages = outbox.messages_for_case(session, case.id)
+    photos = session.scalar(select(Attachment.id).where(Attachment.case_id == case.id).limit(1))
+    row = _row(case, now)
+    catalogue = get_catalogue()
+    detail = {
+        "original_category": catalogue.get(case.original_category).name
+        if catalogue.has(case.original_category)
+        else case.original_category,
+        "rerouted": case.original_category != case.category,
+        "urgency": Urgency.label_of(case.urgency),
+        "location": case.location,
+        "resident_ref": case.resident_ref,
+        "resolution": mask_numbers(case.resolution),
+        "satisfaction_comment": mask_numbers(case.satisfaction_comment),
+        "extended": case.extended,
+        "extension_reason": mask_numbers(case.extension_reason),
+        "merged_into": case.merged_into,
+        "anonymised_at": case.anonymised_at,
+        "flagged": case.flagged,
+        "faq_topic": topic_name(case.faq_topic) if case.faq_topic else None,
+        "times": [
+            ("登记", case.created_at),
+            ("受理", case.accepted_at),
+            ("派单", case.dispatched_at),
+            ("办结", case.resolved_at),
+            ("归档", case.closed_at),
+            ("办理时限", case.due_at),
+        ],
+    }
+    trail = [
+        {
+            "at": e.at,
+            "actor": e.actor,
+            "actor_kind": e.actor_kind,
+            "kind_label": audit_labels.ACTOR_KINDS.get(e.actor_kind, e.actor_kind),
+            "action": e.action,
+            "label": audit_labels.audit_label(e.action),
+            "from": CaseStatus.label_of(e.from_status),
+            "to": CaseStatus.label_of(e.to_status),
+            "note": mask_numbers(e.note),
+            "data": audit_labels.data_summary(e.data),
         }
-        trail = [
-            {
-                "at": e.at,
-                "actor": e.actor,
-                "actor_kind": e.actor_kind,
-                "kind_label": audit_labels.ACTOR_KINDS.get(e.actor_kind, e.actor_kind),
-                "action": e.action,
-                "label": audit_labels.audit_label(e.action),
-                "from": CaseStatus.label_of(e.from_status),
-                "to": CaseStatus.label_of(e.to_status),
-                "note": mask_numbers(e.note),
-                "data": audit_labels.data_summary(e.data),
-            }
-            for e in events
-        ]
-        sent = [
-            {
-                "status": m.status,
-                "status_label": OUTBOX_LABELS.get(m.status, m.status),
-                "kind": m.kind,
-                "created_at": m.created_at,
-                "sent_at": m.sent_at,
-                "attempts": m.attempts,
-                "last_error": m.last_error,
-                "text": mask_numbers(m.text),
-            }
-            for m in messages
-        ]
+        for e in events
+    ]
+    sent = [
+        {
+            "status": m.status,
+            "status_label": OUTBOX_LABELS.get(m.status, m.status),
+            "kind": m.kind,
+            "created_at": m.created_at,
+            "sent_at": m.sent_at,
+            "attempts": m.attempts,
+            "last_error": m.last_error,
+            "text": mask_numbers(m.text),
+        }
+        for m in messages
+    ]
     reveals = [t for t in trail if t["action"] == "reveal_phone"]
     delivery = {
         "sent": sum(1 for m in sent if m["status"] == "sent"),
