@@ -6,10 +6,13 @@ committed when the function returns and rolled back when it raises (an ``HTTPExc
 becomes an error response. Database connectivity errors become ``StorageUnavailableError``
 exactly as in :func:`hotline.db.transaction`, which it uses.
 
-Keep a hand-opened ``with transaction()`` where a route needs more than one transaction: when
-it calls Rasa or another service between them (no transaction stays open over the network),
-or when it catches a domain error and answers from a fresh transaction (a page re-rendered
-with the error must not see, or commit, half of the failed change).
+Keep a hand-opened ``with transaction()`` where a route needs more than one transaction, or
+must know the change is committed before it goes on:
+- it calls Rasa or another service (no transaction stays open over the network);
+- it catches a domain error and answers from a fresh transaction (a page re-rendered with the
+  error must not see, or commit, half of the failed change);
+- it flashes a success message after the change (the message is stored in the session cookie,
+  which would outlive a failed commit).
 """
 
 from __future__ import annotations
