@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from console.auth import CurrentUser
+from console.deps import ApiOperator, SessionDep
 from console.figures import category_name
 from console.hotspot_views import MAX_DAYS, MIN_DAYS, ranked
-from console.routes.api import ERROR_RESPONSES, api_operator
+from console.routes.api import ERROR_RESPONSES
 from hotline.casework.cases import get_case
 from hotline.casework.workflow import CaseStatus
-from hotline.db import transaction
 from hotline.similarity.hotspots import hotspots
 from hotline.similarity.matcher import similar_cases
 
@@ -49,34 +48,33 @@ class HotspotOut(BaseModel):
     response_model=list[SimilarCaseOut],
     summary="可能重复的工单（最相似在前）",
 )
-def api_similar(number: str, user: CurrentUser = Depends(api_operator)) -> list[SimilarCaseOut]:
+def api_similar(number: str, user: ApiOperator, session: SessionDep) -> list[SimilarCaseOut]:
     """Open cases, and cases resolved in the last 30 days, that are probably the same problem
     as this one: same or neighbouring category, similar description, same or nearby place."""
-    with transaction() as session:
-        case = get_case(session, number)
-        return [
-            SimilarCaseOut(
-                number=s.number,
-                score=s.score,
-                reason=s.reason,
-                status=s.status,
-                status_label=CaseStatus(s.status).label,
-            )
-            for s in similar_cases(session, case)
-        ]
+    case = get_case(session, number)
+    return [
+        SimilarCaseOut(
+            number=s.number,
+            score=s.score,
+            reason=s.reason,
+            status=s.status,
+            status_label=CaseStatus(s.status).label,
+        )
+        for s in similar_cases(session, case)
+    ]
 
 
 @router.get("/hotspots", response_model=list[HotspotOut], summary="热点问题（按件数与时间排序）")
 def api_hotspots(
+    user: ApiOperator,
+    session: SessionDep,
     days: int = Query(
         7, ge=MIN_DAYS, le=MAX_DAYS, description=f"统计最近几天（{MIN_DAYS}～{MAX_DAYS}）"
     ),
-    user: CurrentUser = Depends(api_operator),
 ) -> list[HotspotOut]:
     """Clusters of cases about one place and topic registered in the last ``days`` days,
     biggest first, then the most recent; each names its cases."""
-    with transaction() as session:
-        found = ranked(hotspots(session, days=days))
+    found = ranked(hotspots(session, days=days))
     return [
         HotspotOut(
             key=h.key,
