@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -11,23 +12,35 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
-from hotline.cases import NewCase
-from hotline.catalogue import get_catalogue
-from hotline.config import load_settings
-from hotline.errors import StorageUnavailableError, ValidationError
-from hotline.messages import format_local
-from hotline.open311 import asks_publish_consent
-from hotline.phone import mask_phone, normalise_phone
-from hotline.resident import submit_report
-from hotline.routing import (
+from actions.duplicates import (
+    ANSWER_SLOT,
+    MATCH_SLOT,
+    answer_value,
+    form_slots,
+    join,
+    matched_number,
+    same_problem_events,
+)
+from hotline.casework.cases import NewCase
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.messages import case_logged
+from hotline.casework.phone import mask_phone, normalise_phone
+from hotline.casework.routing import (
     CONFIDENT_ROUTE,
     category_from_text,
     category_ranking,
     infer_case_type,
     is_vague_location,
+    plausible_place,
 )
-from hotline.spool import spool_report
-from hotline.vocab import channel_of_sender
+from hotline.casework.spool import spool_report
+from hotline.casework.vocab import channel_of_sender
+from hotline.channels.open311 import asks_publish_consent
+from hotline.config import load_settings
+from hotline.errors import HotlineError, StorageUnavailableError, ValidationError
+from hotline.residents.resident import submit_report
+
+log = logging.getLogger(__name__)
 
 REPORT_SLOTS = (
     "category",
@@ -40,6 +53,8 @@ REPORT_SLOTS = (
     "confirmed",
     "phone_failures",
     "publish_consent",
+    MATCH_SLOT,
+    ANSWER_SLOT,
 )
 MAX_PHONE_FAILURES = 2
 NO_PHONE = "未留"
@@ -238,12 +253,13 @@ class ActionStartReport(Action):
 def named_place(message: dict[str, Any]) -> str | None:
     """The most specific place a message names: its longest location entity.
 
-    The entity extractor may also tag a fragment (单元 out of 单元门) beside the real place.
+    The entity extractor may also tag a fragment (单元 out of 单元门) beside the real place, or
+    words that are no place at all (``plausible_place``).
     """
     places = [
         str(e.get("value"))
         for e in message.get("entities") or []
-        if e.get("entity") == "location" and e.get("value")
+        if e.get("entity") == "location" and e.get("value") and plausible_place(str(e["value"]))
     ]
     return max(places, key=len) if places else None
 
@@ -374,6 +390,27 @@ class ValidateReportForm(FormValidationAction):
     def name(self) -> str:
         return "validate_report_form"
 
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """The domain's slots; a yes to the same-problem question ends the form there."""
+        return form_slots(domain_slots, tracker.slots)
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validates the answers, then, once the category and place are known, looks for an
+        open case with the same problem (once per report) before the next question."""
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        tracker.add_slots(events)
+        lookup = same_problem_events(tracker.slots, lambda: new_case_from(tracker))
+        tracker.add_slots(lookup)
+        return [*events, *lookup]
+
     def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -405,7 +442,7 @@ class ValidateReportForm(FormValidationAction):
             return {"location": accepted}
         text = str(value or "").strip()
         if asked != "location":
-            text = named_place(tracker.latest_message) or text
+            text = named_place(tracker.latest_message) or (text if plausible_place(text) else "")
         answer = latest_text(tracker).strip()
         # The NLU reads simplified characters: an entity from 幸福小區3棟 is 幸福小区3栋.
         read = str(tracker.latest_message.get("text") or "").strip()
@@ -473,6 +510,13 @@ class ValidateReportForm(FormValidationAction):
         if not text or len(text) > 20 or "匿名" in text or "不方便" in text:
             text = "匿名"
         return {"contact_name": text}
+
+    def validate_same_problem(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Only a clear yes (the button, 是的, 同一个) joins the open case; anything else is a
+        new problem, so nothing the resident reports is lost."""
+        return {ANSWER_SLOT: answer_value(value, latest_text(tracker))}
 
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -544,6 +588,11 @@ class ActionSubmitCase(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         new = new_case_from(tracker)
+        number = matched_number(tracker)
+        if number is not None:
+            joined = joined_case(dispatcher, number, new)
+            if joined is not None:
+                return joined
         settings = load_settings()
         try:
             case = with_db(lambda s: submit_report(s, new))
@@ -554,13 +603,29 @@ class ActionSubmitCase(Action):
         except ValidationError as exc:
             dispatcher.utter_message(text=f"登记信息有误（{exc.message}），请重新描述您的问题。")
             return reset_report()
-        due = format_local(case.due_at, settings.timezone, with_time=case.urgency != "normal")
-        dispatcher.utter_message(
-            text=f"已为您登记，工单编号：{case.number}\n承办单位：{case.department}\n"
-            f"办理时限：{due}前\n"
-            f"查询进度请发送「查询 {case.number}」。处理有进展时我们会通知您。"
-        )
+        dispatcher.utter_message(text=case_logged(case, settings.timezone))
         return [*reset_report(), SlotSet("case_number", case.number)]
+
+
+def joined_case(
+    dispatcher: CollectingDispatcher, number: str, new: NewCase
+) -> list[EventType] | None:
+    """Makes the resident a co-reporter of the case they said was their problem.
+
+    Returns the action's events, or None when that case cannot take them any more (closed
+    since the question): the report is then logged as a new case.
+    """
+    try:
+        case = join(number, new)
+    except StorageUnavailableError:
+        spool_report(new)
+        apologise(dispatcher, STORAGE_APOLOGY)
+        return reset_report()
+    except HotlineError as exc:
+        log.info("joining %s failed (%s); a new case is logged", number, type(exc).__name__)
+        return None
+    dispatcher.utter_message(response="utter_joined_case", number=case.number)
+    return [*reset_report(), SlotSet("case_number", case.number)]
 
 
 class ActionCancelReport(Action):

@@ -28,6 +28,7 @@ from bench.common import MODEL, ROOT, env_int, env_ints, markdown_table
 from bench.load import PhaseResult, Script, goal_verdict, hotline_report, run_phase, stock_mood
 from bench.stack import Servers
 from hotline import pgadmin
+from hotline.config import load_settings
 from hotline.db import dispose_engines, transaction, upgrade
 from hotline.models import Case
 
@@ -162,7 +163,7 @@ def run_scaled(workdir: Path, run_id: str) -> StackReport:
         f"action server ACTION_SERVER_SANIC_WORKERS={action_workers}",
     )
     workdir.mkdir(parents=True, exist_ok=True)
-    admin = pgadmin.admin_url()
+    admin = load_settings().pg_admin_url
     suffix = uuid.uuid4().hex[:10]
     with (
         pgadmin.temporary_database(admin, f"bench_cases_{suffix}") as db_url,

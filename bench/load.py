@@ -8,6 +8,7 @@ unfinished residents are cancelled and counted as errors.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import re
@@ -19,6 +20,9 @@ from typing import Any
 
 import httpx
 
+from bench.report_texts import place_text, report_text
+
+_CONVERSATIONS = itertools.count()
 CASE_NUMBER = re.compile(r"SQ\d{8}-\d{4}")
 REQUEST_TIMEOUT = 60.0
 
@@ -31,7 +35,7 @@ class ConversationFailed(Exception):
 
 
 async def hotline_report(say: Say) -> str | None:
-    """The resident's full report: describe, place, phone, name, confirm.
+    """The resident's full report: describe, place, (not the same problem,) phone, name, confirm.
 
     Returns:
         The case number the assistant gave.
@@ -39,13 +43,19 @@ async def hotline_report(say: Say) -> str | None:
     Raises:
         ConversationFailed: When a reply is not the expected next question.
     """
+    n = next(_CONVERSATIONS)
     await say("你好")
-    first = await say("我家楼下的路灯坏了好几天了")
+    first = await say(report_text(n))
     if "哪一类" in first:
         first = await say('/choose_category{"category": "city_management"}')
     if "在哪里" not in first:
         raise ConversationFailed(f"no location question: {first[:200]!r}")
-    if "电话" not in await say("幸福小区3栋门口"):
+    after_place = await say(place_text(n))
+    if "是否为同一问题" in after_place:
+        # Residents report lamps at nearby places: the assistant may ask whether it is an
+        # open case's problem (issue 14); each says no, so each logs a case.
+        after_place = await say("/deny")
+    if "电话" not in after_place:
         raise ConversationFailed("no phone question")
     await say("13812345678")
     summary = await say("王先生")

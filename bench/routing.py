@@ -39,15 +39,15 @@ from bench.common import (
     run_timed,
 )
 from bench.keyword_router import KeywordRouter
-from hotline.catalogue import Catalogue, get_catalogue
-from hotline.evaluation import (
+from hotline.casework.catalogue import Catalogue, get_catalogue
+from hotline.casework.routing import NO_CASE, REPORT_INTENT, category_for_parse
+from hotline.reporting.evaluation import (
     Example,
     parse_out_of_scope,
     parse_tsv,
     score,
     two_stage_summary,
 )
-from hotline.routing import NO_CASE, REPORT_INTENT, category_for_parse
 
 DEV_DIR = ROOT / "tests" / "nlu"
 DATA = ROOT / "data"

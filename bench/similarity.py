@@ -1,8 +1,8 @@
 """Similar cases and hotspots: match quality on the dev set, and speed at 100,000 cases.
 
 Quality (``tests/similarity/dev_cases.tsv``, protocol in its README): the reports are replayed
-oldest first into a fresh case database through ``hotline.cases.create_case`` (real encoder,
-real vectors); before each report is logged, the matcher is asked about it as a draft
+oldest first into a fresh case database through ``hotline.casework.cases.create_case`` (real
+encoder, real vectors); before each report is logged, the matcher is asked about it as a draft
 (:func:`hotline.similarity.matcher.draft_probe`, the candidate filter in SQL). The model's
 weights and the two thresholds are fitted on the tune half (odd ids) only; every figure is
 reported on the test half (even ids), with two baselines scored the same way: the description
@@ -38,11 +38,12 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, env_int, markdown_table
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.casework import case_vectors as vectors
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
 from hotline.config import load_settings
 from hotline.db import dispose_engines, transaction, upgrade
-from hotline.similarity import matcher, vectors
+from hotline.similarity import matcher
 from hotline.similarity.matcher import Signals, Weights, combine
 from hotline.text_encoder import SentenceEncoder
 
@@ -460,8 +461,8 @@ def generate(url: str, count: int, seed: int = 14) -> Synthetic:
     """Bulk-inserts ``count`` synthetic cases with vectors over the two years before now."""
     from sqlalchemy import insert
 
+    from hotline.casework.places import place_key
     from hotline.models import Case, CaseVector
-    from hotline.similarity.places import place_key
 
     started = time.monotonic()
     rng = random.Random(seed)
@@ -583,7 +584,8 @@ def measure(engine: str, url: str, count: int, queries: int) -> Speed:
     from sqlalchemy import select
 
     from hotline.models import Case
-    from hotline.similarity import hotspots, similar_cases, similar_to_draft
+    from hotline.similarity.hotspots import hotspots
+    from hotline.similarity.matcher import similar_cases, similar_to_draft
 
     upgrade(url)
     data = generate(url, count)
@@ -705,7 +707,7 @@ def speed(workdir: Path) -> list[Speed]:
     dispose_engines()
     name = f"bench_similar_{uuid.uuid4().hex[:10]}"
     try:
-        with pgadmin.temporary_database(pgadmin.admin_url(), name) as pg_url:
+        with pgadmin.temporary_database(load_settings().pg_admin_url, name) as pg_url:
             print(f"  PostgreSQL: {count} cases", flush=True)
             result = measure("PostgreSQL", pg_url, count, queries)
             result.pgvector = pgvector_status(pg_url)

@@ -18,7 +18,7 @@ from types import TracebackType
 import httpx
 
 from bench.common import PYTHON, ROOT, free_port, rasa_env
-from hotline.rasa_auth import rasa_jwt
+from hotline.channels.rasa_auth import rasa_jwt
 from rasa_runtime.command import serve_command
 
 TOKEN = "bench-rasa-jwt-secret-0123456789abcdef"

@@ -1,4 +1,5 @@
-"""The bot's background work: outbox delivery, operator alerts, closing unanswered surveys."""
+"""The bot's background work: outbox delivery, operator alerts (urgent cases and hotspots),
+closing unanswered surveys."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot
 
 from bot.delivery import OutboxSender
-from bot.operator_group import post_new_alerts
+from bot.operator_group import post_hotspot_alerts, post_new_alerts
 from bot.settings import BotSettings
-from hotline import followup
+from hotline.casework import followup
 from hotline.db import transaction
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ def _close_unanswered() -> list[str]:
 
 
 async def close_unanswered_surveys() -> list[str]:
-    """Closes resolved cases whose survey went unanswered for 3 days (see ``hotline.followup``)."""
+    """Closes resolved cases whose survey went unanswered for 3 days (see
+    ``hotline.casework.followup``)."""
     numbers = await asyncio.to_thread(_close_unanswered)
     if numbers:
         log.info("closed %d cases without a survey answer", len(numbers))
@@ -90,6 +92,17 @@ class BackgroundWork:
                         self._stop,
                     ),
                     name="alerts",
+                )
+            )
+            self._tasks.append(
+                asyncio.create_task(
+                    _every(
+                        "hotspot alerts",
+                        self.settings.hotspot_poll_seconds,
+                        lambda: post_hotspot_alerts(self._bot, chat_id),
+                        self._stop,
+                    ),
+                    name="hotspots",
                 )
             )
 

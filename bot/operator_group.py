@@ -1,4 +1,5 @@
-"""The optional operators' group: new urgent and emergency cases posted with a 受理 button."""
+"""The optional operators' group: new urgent and emergency cases posted with a 受理 button, and
+hotspot alerts (many reports about one place and topic within a day)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.keyboards import accept_keyboard
 from bot.settings import BotSettings
-from hotline import operator_alerts
+from hotline.channels import operator_alerts
+from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import InvalidTransitionError, NotFoundError
+from hotline.similarity.hotspots import due_hotspot_alerts
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,35 @@ async def post_new_alerts(bot: Bot, chat_id: int) -> int:
             await asyncio.to_thread(_mark_failed, alert.alert_id, type(exc).__name__)
             continue
         await asyncio.to_thread(_mark_sent, alert.alert_id, message.message_id)
+        posted += 1
+    return posted
+
+
+def _due_hotspot_texts() -> list[str]:
+    console_url = load_settings().console_url
+    with transaction() as session:
+        return [
+            operator_alerts.hotspot_alert_text(hotspot, console_url)
+            for hotspot in due_hotspot_alerts(session)
+        ]
+
+
+async def post_hotspot_alerts(bot: Bot, chat_id: int) -> int:
+    """Posts each hotspot that grew past the alert size since the last check.
+
+    The core records a hotspot as alerted when it hands it out, so a post that fails is not
+    retried (at most once): the hotspots page and the dashboard still show it.
+
+    Returns:
+        How many alerts were posted.
+    """
+    posted = 0
+    for text in await asyncio.to_thread(_due_hotspot_texts):
+        try:
+            await bot.send_message(chat_id, text)
+        except TelegramError as exc:
+            log.warning("hotspot alert not posted: %s", type(exc).__name__)
+            continue
         posted += 1
     return posted
 

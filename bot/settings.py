@@ -1,4 +1,9 @@
-"""The Telegram front end's settings, read from the environment."""
+"""The Telegram front end's settings, read from the environment.
+
+Only ``python -m bot`` reads the ``TELEGRAM_*`` variables, so they live here beside it rather than
+in :mod:`hotline.config` (the shared settings, which the bot also loads); a bad value is a
+:class:`hotline.config.ConfigError` all the same.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from hotline.config import ConfigError
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
 
-class BotConfigError(Exception):
+class BotConfigError(ConfigError):
     """A setting is missing or invalid; the message is one line meant for the operator."""
 
 
@@ -37,6 +44,8 @@ class BotSettings:
             (``TELEGRAM_ALERTS_POLL_SECONDS``).
         followup_poll_seconds: Pause between runs of the 3-day survey close
             (``TELEGRAM_FOLLOWUP_POLL_SECONDS``).
+        hotspot_poll_seconds: Pause between checks for hotspots past the alert size
+            (``TELEGRAM_HOTSPOT_POLL_SECONDS``).
     """
 
     token: str
@@ -52,6 +61,7 @@ class BotSettings:
     outbox_backoff_seconds: float = 2.0
     alerts_poll_seconds: float = 10.0
     followup_poll_seconds: float = 3600.0
+    hotspot_poll_seconds: float = 300.0
 
     @property
     def webhook_mode(self) -> bool:
@@ -132,4 +142,5 @@ def load_bot_settings(env: Mapping[str, str] | None = None) -> BotSettings:
         outbox_backoff_seconds=_number(env, "TELEGRAM_OUTBOX_BACKOFF_SECONDS", 2.0, 0.0),
         alerts_poll_seconds=_number(env, "TELEGRAM_ALERTS_POLL_SECONDS", 10.0, 0.01),
         followup_poll_seconds=_number(env, "TELEGRAM_FOLLOWUP_POLL_SECONDS", 3600.0, 0.01),
+        hotspot_poll_seconds=_number(env, "TELEGRAM_HOTSPOT_POLL_SECONDS", 300.0, 0.01),
     )

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from console.auth import Forbidden, LoginRequired
 from console.csrf import CsrfError
 from console.templating import render, render_plain
-from hotline.accounts import ROLE_LABELS
+from hotline.access.accounts import ROLE_LABELS
 from hotline.errors import (
     HotlineError,
     InvalidTransitionError,
@@ -43,7 +43,7 @@ FIELD_LABELS = {
     "department": "承办单位",
     "assignee": "指派对象",
     "target": "目标工单",
-    "days": "延期天数",
+    "days": "天数",
     "action": "操作",
     "username": "用户名",
     "password": "密码",
@@ -199,6 +199,11 @@ def _pydantic_message(error: dict[str, Any]) -> str:
         return "不认识的字段"
     if kind.startswith(("int_", "float_")):
         return "须为数字"
+    bound = error.get("ctx") or {}
+    if kind == "greater_than_equal" and "ge" in bound:
+        return f"须不小于 {bound['ge']}"
+    if kind == "less_than_equal" and "le" in bound:
+        return f"须不大于 {bound['le']}"
     if kind.startswith("string_too_long"):
         return "内容过长"
     if kind.startswith("bool"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hotline.casework.workflow import TRANSITIONS
 from hotline.config import load_settings
 from hotline.models import utcnow
-from hotline.workflow import TRANSITIONS
 
 EXTRA_ACTION_LABELS = {
     "create": "登记",
@@ -14,6 +14,9 @@ EXTRA_ACTION_LABELS = {
     "merged_from": "合并来源",
     "rate": "回访评价",
     "add_info": "补充情况",
+    "co_reported": "共同反映",
+    "co_reporter_rate": "共同反映人评价",
+    "co_reporter_comment": "共同反映人意见",
 }
 
 

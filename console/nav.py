@@ -27,6 +27,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("new", "新建工单", "/cases/new"),
     NavItem("handoff", "人工接待", "/handoff"),
     NavItem("chat", "网页咨询", "/chat"),
+    NavItem("hotspots", "热点问题", "/hotspots"),
     NavItem("dashboard", "督办看板", "/dashboard", "supervisor"),
     NavItem("log", "工单日志", "/log", "supervisor"),
     NavItem("data_requests", "删除申请", "/data-requests"),

@@ -84,10 +84,20 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Featurizes live messages one by one through the in-memory cache."""
+        """Featurizes live messages one by one through the in-memory cache.
+
+        A button payload (``/affirm``, ``/choose_category{…}``) is not language: it gets a zero
+        vector. Answers to a form's questions are encoded like any message: without the
+        embedding the intent stage no longer recognised a remark such as 请问您是人工客服还是
+        机器人 made while the form asked for the place (docs/nlu.md).
+        """
         for message in messages:
             text = message.get(TEXT)
-            if isinstance(text, str):
+            if not isinstance(text, str):
+                continue
+            if text.startswith("/"):
+                self._add(message, np.zeros(DIM, dtype=np.float32))
+            else:
                 self._add(message, self._encoder.encode_one(text))
         return messages
 

@@ -31,7 +31,28 @@ LINEAR_DEFAULTS: dict[str, Any] = {
 def sentence_matrix(
     messages: Iterable[Message], sparse_weight: float, dense_weight: float
 ) -> sp.csr_matrix:
-    """One row per message: weighted, normalised sparse and dense sentence features."""
+    """One row per message: weighted, normalised sparse and dense sentence features.
+
+    Each message keeps its row (a private, non-output property), so the intent and the
+    category classifiers, which read the same features, build it once per message.
+    """
+    messages = list(messages)
+    key = f"{_ROW_PREFIX}{sparse_weight}:{dense_weight}"
+    rows = [m.get(key) for m in messages]
+    if messages and all(r is not None for r in rows):
+        return sp.vstack(rows).tocsr()
+    matrix = _build_matrix(messages, sparse_weight, dense_weight)
+    for i, message in enumerate(messages):
+        message.set(key, matrix[i])
+    return matrix
+
+
+_ROW_PREFIX = "__linear_row:"
+
+
+def _build_matrix(
+    messages: list[Message], sparse_weight: float, dense_weight: float
+) -> sp.csr_matrix:
     sparse_rows: list[Any] = []
     dense_rows: list[Any] = []
     for message in messages:

@@ -16,7 +16,7 @@ def with_api_secret(argv: list[str], secret: str) -> list[str]:
 
     The Procfiles leave the secret off the command line, so it never shows in the process
     list; Rasa then verifies ``Authorization: Bearer`` JWTs signed with ``RASA_TOKEN``
-    (``hotline/rasa_auth.py``). An explicit ``--jwt-secret`` or ``--auth-token`` wins.
+    (``hotline/channels/rasa_auth.py``). An explicit ``--jwt-secret`` or ``--auth-token`` wins.
     """
     if argv[1:2] != ["run"] or any(a.split("=", 1)[0] in JWT_FLAGS for a in argv):
         return argv
@@ -48,8 +48,8 @@ def main() -> int:
     naming the variable, exit 2), before Rasa loads anything.
     """
     keep_deprecations_quiet()
-    from hotline import logmask  # standard library only: importable in the Rasa environment
     from hotline.config import ConfigError, check_production_secrets, load_settings
+    from hotline.privacy import logmask  # standard library only: importable in the Rasa environment
 
     logmask.install()
     try:

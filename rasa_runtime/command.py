@@ -28,7 +28,7 @@ def serve_command(
         port: The port to listen on (127.0.0.1).
         model: The trained model.
         token: The HTTP API's secret: Rasa verifies ``Authorization: Bearer`` JWTs signed
-            with it (``hotline.rasa_auth``); no ``?token=`` query parameter is accepted.
+            with it (``hotline.channels.rasa_auth``); no ``?token=`` query parameter is accepted.
             None leaves it off the command line (and so out of the process list):
             ``python -m rasa_runtime`` then adds ``RASA_TOKEN`` from the settings, as
             ``make run`` starts it. The plain ``rasa`` command needs it.

@@ -58,5 +58,8 @@ def session(db_url: str) -> Iterator[object]:
         yield s
 
 
-from tests.servers import rasa_stack  # noqa: E402,F401  (session fixture shared by e2e tests)
+from tests.servers import (  # noqa: E402,F401  (fixtures shared by the e2e tests)
+    no_open_cases_from_earlier_tests,
+    rasa_stack,
+)
 from tests.stores import insecure_sqlite_build, pg_tracker, sqlite_tracker  # noqa: E402,F401

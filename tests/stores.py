@@ -21,14 +21,14 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
 import hotline.db
-from hotline.actors import Actor
-from hotline.attachments import save_photo
-from hotline.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.casework.outbox import enqueue
+from hotline.channels.attachments import save_photo
+from hotline.channels.handoff import IN, OUT, record_message
 from hotline.config import PROJECT_ROOT
 from hotline.db import dispose_engines, transaction
-from hotline.handoff import IN, OUT, record_message
-from hotline.outbox import enqueue
-from hotline.self_service import request_deletion
+from hotline.residents.self_service import request_deletion
 from tests.services import fresh_postgres_database
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"

@@ -37,6 +37,14 @@
     if (main) { main.insertBefore(div, main.firstChild); }
   }
 
+  /* Forms that ask first (merging cases, full exports, irreversible requests). */
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (form && form.hasAttribute && form.hasAttribute("data-confirm")) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { ev.preventDefault(); }
+    }
+  });
+
   /* Clickable queue rows. */
   document.addEventListener("click", function (ev) {
     var row = ev.target.closest && ev.target.closest("tr[data-href]");

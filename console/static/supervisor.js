@@ -1,14 +1,9 @@
-/* Supervisor pages: print buttons, and confirming a full export. No inline scripts (CSP). */
+/* Supervisor pages: print buttons. No inline scripts (CSP). Forms with data-confirm are
+   confirmed by console.js, which every page loads. */
 (function () {
   "use strict";
   document.addEventListener("click", function (ev) {
     var button = ev.target.closest && ev.target.closest("[data-print]");
     if (button) { ev.preventDefault(); window.print(); }
-  });
-  document.addEventListener("submit", function (ev) {
-    var form = ev.target;
-    if (form && form.hasAttribute && form.hasAttribute("data-confirm")) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) { ev.preventDefault(); }
-    }
   });
 }());

@@ -29,15 +29,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.catalogue import get_catalogue
+from hotline.casework import case_vectors as vectors
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.places import place_similarity
+from hotline.casework.workflow import CaseStatus
 from hotline.config import load_settings
 from hotline.models import Case, CaseReporter, CaseVector, HotspotAlert, utcnow
-from hotline.redact import remove_numbers
-from hotline.similarity import vectors
+from hotline.privacy.redact import remove_numbers
 from hotline.similarity.matcher import COSINE_CENTRE, COSINE_SCALE, WEIGHTS, Signals, combine
-from hotline.similarity.places import place_similarity
 from hotline.text_encoder import DIM
-from hotline.workflow import CaseStatus
 
 TOPIC_CHARS = 40
 ALERT_WINDOW_DAYS = 7
@@ -262,6 +262,8 @@ def _describe(cases: _Cases, members: list[int]) -> Hotspot:
 def _all(
     session: Session, *, days: int, now: datetime, min_count: int
 ) -> list[tuple[Hotspot, list[datetime]]]:
+    """The window's clusters with at least ``min_count`` reports (only those are described:
+    a week of a district holds hundreds of single reports), ranked."""
     cases = _load(session, now - timedelta(days=days), now)
     out = []
     for members in _clusters(cases, load_settings().similar_show_threshold):
@@ -293,26 +295,70 @@ def alert_levels(size: int, count: int) -> list[int]:
     return levels
 
 
-def due_hotspot_alerts(session: Session, *, now: datetime | None = None) -> list[Hotspot]:
-    """The hotspots to alert operators about now, recorded so that each is alerted once.
-
-    A hotspot is due when, within the last day, its reports in the last 7 days grew past
-    ``hotspot_alert_size`` or a doubling of it (10, 20 …), and no alert at that size was
-    recorded for it (by key, or for a cluster sharing one of its cases).
-    """
-    now = now or utcnow()
+def _growing(
+    found: list[tuple[Hotspot, list[datetime]]], now: datetime
+) -> list[tuple[Hotspot, int]]:
     size = load_settings().hotspot_alert_size
-    since = now - timedelta(days=ALERT_WINDOW_DAYS)
-    previous = list(session.scalars(select(HotspotAlert).where(HotspotAlert.created_at >= since)))
-    due = []
-    for spot, reports in _all(session, days=ALERT_WINDOW_DAYS, now=now, min_count=size):
+    growing = []
+    for spot, reports in found:
         levels = alert_levels(size, spot.count)
         if not levels:
             continue
-        level = levels[-1]
         day_ago = sum(1 for t in reports if t <= now - GROWTH_WINDOW)
-        if day_ago >= level:
-            continue
+        if day_ago < levels[-1]:
+            growing.append((spot, levels[-1]))
+    return growing
+
+
+def growing_hotspots(session: Session, *, now: datetime | None = None) -> list[tuple[Hotspot, int]]:
+    """The hotspots whose reports in the last 7 days grew past ``hotspot_alert_size``, or a
+    doubling of it (10, 20 …), within the last day, each with the size it grew past; biggest
+    first. Records nothing: the dashboard and the hotspots page warn with it, and
+    :func:`due_hotspot_alerts` alerts each once."""
+    now = now or utcnow()
+    size = load_settings().hotspot_alert_size
+    return _growing(_all(session, days=ALERT_WINDOW_DAYS, now=now, min_count=size), now)
+
+
+@dataclass(frozen=True)
+class HotspotScan:
+    """A window's hotspots, and the hotspots growing past the alert size (of the alert window,
+    :func:`growing_hotspots`), from as few clusterings as possible."""
+
+    hotspots: list[Hotspot]
+    growing: list[tuple[Hotspot, int]]
+
+
+def scan_hotspots(
+    session: Session, *, days: int = 7, now: datetime | None = None, min_count: int = 2
+) -> HotspotScan:
+    """:func:`hotspots` and :func:`growing_hotspots` together: one clustering when ``days`` is
+    the alert window (7), the page's and the dashboard's usual case."""
+    now = now or utcnow()
+    size = load_settings().hotspot_alert_size
+    found = _all(session, days=days, now=now, min_count=min(min_count, size))
+    alert_window = (
+        found
+        if days == ALERT_WINDOW_DAYS
+        else _all(session, days=ALERT_WINDOW_DAYS, now=now, min_count=size)
+    )
+    return HotspotScan(
+        hotspots=[spot for spot, _ in found if spot.count >= min_count],
+        growing=_growing(alert_window, now),
+    )
+
+
+def due_hotspot_alerts(session: Session, *, now: datetime | None = None) -> list[Hotspot]:
+    """The hotspots to alert operators about now, recorded so that each is alerted once.
+
+    A hotspot is due when it is growing (:func:`growing_hotspots`) and no alert at that size
+    was recorded for it (by key, or for a cluster sharing one of its cases).
+    """
+    now = now or utcnow()
+    since = now - timedelta(days=ALERT_WINDOW_DAYS)
+    previous = list(session.scalars(select(HotspotAlert).where(HotspotAlert.created_at >= since)))
+    due = []
+    for spot, level in growing_hotspots(session, now=now):
         members = set(spot.case_numbers)
         if any(
             a.level >= level and (a.key == spot.key or members & set(a.case_numbers or []))

@@ -6,9 +6,9 @@ Two steps, so that the lookup stays fast on a district's whole history:
    last :data:`OPEN_MAX_DAYS` and cases resolved in the last ``similar_window_days``: of the
    same category, or of a related one (``related:`` in the catalogue) at the same site or
    nearby coordinates; not merged away, not consultations the assistant answered, with a
-   stored vector (:mod:`hotline.similarity.vectors`).
+   stored vector (:mod:`hotline.casework.case_vectors`).
 2. **Scoring, in numpy, on those candidates only.** The description's cosine to every
-   candidate in one matrix product; the place similarity (:mod:`hotline.similarity.places`)
+   candidate in one matrix product; the place similarity (:mod:`hotline.casework.places`)
    for the most similar descriptions and for every candidate at the same place; the two
    combined by a logistic model into a score from 0 to 1 (:data:`WEIGHTS`, fitted on the
    tuning half of ``tests/similarity/dev_cases.tsv`` by ``bench/similarity.py``).
@@ -26,13 +26,14 @@ import numpy as np
 from sqlalchemy import or_, select, union_all
 from sqlalchemy.orm import Session
 
-from hotline.cases import NewCase
-from hotline.catalogue import Catalogue, get_catalogue
+from hotline.casework import case_vectors as vectors
+from hotline.casework import duplicate_wording as wording
+from hotline.casework.cases import NewCase
+from hotline.casework.catalogue import Catalogue, get_catalogue
+from hotline.casework.places import geo_similarity, place_key, place_parts, place_similarity
+from hotline.casework.workflow import OPEN_STATUSES, CaseStatus
 from hotline.config import Settings, load_settings
 from hotline.models import Case, CaseVector, utcnow
-from hotline.similarity import vectors, wording
-from hotline.similarity.places import geo_similarity, place_key, place_parts, place_similarity
-from hotline.workflow import OPEN_STATUSES, CaseStatus
 
 OPEN_VALUES = tuple(sorted(s.value for s in OPEN_STATUSES))
 RECENT_VALUES = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)

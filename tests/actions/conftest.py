@@ -21,8 +21,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case, get_case
 from hotline.config import PROJECT_ROOT
 from hotline.db import transaction
 from hotline.models import Case, CaseEvent, OutboxMessage
@@ -48,6 +48,8 @@ RESET = [
     SlotSet("confirmed", None),
     SlotSet("phone_failures", None),
     SlotSet("publish_consent", None),
+    SlotSet("similar_case", None),
+    SlotSet("same_problem", None),
 ]
 """What one report collected, cleared (phone and name stay for the next report)."""
 APOLOGY = (
@@ -73,7 +75,7 @@ def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def fresh_lookup_limits() -> None:
     """Each test starts with empty per-address counters (they live in the process)."""
-    from hotline.ratelimit import shared_limiter
+    from hotline.access.ratelimit import shared_limiter
 
     shared_limiter.cache_clear()
 
@@ -96,8 +98,8 @@ def domain() -> dict[str, Any]:
 @pytest.fixture()
 def frozen_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """Stops the case core's clock at NOW, so numbers and deadlines are fixed texts."""
-    monkeypatch.setattr("hotline.cases.utcnow", lambda: NOW)
-    monkeypatch.setattr("hotline.resident.utcnow", lambda: NOW)
+    monkeypatch.setattr("hotline.casework.cases.utcnow", lambda: NOW)
+    monkeypatch.setattr("hotline.residents.resident.utcnow", lambda: NOW)
     return NOW
 
 

@@ -54,6 +54,7 @@ def settings_for(tg: FakeTelegram, **overrides: Any) -> BotSettings:
         outbox_backoff_seconds=0.05,
         alerts_poll_seconds=0.05,
         followup_poll_seconds=3600,
+        hotspot_poll_seconds=0.05,
     )
     return replace(settings, **overrides)
 

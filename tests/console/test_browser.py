@@ -22,9 +22,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from hotline import accounts, handoff
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.access import accounts
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.channels import handoff
 from hotline.db import transaction
 from hotline.models import utcnow
 from tests.services import require_chromium
@@ -361,7 +362,9 @@ def test_operator_takes_a_handoff_from_the_web_chat(server: str, browser: Browse
     operator.fill("#to-case-form input[name=location]", "幸福小区3栋")
     operator.click("#to-case-button")
     expect(operator.locator(".flash-ok")).to_contain_text("已登记工单")
-    expect(resident.locator(".bubble-bot").last).to_contain_text("已为您登记工单", timeout=WAIT_MS)
+    expect(resident.locator(".bubble-bot").last).to_contain_text(
+        "已为您登记，工单编号", timeout=WAIT_MS
+    )
     operator.wait_for_timeout(500)
     operator.screenshot(path=str(SCREENSHOTS / "handoff.png"))
     resident.screenshot(path=str(SCREENSHOTS / "webchat.png"))
@@ -371,3 +374,168 @@ def test_operator_takes_a_handoff_from_the_web_chat(server: str, browser: Browse
     expect(resident.locator(".bubble-notice").last).to_contain_text("智能助手继续", timeout=WAIT_MS)
     operator_ctx.close()
     resident_ctx.close()
+
+
+def _report(
+    text: str, place: str, sender: str, hours_ago: float, category: str = "city_management"
+) -> str:
+    """A resident's web report registered ``hours_ago``; returns the case number."""
+    with transaction() as session:
+        case, _ = create_case(
+            session,
+            NewCase(
+                category=category,
+                description=text,
+                phone="13812345678",
+                location=place,
+                channel="web",
+                resident_ref=sender,
+                contact_name="居民",
+            ),
+            Actor.resident(sender),
+            now=utcnow() - timedelta(hours=hours_ago),
+        )
+        return case.number
+
+
+HOTSPOT_SEEDS = [
+    # (category, place, reports registered that many hours ago)
+    (
+        "property_housing",
+        "青山区红钢城8街坊12栋",
+        [
+            ("红钢城8街坊12栋从早上开始停水，一滴水都没有", 20),
+            ("8街坊12栋停水大半天了，也没有贴通知", 9),
+            ("红钢城12栋停水到现在，家里老人没法做饭", 6),
+            ("我们12栋还是停水，物业电话一直打不通", 3),
+            ("8街坊12栋停水一整天了，什么时候能来水", 1),
+        ],
+    ),
+    (
+        "property_housing",
+        "洪山区光谷花园5栋",
+        [
+            ("光谷花园5栋的电梯又停了，楼上老人下不了楼", 70),
+            ("5栋电梯坏了两天了，物业说在等配件", 40),
+            ("光谷花园5栋电梯一直停运，希望尽快修好", 30),
+        ],
+    ),
+    (
+        "city_management",
+        "武昌区中南路街",
+        [
+            ("中南路街夜市每天吵到凌晨，根本睡不着觉", 100),
+            ("小区门口夜市噪音太大，晚上十二点还在放音乐", 50),
+        ],
+    ),
+]
+
+
+def test_operator_merges_a_suggested_duplicate(server: str, browser: Browser) -> None:
+    older = _report(
+        "幸福小区3栋门口路灯不亮，晚上出门很黑", "武昌区幸福小区3栋", "web:lamp-old", 24 * 12
+    )
+    with transaction() as session:
+        case = get_case(session, older)
+        for action in ("accept", "dispatch", "start", "resolve"):
+            apply_action(session, case, action, Actor.operator("admin"), ActionInput(note="已修复"))
+    first = _report(
+        "幸福小区3栋楼下的路灯坏了一个星期，晚上一片漆黑", "武昌区幸福小区3栋", "web:lamp-a", 5
+    )
+    second = _report("3栋门口那盏路灯晚上不亮，老人出门看不见路", "幸福小区3栋", "web:lamp-b", 1)
+    unrelated = _report(
+        "小区门口夜市油烟和噪音很大，晚上十一点还在营业", "武昌区中南路街", "web:stall", 2
+    )
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _login(page, server, "wangfang")
+    page.goto(f"{server}/cases/{second}")
+    panel = page.locator("#similar-cases")
+    expect(panel).to_contain_text("可能重复的工单")
+    row = panel.locator(f'tr.suggestion[data-number="{first}"]')
+    expect(row).to_be_visible()
+    expect(row.locator(".reason")).to_contain_text("地点")
+    expect(panel).not_to_contain_text(unrelated)
+    panel.screenshot(path=str(SCREENSHOTS / "similar.png"))
+
+    # Dismissing the confirmation merges nothing.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    row.locator('button[data-merge="here"]').click()
+    page.wait_for_timeout(300)
+    with transaction() as session:
+        assert get_case(session, second).status == "new"
+
+    messages: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    row.locator('button[data-merge="here"]').click()
+    page.wait_for_url(f"{server}/cases/{second}")
+    assert messages and first in messages[0] and second in messages[0]
+    expect(page.locator(".flash-ok")).to_contain_text(f"工单 {second} 已合并到 {first}")
+    expect(page.locator("#case-status")).to_have_text("已归档")
+    expect(page.locator("#merged-into")).to_contain_text(first)
+    with transaction() as session:
+        case = get_case(session, second)
+        assert (case.status, case.merged_into) == ("closed", first)
+
+    # The main case names the merged one, and its resident is now a co-reporter.
+    page.locator("#merged-into a").click()
+    page.wait_for_url(f"{server}/cases/{first}")
+    expect(page.locator("#merged-from")).to_contain_text(second)
+    expect(page.locator(".timeline")).to_contain_text("合并来源")
+    reporters = page.locator("#co-reporters")
+    expect(reporters).to_contain_text("居民")
+    expect(reporters).to_contain_text(f"来自合并的 {second}")
+    expect(reporters).to_contain_text("138****5678")
+    reporters.screenshot(path=str(SCREENSHOTS / "co_reporters.png"))
+
+    # Hotspots: a third report of the lamp makes a cluster; a growing water outage is warned.
+    _report("幸福小区3栋旁边路灯坏了，一直没人修", "幸福小区3栋", "web:lamp-c", 0.5)
+    for category, place, reports in HOTSPOT_SEEDS:
+        for i, (text, hours) in enumerate(reports):
+            _report(text, place, f"web:{place}-{i}", hours, category=category)
+    page.click("nav.nav >> text=热点问题")
+    page.wait_for_url(f"{server}/hotspots")
+    lamp = page.locator("section.hotspot", has_text="路灯")
+    # Three reports: the main case, the merged case's resident (now its co-reporter) and the
+    # new case; the merged case itself is no longer listed.
+    expect(lamp.locator(".hotspot-count")).to_have_text("3 件")
+    expect(lamp.locator("a.case-link")).to_have_count(2)
+    expect(lamp).not_to_contain_text(second)
+    water = page.locator("section.hotspot").first
+    expect(water).to_contain_text("停水")
+    expect(water.locator(".hotspot-count")).to_have_text("5 件")
+    expect(page.locator("#hotspot-warning")).to_contain_text("热点预警")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(SCREENSHOTS / "hotspots.png"))
+    page.click('#hotspot-windows a[data-days="1"]')
+    page.wait_for_url(f"{server}/hotspots?days=1")
+    expect(page.locator("#hotspot-windows a.active")).to_have_text("今天（24 小时）")
+    expect(page.locator("section.hotspot", has_text="夜市")).to_have_count(0)
+    page.locator(f'a.case-link:text("{first}")').click()
+    page.wait_for_url(f"{server}/cases/{first}")
+    assert errors == []
+    context.close()
+
+    # The supervisor's dashboard has the panel with today's warning.
+    supervisor_ctx = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    supervisor = supervisor_ctx.new_page()
+    _login(supervisor, server, "admin")
+    supervisor.goto(f"{server}/dashboard")
+    hot = supervisor.locator("#hotspot-panel")
+    expect(hot.locator("#hotspot-alerts")).to_contain_text("停水")
+    expect(hot.locator(".hotspot-list li")).to_have_count(4)
+    hot.screenshot(path=str(SCREENSHOTS / "hotspot_panel.png"))
+    hot.locator(".hotspot-list a").first.click()
+    supervisor.wait_for_url(f"{server}/hotspots?days=7#hotspot-*")
+    supervisor_ctx.close()

@@ -9,7 +9,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from console.app import create_app
-from hotline import accounts, handoff
+from hotline.access import accounts
+from hotline.channels import handoff
 from hotline.db import transaction
 from tests.console.conftest import PASSWORD, csrf_of, make_client, new_case, page_csrf
 
@@ -36,6 +37,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/cases/{number}/reveal"): OPERATOR,
     ("GET", "/cases/{number}/transcript"): OPERATOR,
     ("GET", "/media/{attachment_id}"): OPERATOR,
+    ("GET", "/hotspots"): OPERATOR,
     ("GET", "/handoff"): OPERATOR,
     ("GET", "/handoff/feed"): OPERATOR,
     ("POST", "/handoff/{sender_id}/take"): OPERATOR,
@@ -89,6 +91,8 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/cases"): OPERATOR,
     ("GET", "/api/v1/cases/{number}"): OPERATOR,
     ("POST", "/api/v1/cases/{number}/actions"): OPERATOR,
+    ("GET", "/api/v1/cases/{number}/similar"): OPERATOR,
+    ("GET", "/api/v1/hotspots"): OPERATOR,
     ("GET", "/api/v1/users"): SUPERVISOR,
 }
 """Every JSON API route (bearer tokens) and the least role that may use it."""

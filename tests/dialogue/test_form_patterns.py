@@ -16,7 +16,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from hotline.catalogue import get_catalogue
+from hotline.casework.catalogue import get_catalogue
 from hotline.config import PROJECT_ROOT
 from hotline.db import transaction
 from hotline.models import Case
@@ -488,3 +488,27 @@ def test_a_place_mentioned_while_asked_for_the_phone_keeps_the_place_given(
     assert "地点：滨湖社区\n" in _texts(summary), talk.transcript()
     case = confirm(talk, summary)
     assert (case.location, case.phone, case.case_type) == ("滨湖社区", None, "suggestion")
+
+
+# ---------------------------------------------------------------------------------------------
+# Words the entity extractor tags as a place (反映小区, 看不清路) are not the resident's place:
+# the form asks for it, and the case keeps the place the resident then gives.
+
+NOT_A_PLACE = {
+    "spoken": "小区东门路灯坏了，孩子放学回来看不清路",
+    "written": "反映小区东门路灯损坏，晚上出门得打手电",
+}
+
+
+@pytest.mark.parametrize("register", sorted(NOT_A_PLACE))
+def test_words_tagged_as_a_place_are_not_taken_for_the_place(
+    rasa_stack: Stack, register: str
+) -> None:
+    talk = Talk(rasa_stack)
+    replies = route(talk, talk.say(NOT_A_PLACE[register]), {"city_management", "property_housing"})
+    assert asked_slots(replies) == ["location"], talk.transcript()
+    place = "幸福小区7栋东门"
+    summary = answer_until_summary(
+        talk, talk.say(place), {"phone": "13812345678", "contact_name": "刘女士"}
+    )
+    assert confirm(talk, summary).location == place

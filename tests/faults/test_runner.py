@@ -34,7 +34,16 @@ from hotline.db import transaction, upgrade
 from hotline.models import Case
 from runner.supervisor import Paths
 from tests.fakes.telegram_api import FakeTelegram
-from tests.faults.conftest import CASE_NUMBER, DESCRIPTION, LOCATION, NAME, PHONE, texts
+from tests.faults.conftest import (
+    ASKED_SAME,
+    CASE_NUMBER,
+    DESCRIPTION,
+    LOCATION,
+    NAME,
+    PHONE,
+    place_answered,
+    texts,
+)
 from tests.servers import MODEL, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -290,7 +299,7 @@ def rest_report_until_location(hotline: Hotline, sender: str) -> None:
 
 def rest_report_finish(hotline: Hotline, sender: str) -> str:
     """Answers the rest of the report on the REST channel and confirms; the case number."""
-    assert "电话" in hotline.say(sender, LOCATION)
+    assert "电话" in place_answered(lambda text: hotline.say(sender, text))
     assert "称呼" in hotline.say(sender, PHONE)
     summary = hotline.say(sender, NAME)
     assert "请核对登记信息" in summary and DESCRIPTION in summary, summary
@@ -338,12 +347,14 @@ def test_every_process_killed_once_the_hotline_answers_again(
     answer: list[str] = []
     wait_for("the web chat", lambda: bool(answer.append(chat.say(LOCATION)) or True), 60, hotline)
     hotline.measured["console"] = time.monotonic() - killed
+    if ASKED_SAME in answer[-1]:  # an earlier resident's open case: the same lamp (issue 14)
+        answer.append(chat.say("/deny"))
     assert "电话" in answer[-1], answer
     assert "称呼" in chat.say(PHONE)
     assert "请核对登记信息" in chat.say(NAME)
     numbers = CASE_NUMBER.findall(chat.say("/affirm"))
     assert numbers
-    [web_sender] = [ref for number, ref in hotline.cases() if number == numbers[0]]
+    [web_sender] = [ref for number, ref in hotline.casework.cases() if number == numbers[0]]
     assert web_sender and web_sender.startswith("web:"), web_sender
     expected[numbers[0]] = web_sender
 
@@ -356,8 +367,11 @@ def test_every_process_killed_once_the_hotline_answers_again(
     pid, killed = kill(hotline, "bot")
     resident.send(LOCATION)
     restarted(hotline, "bot", pid)
-    assert "电话" in joined(resident.answers(RECOVERY_SECONDS["bot"]))
+    after = resident.answers(RECOVERY_SECONDS["bot"])
     hotline.measured["bot"] = time.monotonic() - killed
+    if ASKED_SAME in joined(after):  # an earlier resident's open case: the same lamp (issue 14)
+        after = resident.press(after, "不是，新问题")
+    assert "电话" in joined(after), resident.transcript()
     assert "称呼" in joined(resident.say(PHONE))
     summary = resident.say(NAME)
     assert "请核对登记信息" in joined(summary), resident.transcript()
@@ -381,7 +395,7 @@ def test_every_process_killed_once_the_hotline_answers_again(
     for name, seconds in hotline.measured.items():
         assert seconds < RECOVERY_SECONDS[name], (name, seconds)
     # Every report is one case, none lost, none twice (probes never confirmed a report).
-    assert sorted(hotline.cases()) == sorted(expected.items())
+    assert sorted(hotline.casework.cases()) == sorted(expected.items())
     assert hotline.case_count() == 4
 
     # Ctrl-C stops everything: the runner exits 0 and no process is left.

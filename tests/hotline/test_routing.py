@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.catalogue import get_catalogue
-from hotline.errors import ValidationError
-from hotline.evaluation import Example, format_report, parse_tsv, score
-from hotline.routing import (
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.routing import (
     category_for_parse,
     category_from_text,
     classify_emergency,
     faq_topics,
     infer_case_type,
+    plausible_place,
 )
-from hotline.vocab import CaseType
+from hotline.casework.vocab import CaseType
+from hotline.errors import ValidationError
+from hotline.reporting.evaluation import Example, format_report, parse_tsv, score
 
 
 def test_category_for_parse() -> None:
@@ -48,6 +49,23 @@ def test_every_faq_topic_names_a_catalogue_category() -> None:
     topics = faq_topics()
     assert len(topics) >= 20
     assert all(t.category in codes for t in topics.values())
+
+
+@pytest.mark.parametrize(
+    ("tagged", "plausible"),
+    [
+        ("滨湖花园5栋", True),
+        ("光谷一路公交站", True),
+        ("反映东湖小区", True),
+        ("反映小区", False),
+        ("关于楼下", False),
+        ("看不清路", False),
+        ("没人管的路口", False),
+        ("小区", False),
+    ],
+)
+def test_plausible_place(tagged: str, plausible: bool) -> None:
+    assert plausible_place(tagged) is plausible
 
 
 def test_emergency_kinds_and_case_types() -> None:

@@ -19,7 +19,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 
 from nlu_components.classifiers import CATEGORY, CATEGORY_RANKING, CategoryClassifier
-from nlu_components.encoder import DIM, SentenceEncoder, worth_encoding
+from nlu_components.encoder import DIM, SentenceEncoder, SentenceEncoderFeaturizer, worth_encoding
 from nlu_components.faq import RESPONSE_SELECTOR, FaqRetriever
 from nlu_components.linear import LINEAR_DEFAULTS, LinearModel, sentence_matrix
 from nlu_components.normaliser import ORIGINAL_TEXT, ChineseNormaliser, normalise
@@ -101,6 +101,21 @@ class EncoderCases(unittest.TestCase):
         self.assertFalse(second[1].any())
 
 
+class EncoderPayloadCases(unittest.TestCase):
+    def test_a_button_payload_gets_a_zero_vector_and_language_is_encoded(self) -> None:
+        config = {**SentenceEncoderFeaturizer.get_default_config(), "disk_cache": ""}
+        featurizer = SentenceEncoderFeaturizer(config, "e")
+        dense = []
+        for text in ('/affirm{"publish": "yes"}', "滨湖花园五栋二单元"):
+            message = Message(data={TEXT: text})
+            featurizer.process([message])
+            _, features = message.get_dense_features(TEXT)
+            assert features is not None
+            dense.append(np.asarray(features.features).reshape(-1))
+        self.assertFalse(dense[0].any())
+        self.assertTrue(dense[1].any())
+
+
 class LinearCases(unittest.TestCase):
     def test_features_are_normalised_and_weighted(self) -> None:
         message = Message(data={TEXT: "x"})
@@ -112,6 +127,17 @@ class LinearCases(unittest.TestCase):
         sparse = np.log1p(np.array([3.0, 4.0]))
         np.testing.assert_allclose(row[:2], 2.0 * sparse / np.linalg.norm(sparse))
         np.testing.assert_allclose(row[2:], [0.3, 0.4])
+
+    def test_a_message_row_is_built_once_and_stays_out_of_the_parse(self) -> None:
+        message = Message(data={TEXT: "x"})
+        message.add_features(Features(np.array([[0.6, 0.8]]), "sentence", TEXT, "encoder"))
+        first = sentence_matrix([message], 1.0, 1.0).toarray()
+        message.features.clear()  # a second build would now give an empty row
+        np.testing.assert_allclose(sentence_matrix([message], 1.0, 1.0).toarray(), first)
+        self.assertEqual(sentence_matrix([message], 1.0, 2.0).shape, (1, 0))
+        self.assertFalse(
+            any("linear_row" in k for k in message.as_dict(only_output_properties=True))
+        )
 
     def test_fit_predict_save_load(self) -> None:
         x = sp.csr_matrix(np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.5, 0.5], [0, 0]]))

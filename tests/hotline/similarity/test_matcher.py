@@ -5,11 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action
 from hotline.config import load_settings
-from hotline.similarity import likely_duplicate, similar_cases, similar_to_draft
-from hotline.similarity.matcher import Signals, combine, reason_for
+from hotline.similarity.matcher import (
+    Signals,
+    combine,
+    likely_duplicate,
+    reason_for,
+    similar_cases,
+    similar_to_draft,
+)
 from tests.hotline.similarity.conftest import NOW, act, days, log
 
 LAMP = "幸福小区3栋门口的路灯坏了，晚上一片漆黑"
