@@ -156,6 +156,7 @@ class Case(Base):
             "ix_cases_category_status",
             "category",
             "status",
+            "created_at",
             "merged_into",
             "faq_topic",
             "latitude",
