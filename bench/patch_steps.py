@@ -1,12 +1,12 @@
-"""The effect of each ``rasa_runtime`` patch on Rasa's cost per message (``BENCH_ONLY=patches``).
+"""The effect of each ``rasa_runtime`` change on Rasa's cost per message (``BENCH_ONLY=patches``).
 
-Starts the project's action server on a fresh case database, then, for each step of
-``STEPS`` (every step adds patches to the one before), runs ``bench.agent_cpu`` in Rasa's
-environment with ``HOTLINE_RASA_PATCHES`` set to that step: one resident after the other
-completes the report conversation through Rasa's ``Agent``, in process, with the SQLite
-tracker store. The steps are measured ``BENCH_PATCH_ROUNDS`` times (default 2), interleaved,
-so that a slow minute of the machine does not land on one step only; the table shows the
-median of the rounds.
+Starts the project's action server on a fresh case database, then, for each step of ``STEPS``
+(every step adds to the one before), runs ``bench.agent_cpu`` in Rasa's environment with
+``HOTLINE_RASA_PATCHES`` and the tracker store of that step: one resident after the other
+completes the report conversation through Rasa's ``Agent``, in process, on a SQLite tracker
+store. The steps are measured ``BENCH_PATCH_ROUNDS`` times (default 2), interleaved, so that a
+slow minute of the machine does not land on one step only; the table shows the median of the
+rounds.
 
 Usage on its own: .venv/bin/python -m bench.patch_steps
 """
@@ -19,29 +19,39 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import MODEL, RASA_PYTHON, ROOT, env_int, markdown_table, rasa_env
+from bench.common import MODEL, ROOT, env_int, markdown_table, rasa_env
 from bench.conversation import fresh_case_db, single_endpoints
 from bench.stack import Servers
+from rasa_runtime.command import RASA_PYTHON
 
-STEPS: list[tuple[str, str]] = [
-    ("plain Rasa 3.6 (no patch)", "none"),
-    (
-        "+ action response validator built once, SQLite tracker in WAL",
-        "action_validation,sqlite_tracker",
+
+@dataclass(frozen=True)
+class Step:
+    """One configuration: its label, ``HOTLINE_RASA_PATCHES`` ("" is every patch) and whether
+    Rasa's own SQL tracker store stands in for the one endpoints.yml names."""
+
+    label: str
+    patches: str
+    stock_store: bool = False
+
+
+STEPS: list[Step] = [
+    Step("plain Rasa 3.6 (no patch, Rasa's SQL tracker store)", "none", stock_store=True),
+    Step(
+        "+ action response validator built once, checked per event kind",
+        "action_validation",
+        stock_store=True,
     ),
-    (
-        "+ tracker store as SQL text",
-        "action_validation,sqlite_tracker,sql_tracker_queries",
+    Step(
+        "+ HotlineSQLTrackerStore (SQLite in WAL on pooled connections, SQL text)",
+        "action_validation",
     ),
-    (
-        "+ kept-alive action server connections",
-        "action_validation,sqlite_tracker,sql_tracker_queries,endpoint_sessions",
-    ),
-    ("+ event classes from a table (all patches)", ""),
+    Step("+ kept-alive action server connections", "action_validation,endpoint_sessions"),
+    Step("+ event classes from a table (all patches)", ""),
 ]
-"""Each step's label and its ``HOTLINE_RASA_PATCHES`` value ("" is every patch)."""
 
 
 def measure_step(
@@ -67,22 +77,22 @@ def run(workdir: Path) -> str:
     """Measures every step and returns the markdown section."""
     rounds = env_int("BENCH_PATCH_ROUNDS", 2)
     conversations = env_int("BENCH_PATCH_CONVERSATIONS", 30)
-    results: dict[str, list[dict[str, float]]] = {setting: [] for _, setting in STEPS}
+    results: dict[Step, list[dict[str, float]]] = {step: [] for step in STEPS}
     with Servers(workdir, env=fresh_case_db(workdir)) as servers:
         actions = servers.start_actions()
         for round_number in range(rounds):
-            for label, setting in STEPS:
-                tracker = f"tracker-{round_number}-{len(results[setting])}.db"
-                endpoints = single_endpoints(workdir, actions.port, tracker)
-                print(f"  round {round_number + 1}: {label}", flush=True)
-                results[setting].append(measure_step(setting, MODEL, endpoints, conversations))
+            for index, step in enumerate(STEPS):
+                tracker = f"tracker-{round_number}-{index}.db"
+                endpoints = single_endpoints(workdir, actions.port, tracker, step.stock_store)
+                print(f"  round {round_number + 1}: {step.label}", flush=True)
+                results[step].append(measure_step(step.patches, MODEL, endpoints, conversations))
     rows = []
-    first_cpu = statistics.median(r["cpu_ms"] for r in results[STEPS[0][1]])
-    for label, setting in STEPS:
-        cpu = statistics.median(r["cpu_ms"] for r in results[setting])
-        wall = statistics.median(r["wall_ms"] for r in results[setting])
-        runs = ", ".join(f"{r['cpu_ms']:.1f}" for r in results[setting])
-        rows.append([label, f"{cpu:.1f}", runs, f"{wall:.1f}", f"{first_cpu / cpu:.2f}×"])
+    first_cpu = statistics.median(r["cpu_ms"] for r in results[STEPS[0]])
+    for step in STEPS:
+        cpu = statistics.median(r["cpu_ms"] for r in results[step])
+        wall = statistics.median(r["wall_ms"] for r in results[step])
+        runs = ", ".join(f"{r['cpu_ms']:.1f}" for r in results[step])
+        rows.append([step.label, f"{cpu:.1f}", runs, f"{wall:.1f}", f"{first_cpu / cpu:.2f}×"])
     return "\n".join(
         [
             "### Rasa's cost per message, patch by patch",

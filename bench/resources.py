@@ -8,12 +8,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import RASA, ROOT, env_int, markdown_table, rasa_env, run_timed
+from bench.common import ROOT, env_int, markdown_table, rasa_env, run_timed
 from bench.conversation import StackReport
 from hotline import pgadmin
 from hotline.cases import NewCase
 from hotline.db import dispose_engines, transaction, upgrade
 from hotline.resident import submit_report
+from rasa_runtime.command import RASA
 
 
 def train_project(workdir: Path) -> float:
