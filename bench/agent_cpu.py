@@ -3,10 +3,11 @@
 Usage: .venv-rasa/bin/python -m bench.agent_cpu MODEL ENDPOINTS CONVERSATIONS
 
 Applies the ``rasa_runtime`` patches that ``HOTLINE_RASA_PATCHES`` selects, loads the model
-with the endpoints file (its action server must be running), then has one resident after the
-other complete the report conversation through ``Agent.handle_message``, without HTTP in front
-of Rasa. Prints one JSON line: wall time and this process's CPU time (all threads, TensorFlow's
-included) per message, after a warm-up of three conversations.
+with the endpoints file (its tracker store; its action server must be running), then has one
+resident after the other complete the report conversation through ``Agent.handle_message``,
+without HTTP in front of Rasa. Prints ``measuring`` after a warm-up of three conversations,
+then one JSON line: wall time and this process's CPU time (all threads, TensorFlow's included)
+per message.
 
 Imports only the standard library, Rasa and ``rasa_runtime``: it runs in Rasa's environment.
 """
@@ -35,6 +36,8 @@ SAME_PROBLEM = "是否为同一问题"
 """Asked from the second conversation on (every one reports the same lamp, issue 14)."""
 
 WARM_UP = 3
+MEASURING = "measuring"
+"""The line printed when the warm-up is over and the measured conversations start."""
 
 
 def _cpu_seconds() -> float:
@@ -78,6 +81,7 @@ async def measure(model: str, endpoints_file: str, conversations: int) -> dict[s
         last = await conversation()
     if "SQ" not in last:
         raise RuntimeError(f"the conversation did not end with a case number: {last[:200]!r}")
+    print(MEASURING, flush=True)  # bench.patch_steps reads the action server's CPU time here
     cpu, wall, sent = _cpu_seconds(), time.perf_counter(), 0
     for _ in range(conversations):
         await conversation()
