@@ -8,13 +8,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import RASA, ROOT, env_int, markdown_table, rasa_env, run_timed
+from bench.common import ROOT, env_int, markdown_table, rasa_env, run_timed
 from bench.conversation import StackReport
 from hotline import pgadmin
 from hotline.casework.cases import NewCase
 from hotline.config import load_settings
 from hotline.db import dispose_engines, transaction, upgrade
 from hotline.residents.resident import submit_report
+from rasa_runtime.command import RASA
 
 
 def train_project(workdir: Path) -> float:

@@ -30,8 +30,6 @@ import yaml
 
 from bench.common import (
     MODEL,
-    RASA,
-    RASA_PYTHON,
     ROOT,
     env_int,
     markdown_table,
@@ -48,6 +46,7 @@ from hotline.reporting.evaluation import (
     score,
     two_stage_summary,
 )
+from rasa_runtime.command import RASA, RASA_PYTHON
 
 DEV_DIR = ROOT / "tests" / "nlu"
 DATA = ROOT / "data"

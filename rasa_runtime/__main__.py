@@ -1,4 +1,5 @@
-"""``python -m rasa_runtime ARGS``: the ``rasa`` command with the performance patches applied."""
+"""``python -m rasa_runtime ARGS``: the ``rasa`` command with the performance patches applied
+(:mod:`rasa_runtime.patches`; they refuse any Rasa but the pinned one)."""
 
 from __future__ import annotations
 
@@ -59,15 +60,15 @@ def main() -> int:
         return 2
     try:
         applied = apply()
-    except ValueError as exc:
+    except ValueError as exc:  # an unknown HOTLINE_RASA_PATCHES name, or another Rasa version
         print(f"rasa_runtime: {exc}", file=sys.stderr)
         return 2
     print(f"rasa_runtime: patches applied: {', '.join(applied) or 'none'}", file=sys.stderr)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = with_api_secret(["rasa", *sys.argv[1:]], load_settings().rasa_token)
-    result = rasa_main()
-    return int(result or 0)
+    rasa_main()
+    return 0
 
 
 if __name__ == "__main__":

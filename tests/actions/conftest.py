@@ -100,6 +100,9 @@ def frozen_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """Stops the case core's clock at NOW, so numbers and deadlines are fixed texts."""
     monkeypatch.setattr("hotline.casework.cases.utcnow", lambda: NOW)
     monkeypatch.setattr("hotline.residents.resident.utcnow", lambda: NOW)
+    # The matcher weighs how long ago a case was reported, by the same clock.
+    monkeypatch.setattr("hotline.similarity.matcher.utcnow", lambda: NOW)
+    monkeypatch.setattr("hotline.casework.co_reporters.utcnow", lambda: NOW)
     return NOW
 
 

@@ -15,7 +15,8 @@ from hotline.casework.routing import category_for_parse
 from hotline.cli.routing import parse_text
 from hotline.config import PROJECT_ROOT
 from hotline.reporting.evaluation import parse_out_of_scope, parse_tsv, two_stage_summary
-from tests.servers import MODEL, RASA, TOKEN, Stack
+from rasa_runtime.command import RASA
+from tests.servers import MODEL, TOKEN, Stack
 
 pytestmark = pytest.mark.slow
 MIN_CIVIC_ACCURACY = 0.80

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from hotline.config import PROJECT_ROOT
 from hotline.db import make_engine
 from hotline.privacy import logmask
+from rasa_runtime.command import RASA_PYTHON
 
 PHONE, E164, ID_NUMBER = "13812345678", "+8613812345678", "420102199001011234"
 
@@ -90,7 +91,7 @@ def test_sql_errors_carry_no_values(tmp_path: Path) -> None:
         (sys.executable, "from bot.logs import configure_logging; configure_logging()"),
         (sys.executable, "from hotline.cli import main; main(['case', 'list', '--json'])"),
         (
-            str(PROJECT_ROOT / ".venv-rasa" / "bin" / "python"),
+            str(RASA_PYTHON),
             "from hotline.privacy import logmask; logmask.install()",
         ),
     ],
