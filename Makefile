@@ -11,6 +11,8 @@ PY310 := $(shell \
   done)
 
 VENV := .venv
+# Rasa's environment; the code's one name for it is rasa_runtime/command.py's RASA_VENV (a test
+# keeps the two equal).
 RASA_VENV := .venv-rasa
 RASA := $(RASA_VENV)/bin/rasa
 PY := $(VENV)/bin/python
@@ -20,7 +22,7 @@ RASA_INPUTS := config.yml domain.yml $(shell find data nlu_components -type f \(
 export HOTLINE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/hotline.db
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup python train run run-scaled test test-fast lint validate bench clean db
+.PHONY: help setup python train run run-scaled test test-fast lint lint-rasa validate bench clean db
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,10 +84,17 @@ test: setup train ## Run every test
 test-fast: setup ## Run the tests that start no server
 	@$(VENV)/bin/pytest -q -m "not slow"
 
-lint: $(VENV)/.installed ## ruff and mypy
+lint: $(VENV)/.installed lint-rasa ## ruff and mypy
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
+
+# The code that runs inside Rasa, type-checked with Rasa's environment (its own annotations).
+RASA_TYPED := rasa_runtime/__main__.py rasa_runtime/patches.py rasa_runtime/tracker_store.py \
+  $(wildcard tests/rasa_runtime/*_cases.py)
+lint-rasa: $(VENV)/.installed $(RASA_VENV)/.installed ## mypy of rasa_runtime against Rasa 3.6
+	@$(VENV)/bin/mypy --python-executable $(RASA_VENV)/bin/python --follow-imports silent \
+	  --cache-dir .mypy_cache/rasa $(RASA_TYPED)
 
 bench: setup train ## Run the benchmarks and append to docs/benchmarks.md
 	@$(PY) -m bench

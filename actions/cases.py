@@ -9,15 +9,14 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.common import apologise, sender_of, with_db
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action
+from hotline.access.ratelimit import shared_limiter
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, apply_action
+from hotline.casework.messages import case_summary
+from hotline.casework.numbering import find_case_numbers
 from hotline.config import load_settings
 from hotline.errors import InvalidTransitionError, StorageUnavailableError
-from hotline.messages import format_local
-from hotline.models import Case
-from hotline.numbering import find_case_numbers
-from hotline.ratelimit import shared_limiter
-from hotline.resident import (
+from hotline.residents.resident import (
     open_cases,
     owned_case,
     owns,
@@ -25,29 +24,12 @@ from hotline.resident import (
     visible_case,
     withdrawable_cases,
 )
-from hotline.workflow import CaseStatus
 
 NOT_FOUND = "没有找到工单 {number}，或您无权查看。请核对工单编号。"
 TOO_MANY_LOOKUPS = (
     "查询尝试次数过多，请稍后再试。查询自己反映的工单无需验证，可直接发送「查询」；"
     "其他情况请拨打热线 {phone}。"
 )
-
-
-def describe(case: Case) -> str:
-    """One case as residents read it."""
-    tz = load_settings().timezone
-    status = CaseStatus(case.status)
-    lines = [f"工单 {case.number}：{status.label}", f"问题：{case.description[:60]}"]
-    if case.department:
-        lines.append(f"承办单位：{case.department}")
-    if status not in (CaseStatus.CLOSED, CaseStatus.CANCELLED, CaseStatus.RESOLVED):
-        lines.append(f"办理时限：{format_local(case.due_at, tz, with_time=False)}前")
-    if case.resolution:
-        lines.append(f"办理结果：{case.resolution}")
-    if case.merged_into:
-        lines.append(f"已合并到工单 {case.merged_into}")
-    return "\n".join(lines)
 
 
 def number_in(tracker: Tracker) -> str | None:
@@ -72,7 +54,7 @@ class ActionCheckStatus(Action):
         number = number_in(tracker)
         try:
             if number is None:
-                texts = with_db(lambda s: [describe(c) for c in open_cases(s, sender)])
+                texts = with_db(lambda s: [case_summary(c) for c in open_cases(s, sender)])
                 if texts:
                     dispatcher.utter_message(text="您正在办理的工单：\n\n" + "\n\n".join(texts))
                 else:
@@ -81,7 +63,7 @@ class ActionCheckStatus(Action):
                     )
                 return [SlotSet("lookup_pending", False)]
             text = with_db(
-                lambda s: describe(c) if (c := visible_case(s, number, sender)) else None
+                lambda s: case_summary(c) if (c := visible_case(s, number, sender)) else None
             )
         except StorageUnavailableError:
             apologise(dispatcher)
@@ -145,7 +127,7 @@ class ActionVerifyLookup(Action):
         try:
             text = with_db(
                 lambda s: (
-                    describe(c)
+                    case_summary(c)
                     if (c := visible_case(s, number, sender_of(tracker), digits[-4:]))
                     else None
                 )

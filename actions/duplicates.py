@@ -25,12 +25,13 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.common import with_db
-from hotline.cases import NewCase
+from hotline.casework.cases import NewCase
+from hotline.casework.co_reporters import join_as_co_reporter
+from hotline.casework.vocab import Urgency
+from hotline.casework.workflow import CaseStatus
 from hotline.models import Case
-from hotline.resident import reported_case
-from hotline.similarity import join_as_co_reporter, likely_duplicate
-from hotline.vocab import Urgency
-from hotline.workflow import CaseStatus
+from hotline.residents.resident import reported_case
+from hotline.similarity.matcher import likely_duplicate
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 from actions.cases import NOT_FOUND
 from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
+from hotline.casework.routing import classify_emergency
+from hotline.casework.spool import amend_spooled, spool_report
+from hotline.casework.vocab import CaseType, Urgency, channel_of_sender
 from hotline.errors import StorageUnavailableError
-from hotline.resident import latest_unlocated_emergency, owned_case, set_location
-from hotline.routing import classify_emergency
-from hotline.spool import amend_spooled, spool_report
-from hotline.vocab import CaseType, Urgency, channel_of_sender
+from hotline.residents.resident import latest_unlocated_emergency, owned_case, set_location
 
 
 class ActionEmergency(Action):

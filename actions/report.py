@@ -21,15 +21,11 @@ from actions.duplicates import (
     matched_number,
     same_problem_events,
 )
-from hotline.cases import NewCase
-from hotline.catalogue import get_catalogue
-from hotline.config import load_settings
-from hotline.errors import HotlineError, StorageUnavailableError, ValidationError
-from hotline.messages import format_local
-from hotline.open311 import asks_publish_consent
-from hotline.phone import mask_phone, normalise_phone
-from hotline.resident import submit_report
-from hotline.routing import (
+from hotline.casework.cases import NewCase
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.messages import case_logged
+from hotline.casework.phone import mask_phone, normalise_phone
+from hotline.casework.routing import (
     CONFIDENT_ROUTE,
     category_from_text,
     category_ranking,
@@ -37,8 +33,12 @@ from hotline.routing import (
     is_vague_location,
     plausible_place,
 )
-from hotline.spool import spool_report
-from hotline.vocab import channel_of_sender
+from hotline.casework.spool import spool_report
+from hotline.casework.vocab import channel_of_sender
+from hotline.channels.open311 import asks_publish_consent
+from hotline.config import load_settings
+from hotline.errors import HotlineError, StorageUnavailableError, ValidationError
+from hotline.residents.resident import submit_report
 
 log = logging.getLogger(__name__)
 
@@ -605,12 +605,7 @@ class ActionSubmitCase(Action):
         except ValidationError as exc:
             dispatcher.utter_message(text=f"登记信息有误（{exc.message}），请重新描述您的问题。")
             return reset_report()
-        due = format_local(case.due_at, settings.timezone, with_time=case.urgency != "normal")
-        dispatcher.utter_message(
-            text=f"已为您登记，工单编号：{case.number}\n承办单位：{case.department}\n"
-            f"办理时限：{due}前\n"
-            f"查询进度请发送「查询 {case.number}」。处理有进展时我们会通知您。"
-        )
+        dispatcher.utter_message(text=case_logged(case, settings.timezone))
         return [*reset_report(), SlotSet("case_number", case.number)]
 
 

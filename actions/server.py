@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hmac
 import logging
-import os
 import sys
 
 from rasa_sdk import utils
@@ -29,7 +28,6 @@ from hotline.config import ACTION_TOKEN_HEADER, ConfigError, check_production_se
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOST = "127.0.0.1"
 OPEN_PATHS = frozenset({"/health"})
 
 
@@ -65,12 +63,11 @@ def build_app(token: str, actions: str = "actions") -> Sanic:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line: port and host (defaults from the environment)."""
+    """The command line: port and host (``--host`` unset: the settings' ``ACTION_SERVER_HOST``)."""
     parser = argparse.ArgumentParser(description="the hotline's action server")
     parser.add_argument("-p", "--port", type=int, default=DEFAULT_SERVER_PORT)
     parser.add_argument(
         "--host",
-        default=os.environ.get("ACTION_SERVER_HOST", DEFAULT_HOST),
         help="address to listen on (default 127.0.0.1, or ACTION_SERVER_HOST)",
     )
     parser.add_argument("--actions", default="actions", help="package holding the actions")
@@ -85,15 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = parse_args(argv)
     try:
-        check_production_secrets()
+        settings = load_settings()
+        check_production_secrets(settings)
     except ConfigError as exc:
         print(f"action server: {exc}", file=sys.stderr)
         return 2
+    host = args.host or settings.action_server_host
     utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
-    app = build_app(load_settings().action_token, args.actions)
-    log.info("Action server listening on http://%s:%s", args.host, args.port)
-    app.run(args.host, args.port, workers=utils.number_of_sanic_workers())
+    app = build_app(settings.action_token, args.actions)
+    log.info("Action server listening on http://%s:%s", host, args.port)
+    app.run(host, args.port, workers=utils.number_of_sanic_workers())
     return 0
 
 

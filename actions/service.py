@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 from actions.cases import NOT_FOUND, number_in
 from actions.common import apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
-from hotline import handoff
-from hotline.catalogue import get_catalogue
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.duplicate_wording import co_reporter_rated
+from hotline.casework.routing import faq_topics
+from hotline.casework.vocab import Satisfaction, channel_of_sender
+from hotline.channels import handoff
 from hotline.errors import InvalidTransitionError, StorageUnavailableError, ValidationError
-from hotline.resident import log_consultation, rate_case, save_rating_comment
-from hotline.routing import faq_topics
-from hotline.similarity.wording import co_reporter_rated
-from hotline.vocab import Satisfaction, channel_of_sender
+from hotline.residents.resident import log_consultation, rate_case, save_rating_comment
 
 FAQ_FOLLOWUP = "以上是否解答了您的问题？如需登记办理，请直接描述您的具体情况。"
 

@@ -3,17 +3,20 @@
 Usage: .venv-rasa/bin/python -m bench.agent_cpu MODEL ENDPOINTS CONVERSATIONS
 
 Applies the ``rasa_runtime`` patches that ``HOTLINE_RASA_PATCHES`` selects, loads the model
-with the endpoints file (its action server must be running), then has one resident after the
-other complete the report conversation through ``Agent.handle_message``, without HTTP in front
-of Rasa. Prints one JSON line: wall time and this process's CPU time (all threads, TensorFlow's
-included) per message, after a warm-up of three conversations.
+with the endpoints file (its tracker store; its action server must be running), then has one
+resident after the other complete the report conversation through ``Agent.handle_message``,
+without HTTP in front of Rasa. Prints ``measuring`` after a warm-up of three conversations,
+then one JSON line: wall time and this process's CPU time (all threads, TensorFlow's included)
+per message.
 
-Imports only the standard library, Rasa and ``rasa_runtime``: it runs in Rasa's environment.
+Imports only the standard library, Rasa, ``rasa_runtime`` and ``bench.report_texts`` (standard
+library only): it runs in Rasa's environment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import resource
@@ -22,19 +25,16 @@ import time
 import uuid
 from typing import Any
 
-MESSAGES = [
-    "你好",
-    "我家楼下的路灯坏了好几天了",
-    "幸福小区3栋门口",
-    "13812345678",
-    "王先生",
-    "/affirm",
-]
-"""The report conversation of ``bench.load.hotline_report``, with a confident category."""
+from bench.report_texts import place_text, report_text
+
+CHOOSE_CATEGORY = '/choose_category{"category": "city_management"}'
+"""The button a resident taps when the assistant asks which category (哪一类) it is."""
 SAME_PROBLEM = "是否为同一问题"
 """Asked from the second conversation on (every one reports the same lamp, issue 14)."""
 
 WARM_UP = 3
+MEASURING = "measuring"
+"""The line printed when the warm-up is over and the measured conversations start."""
 
 
 def _cpu_seconds() -> float:
@@ -64,11 +64,17 @@ async def measure(model: str, endpoints_file: str, conversations: int) -> dict[s
         sent += 1
         return " ".join(str(m.get("text", "")) for m in output.messages)
 
+    count = itertools.count()
+
     async def conversation() -> str:
+        """The report conversation of ``bench.load.hotline_report``, with its varied texts."""
+        n = next(count)
         sender = f"cpu-{uuid.uuid4().hex[:10]}"
         reply = ""
-        for text in MESSAGES:
+        for text in ("你好", report_text(n), place_text(n), "13812345678", "王先生", "/affirm"):
             reply = await say(text, sender)
+            if "哪一类" in reply:
+                reply = await say(CHOOSE_CATEGORY, sender)
             if SAME_PROBLEM in reply:
                 # Not the open case's problem: each conversation logs its own case.
                 reply = await say("/deny", sender)
@@ -78,6 +84,7 @@ async def measure(model: str, endpoints_file: str, conversations: int) -> dict[s
         last = await conversation()
     if "SQ" not in last:
         raise RuntimeError(f"the conversation did not end with a case number: {last[:200]!r}")
+    print(MEASURING, flush=True)  # bench.patch_steps reads the action server's CPU time here
     cpu, wall, sent = _cpu_seconds(), time.perf_counter(), 0
     for _ in range(conversations):
         await conversation()

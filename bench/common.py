@@ -16,8 +16,6 @@ from pathlib import Path
 from hotline.config import DEV_ACTION_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 MODEL = ROOT / "models" / "hotline.tar.gz"
 RESULTS = ROOT / "docs" / "benchmarks.md"

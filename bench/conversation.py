@@ -8,7 +8,8 @@ Stacks, each started fresh on free loopback ports and stopped afterwards:
   ``SANIC_WORKERS`` (default 2) and the Redis lock store, the tracker store and the case
   database on PostgreSQL, the action server with ``ACTION_SERVER_SANIC_WORKERS`` (default 2).
 - ``single-unpatched``: ``single`` started with the plain ``rasa`` command instead of
-  ``python -m rasa_runtime``, to measure the patches.
+  ``python -m rasa_runtime`` and with Rasa's own SQL tracker store, to measure what
+  ``rasa_runtime`` changes.
 - ``stock``: the assistant ``rasa init`` trains, served the same way as ``single`` (REST
   channel, SQLite tracker store), talking through its own greet / mood flow.
 """
@@ -28,6 +29,7 @@ from bench.common import MODEL, ROOT, env_int, env_ints, markdown_table
 from bench.load import PhaseResult, Script, goal_verdict, hotline_report, run_phase, stock_mood
 from bench.stack import Servers
 from hotline import pgadmin
+from hotline.config import load_settings
 from hotline.db import dispose_engines, transaction, upgrade
 from hotline.models import Case
 
@@ -80,15 +82,28 @@ def fresh_case_db(workdir: Path) -> dict[str, str]:
     return {"HOTLINE_DATABASE_URL": db_url, "HOTLINE_VAR_DIR": str(workdir / "var")}
 
 
-def single_endpoints(workdir: Path, action_port: int, tracker: str = "tracker.db") -> Path:
-    """endpoints.yml of the single stack: this action server, a SQLite tracker in ``workdir``."""
+def single_endpoints(
+    workdir: Path, action_port: int, tracker: str = "tracker.db", stock_store: bool = False
+) -> Path:
+    """endpoints.yml of the single stack: this action server, a SQLite tracker in ``workdir``.
+
+    Args:
+        workdir: Where the file and the tracker database go.
+        action_port: The action server's port.
+        tracker: The tracker database's file name.
+        stock_store: Rasa's own SQL tracker store (``type: SQL``) on the same file instead of
+            the one endpoints.yml names (``rasa_runtime.tracker_store``), for plain Rasa.
+    """
     endpoints = workdir / "endpoints.yml"
-    endpoints_from(
+    data = endpoints_from(
         ROOT / "endpoints.yml",
         endpoints,
         f"http://127.0.0.1:{action_port}/webhook",
         db=str(workdir / tracker),
     )
+    if stock_store:
+        data["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(workdir / tracker)}
+        endpoints.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return endpoints
 
 
@@ -138,13 +153,13 @@ def run_single(workdir: Path, run_id: str, patched: bool = True) -> StackReport:
     report = StackReport(
         name,
         "1 Rasa process, SQLite tracker + case DB, 1 action server"
-        + ("" if patched else "; plain `rasa run`, without rasa_runtime's patches"),
+        + ("" if patched else "; plain `rasa run` and tracker store, without rasa_runtime"),
     )
     env = fresh_case_db(workdir)
     db_url = env["HOTLINE_DATABASE_URL"]
     with Servers(workdir, env=env) as servers:
         actions = servers.start_actions()
-        endpoints = single_endpoints(workdir, actions.port)
+        endpoints = single_endpoints(workdir, actions.port, stock_store=not patched)
         servers.start_rasa(MODEL, endpoints, patched=patched)
         _phases(report, servers.url("rasa"), hotline_report, run_id, db_url)
         _record_memory(report, servers)
@@ -162,7 +177,7 @@ def run_scaled(workdir: Path, run_id: str) -> StackReport:
         f"action server ACTION_SERVER_SANIC_WORKERS={action_workers}",
     )
     workdir.mkdir(parents=True, exist_ok=True)
-    admin = pgadmin.admin_url()
+    admin = load_settings().pg_admin_url
     suffix = uuid.uuid4().hex[:10]
     with (
         pgadmin.temporary_database(admin, f"bench_cases_{suffix}") as db_url,

@@ -22,10 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
 from hotline.db import transaction, upgrade
-from hotline.similarity import likely_duplicate
+from hotline.similarity.matcher import likely_duplicate
 
 PROBLEMS = (
     ("city_management", "门口的路灯坏了，晚上一片漆黑"),

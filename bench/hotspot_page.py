@@ -100,10 +100,10 @@ def _seed(url: str, cases: int, rng: random.Random) -> dict[str, int]:
     """Writes the cases and their vectors; returns counts of what was written."""
     from sqlalchemy import insert
 
+    from hotline.casework.case_vectors import encoder, pack
+    from hotline.casework.places import place_key
     from hotline.db import transaction
     from hotline.models import Case, CaseVector, utcnow
-    from hotline.similarity.places import place_key
-    from hotline.similarity.vectors import encoder, pack
 
     texts = [opening + text for _, text in PROBLEMS for opening in OPENINGS]
     vectors = [pack(v) for v in encoder().encode_many(texts)]
@@ -185,7 +185,7 @@ def _time(client: object, path: str, rounds: int) -> tuple[float, float]:
 
 def _time_core(url: str, rounds: int) -> None:
     from hotline.db import transaction
-    from hotline.similarity import scan_hotspots
+    from hotline.similarity.hotspots import scan_hotspots
 
     for days in (1, 7, 30):
         times = []
@@ -221,7 +221,7 @@ def main(argv: list[str]) -> int:
         from fastapi.testclient import TestClient
 
         from console.app import create_app
-        from hotline import accounts
+        from hotline.access import accounts
         from hotline.db import transaction, upgrade
 
         reuse = os.environ.get("BENCH_PAGE_DB", "").strip()

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hotline.catalogue import Catalogue, Category
-from hotline.routing import NO_CASE
+from hotline.casework.catalogue import Catalogue, Category
+from hotline.casework.routing import NO_CASE
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
-"""The effect of each ``rasa_runtime`` patch on Rasa's cost per message (``BENCH_ONLY=patches``).
+"""The effect of each ``rasa_runtime`` change on Rasa's cost per message (``BENCH_ONLY=patches``).
 
-Starts the project's action server on a fresh case database, then, for each step of
-``STEPS`` (every step adds patches to the one before), runs ``bench.agent_cpu`` in Rasa's
-environment with ``HOTLINE_RASA_PATCHES`` set to that step: one resident after the other
-completes the report conversation through Rasa's ``Agent``, in process, with the SQLite
-tracker store. The steps are measured ``BENCH_PATCH_ROUNDS`` times (default 2), interleaved,
-so that a slow minute of the machine does not land on one step only; the table shows the
-median of the rounds.
+Starts the project's action server on a fresh case database, then, for each step of ``STEPS``
+(every step adds to the one before), runs ``bench.agent_cpu`` in Rasa's environment with
+``HOTLINE_RASA_PATCHES`` and the tracker store of that step: one resident after the other
+completes the report conversation through Rasa's ``Agent``, in process, on a SQLite tracker
+store. The steps are measured ``BENCH_PATCH_ROUNDS`` times (default 2), interleaved, so that a
+slow minute of the machine does not land on one step only; the table shows the median of the
+rounds.
 
 Usage on its own: .venv/bin/python -m bench.patch_steps
 """
@@ -19,70 +19,110 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import MODEL, RASA_PYTHON, ROOT, env_int, markdown_table, rasa_env
+from bench.agent_cpu import MEASURING
+from bench.common import MODEL, ROOT, env_int, markdown_table, rasa_env
 from bench.conversation import fresh_case_db, single_endpoints
-from bench.stack import Servers
+from bench.stack import Servers, cpu_seconds
+from rasa_runtime.command import RASA_PYTHON
 
-STEPS: list[tuple[str, str]] = [
-    ("plain Rasa 3.6 (no patch)", "none"),
-    (
-        "+ action response validator built once, SQLite tracker in WAL",
-        "action_validation,sqlite_tracker",
+
+@dataclass(frozen=True)
+class Step:
+    """One configuration: its label, ``HOTLINE_RASA_PATCHES`` ("" is every patch) and whether
+    Rasa's own SQL tracker store stands in for the one endpoints.yml names."""
+
+    label: str
+    patches: str
+    stock_store: bool = False
+
+
+STEPS: list[Step] = [
+    Step("plain Rasa 3.6 (no patch, Rasa's SQL tracker store)", "none", stock_store=True),
+    Step(
+        "+ action response validator built once, checked per event kind",
+        "action_validation",
+        stock_store=True,
     ),
-    (
-        "+ tracker store as SQL text",
-        "action_validation,sqlite_tracker,sql_tracker_queries",
+    Step(
+        "+ HotlineSQLTrackerStore (SQLite in WAL on pooled connections, SQL text)",
+        "action_validation",
     ),
-    (
-        "+ kept-alive action server connections",
-        "action_validation,sqlite_tracker,sql_tracker_queries,endpoint_sessions",
-    ),
-    ("+ event classes from a table (all patches)", ""),
+    Step("+ kept-alive action server connections", "action_validation,endpoint_sessions"),
+    Step("+ event classes from a table (all patches)", ""),
 ]
-"""Each step's label and its ``HOTLINE_RASA_PATCHES`` value ("" is every patch)."""
 
 
 def measure_step(
-    setting: str, model: Path, endpoints: Path, conversations: int
+    setting: str, model: Path, endpoints: Path, conversations: int, actions_pid: int
 ) -> dict[str, float]:
-    """One run of ``bench.agent_cpu`` with the given patch setting."""
+    """One run of ``bench.agent_cpu`` with the given patch setting.
+
+    Returns:
+        Its figures, plus ``actions_cpu_ms``: the action server's CPU time per message
+        (``actions_pid`` and its children) over the same measured conversations.
+    """
     env = rasa_env(HOTLINE_RASA_PATCHES=setting, PYTHONPATH=str(ROOT))
-    result = subprocess.run(
-        [str(RASA_PYTHON), "-m", "bench.agent_cpu", str(model), str(endpoints), str(conversations)],
+    args = [str(RASA_PYTHON), "-m", "bench.agent_cpu", str(model), str(endpoints)]
+    with subprocess.Popen(
+        [*args, str(conversations)],
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=1800,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"bench.agent_cpu failed ({setting!r}):\n{result.stderr[-3000:]}")
-    return dict(json.loads(lines[-1]))
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        lines, started = [], 0.0
+        for line in proc.stdout:
+            if line.strip() == MEASURING:
+                started = cpu_seconds(actions_pid)
+            lines.append(line)
+        actions_cpu = cpu_seconds(actions_pid) - started
+        stderr = proc.stderr.read()
+        proc.wait(timeout=1800)
+    found = [line for line in lines if line.startswith("{")]
+    if proc.returncode != 0 or not found or not started:
+        raise RuntimeError(f"bench.agent_cpu failed ({setting!r}):\n{stderr[-3000:]}")
+    result = dict(json.loads(found[-1]))
+    result["actions_cpu_ms"] = 1000 * actions_cpu / result["messages"]
+    return result
 
 
 def run(workdir: Path) -> str:
     """Measures every step and returns the markdown section."""
     rounds = env_int("BENCH_PATCH_ROUNDS", 2)
     conversations = env_int("BENCH_PATCH_CONVERSATIONS", 30)
-    results: dict[str, list[dict[str, float]]] = {setting: [] for _, setting in STEPS}
+    results: dict[Step, list[dict[str, float]]] = {step: [] for step in STEPS}
     with Servers(workdir, env=fresh_case_db(workdir)) as servers:
         actions = servers.start_actions()
         for round_number in range(rounds):
-            for label, setting in STEPS:
-                tracker = f"tracker-{round_number}-{len(results[setting])}.db"
-                endpoints = single_endpoints(workdir, actions.port, tracker)
-                print(f"  round {round_number + 1}: {label}", flush=True)
-                results[setting].append(measure_step(setting, MODEL, endpoints, conversations))
+            for index, step in enumerate(STEPS):
+                tracker = f"tracker-{round_number}-{index}.db"
+                endpoints = single_endpoints(workdir, actions.port, tracker, step.stock_store)
+                print(f"  round {round_number + 1}: {step.label}", flush=True)
+                results[step].append(
+                    measure_step(step.patches, MODEL, endpoints, conversations, actions.proc.pid)
+                )
     rows = []
-    first_cpu = statistics.median(r["cpu_ms"] for r in results[STEPS[0][1]])
-    for label, setting in STEPS:
-        cpu = statistics.median(r["cpu_ms"] for r in results[setting])
-        wall = statistics.median(r["wall_ms"] for r in results[setting])
-        runs = ", ".join(f"{r['cpu_ms']:.1f}" for r in results[setting])
-        rows.append([label, f"{cpu:.1f}", runs, f"{wall:.1f}", f"{first_cpu / cpu:.2f}×"])
+    first_cpu = statistics.median(r["cpu_ms"] for r in results[STEPS[0]])
+    for step in STEPS:
+        cpu = statistics.median(r["cpu_ms"] for r in results[step])
+        wall = statistics.median(r["wall_ms"] for r in results[step])
+        runs = ", ".join(f"{r['cpu_ms']:.1f}" for r in results[step])
+        actions_cpu = statistics.median(r["actions_cpu_ms"] for r in results[step])
+        rows.append(
+            [
+                step.label,
+                f"{cpu:.1f}",
+                runs,
+                f"{actions_cpu:.1f}",
+                f"{wall:.1f}",
+                f"{first_cpu / cpu:.2f}×",
+            ]
+        )
     return "\n".join(
         [
             "### Rasa's cost per message, patch by patch",
@@ -91,13 +131,15 @@ def run(workdir: Path) -> str:
             "through Rasa's `Agent` in process (`bench/agent_cpu.py`), SQLite tracker store, "
             f"the action server in its own process; {rounds} interleaved rounds, median shown. "
             "CPU = the Rasa process's user + system time (all threads, TensorFlow's included) "
-            "per message; wall = time per message including the action server's replies.",
+            "per message; action server CPU = the same for the action server over the same "
+            "conversations; wall = time per message including the action server's replies.",
             "",
             markdown_table(
                 [
                     "step",
                     "Rasa CPU ms/msg",
                     "each round",
+                    "action server CPU ms/msg",
                     "wall ms/msg",
                     "CPU vs plain",
                 ],

@@ -8,12 +8,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import RASA, ROOT, env_int, markdown_table, rasa_env, run_timed
+from bench.common import ROOT, env_int, markdown_table, rasa_env, run_timed
 from bench.conversation import StackReport
 from hotline import pgadmin
-from hotline.cases import NewCase
+from hotline.casework.cases import NewCase
+from hotline.config import load_settings
 from hotline.db import dispose_engines, transaction, upgrade
-from hotline.resident import submit_report
+from hotline.residents.resident import submit_report
+from rasa_runtime.command import RASA
 
 
 def train_project(workdir: Path) -> float:
@@ -71,7 +73,8 @@ def _create_cases(db_url: str, prefix: str, count: int) -> None:
 
 
 def case_throughput(engine: str, db_url: str, cases: int, threads: int) -> CaseThroughput:
-    """Creates ``cases`` cases through ``hotline.resident.submit_report`` from ``threads``."""
+    """Creates ``cases`` cases through ``hotline.residents.resident.submit_report`` from
+    ``threads``."""
     from sqlalchemy import func, select
 
     from hotline.models import Case
@@ -102,7 +105,7 @@ def case_benchmarks(workdir: Path) -> list[CaseThroughput]:
         url = f"sqlite:///{workdir / f'cases_{threads}.db'}"
         results.append(case_throughput("SQLite", url, cases, threads))
         dispose_engines()
-    admin = pgadmin.admin_url()
+    admin = load_settings().pg_admin_url
     for threads in (1, 4):
         name = f"bench_cases_{uuid.uuid4().hex[:10]}"
         try:
@@ -148,8 +151,8 @@ def section(
     )
     lines += [
         "",
-        "Case creation through `hotline.resident.submit_report` (one transaction per case, "
-        "numbering, deadline, creation event), fresh database:",
+        "Case creation through `hotline.residents.resident.submit_report` (one transaction "
+        "per case, numbering, deadline, creation event), fresh database:",
         "",
     ]
     lines.append(

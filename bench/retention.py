@@ -56,9 +56,9 @@ def main() -> int:
         HOTLINE_DATABASE_URL=f"sqlite:///{var_dir / 'hotline.db'}",
         HOTLINE_TRACKER_STORE_URL=f"sqlite:///{var_dir / 'rasa_tracker.db'}",
     )
-    from hotline import retention
-    from hotline.actors import Actor
+    from hotline.casework.actors import Actor
     from hotline.db import upgrade
+    from hotline.privacy import retention
 
     upgrade()
     _tracker_store(var_dir / "rasa_tracker.db", conversations, events)

@@ -30,8 +30,6 @@ import yaml
 
 from bench.common import (
     MODEL,
-    RASA,
-    RASA_PYTHON,
     ROOT,
     env_int,
     markdown_table,
@@ -39,15 +37,16 @@ from bench.common import (
     run_timed,
 )
 from bench.keyword_router import KeywordRouter
-from hotline.catalogue import Catalogue, get_catalogue
-from hotline.evaluation import (
+from hotline.casework.catalogue import Catalogue, get_catalogue
+from hotline.casework.routing import NO_CASE, REPORT_INTENT, category_for_parse
+from hotline.reporting.evaluation import (
     Example,
     parse_out_of_scope,
     parse_tsv,
     score,
     two_stage_summary,
 )
-from hotline.routing import NO_CASE, REPORT_INTENT, category_for_parse
+from rasa_runtime.command import RASA, RASA_PYTHON
 
 DEV_DIR = ROOT / "tests" / "nlu"
 DATA = ROOT / "data"

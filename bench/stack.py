@@ -18,7 +18,7 @@ from types import TracebackType
 import httpx
 
 from bench.common import PYTHON, ROOT, free_port, rasa_env
-from hotline.rasa_auth import rasa_jwt
+from hotline.channels.rasa_auth import rasa_jwt
 from rasa_runtime.command import serve_command
 
 TOKEN = "bench-rasa-jwt-secret-0123456789abcdef"
@@ -85,6 +85,18 @@ def memory_mib(pid: int) -> tuple[float, float]:
     rss = sum(_kib(Path(f"/proc/{p}/status"), "VmRSS") for p in pids)
     pss = sum(_kib(Path(f"/proc/{p}/smaps_rollup"), "Pss") for p in pids)
     return rss / 1024, pss / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants so far, in seconds."""
+    ticks = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wait_until_up(

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import RASA, rasa_env, run_timed
+from bench.common import rasa_env, run_timed
+from rasa_runtime.command import RASA
 
 
 @dataclass(frozen=True)

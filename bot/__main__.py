@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.settings import BotConfigError, load_bot_settings
+from bot.settings import load_bot_settings
 from hotline.config import ConfigError, check_production_secrets
 
 
@@ -13,7 +13,7 @@ def main() -> int:
     try:
         check_production_secrets()
         settings = load_bot_settings()
-    except (BotConfigError, ConfigError) as exc:
+    except ConfigError as exc:
         print(f"bot: {exc}", file=sys.stderr)
         return 2
     from bot.app import run

@@ -12,7 +12,7 @@ from telegram import Bot
 from bot.delivery import OutboxSender
 from bot.operator_group import post_hotspot_alerts, post_new_alerts
 from bot.settings import BotSettings
-from hotline import followup
+from hotline.casework import followup
 from hotline.db import transaction
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,8 @@ def _close_unanswered() -> list[str]:
 
 
 async def close_unanswered_surveys() -> list[str]:
-    """Closes resolved cases whose survey went unanswered for 3 days (see ``hotline.followup``)."""
+    """Closes resolved cases whose survey went unanswered for 3 days (see
+    ``hotline.casework.followup``)."""
     numbers = await asyncio.to_thread(_close_unanswered)
     if numbers:
         log.info("closed %d cases without a survey answer", len(numbers))

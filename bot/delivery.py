@@ -14,8 +14,8 @@ it (with its buttons as an inline keyboard) and records the outcome:
 
 Never twice after a restart: a row is claimed right before its send. If the process dies after
 the claim committed and before the outcome is recorded, nobody knows whether Telegram delivered
-it; the next start marks such rows ``failed`` (see :mod:`hotline.delivery`) rather than sending
-them again. That window is one HTTP request long; the console shows such a row as failed.
+it; the next start marks such rows ``failed`` (see :mod:`hotline.channels.delivery`) rather than
+sending them again. That window is one HTTP request long; the console shows such a row as failed.
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ from telegram.error import (
 
 from bot.handlers import chat_of
 from bot.outgoing import keyboard_for, truncate
-from hotline import delivery
+from hotline.casework.vocab import Channel
+from hotline.channels import delivery
 from hotline.db import transaction
 from hotline.errors import StorageUnavailableError
 from hotline.models import utcnow
-from hotline.vocab import Channel
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +135,7 @@ class OutboxSender:
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
         self.backoff_seconds = backoff_seconds
-        self._wake = asyncio.Event()
         self._pause = 0.0
-
-    def wake(self) -> None:
-        """Checks the outbox now instead of after the poll interval."""
-        self._wake.set()
 
     async def recover(self) -> list[int]:
         """Fails rows a previous run left in the middle of a send (see the module docstring)."""
@@ -220,8 +215,7 @@ class OutboxSender:
                 wait, self._pause = self._pause, 0.0
                 await _wait_any([stop], wait)
             elif not busy:
-                self._wake.clear()
-                await _wait_any([stop, self._wake], self.poll_seconds)
+                await _wait_any([stop], self.poll_seconds)
 
 
 async def _wait_any(events: list[asyncio.Event], timeout: float) -> None:

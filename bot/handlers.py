@@ -1,6 +1,7 @@
 """Resident-facing handlers: relay to the assistant, commands, contact, location, photos.
 
-Every message goes through :func:`hotline.gateway.relay`, which stores it (once, however often
+Every message goes through :func:`hotline.channels.gateway.relay`, which stores it (once, however
+often
 Telegram delivers it), applies the rate limit and the length cut, and sends it to Rasa or, during
 a handoff, leaves it for the operator. Business rules live in ``hotline``; this module only
 translates between Telegram and the core.
@@ -22,13 +23,13 @@ from bot.keyboards import button_title, decode, main_menu
 from bot.media import download, image_of, store
 from bot.operator_group import accept_pressed
 from bot.outgoing import send_replies
-from bot.settings import BotSettings
-from hotline import gateway, handoff, self_service
-from hotline.attachments import PhotoRejected, already_received
+from hotline.casework.phone import mask_phone, national_format, normalise_phone
+from hotline.channels import gateway, handoff
+from hotline.channels.attachments import PhotoRejected, already_received
 from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import ValidationError
-from hotline.phone import mask_phone, national_format, normalise_phone
+from hotline.residents import self_service
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +82,6 @@ def metadata_of(update: Update) -> dict[str, Any]:
         "language_code": user.language_code if user else None,
         "first_name": user.first_name if user else None,
     }
-
-
-def bot_settings(context: ContextTypes.DEFAULT_TYPE) -> BotSettings:
-    """The bot's settings, kept in ``bot_data`` by :func:`bot.app.build_application`."""
-    settings = context.bot_data["settings"]
-    assert isinstance(settings, BotSettings)
-    return settings
 
 
 def intent_payload(intent: str, entities: dict[str, Any]) -> str:

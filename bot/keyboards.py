@@ -3,7 +3,8 @@
 Callback data is at most 64 bytes. A button's payload is carried in one of three forms:
 
 - ``r:<payload>``: the Rasa payload itself, when it fits;
-- ``p:<ref>``: a reference to a longer payload stored in the database (``hotline.buttons``),
+- ``p:<ref>``: a reference to a longer payload stored in the database
+(``hotline.channels.buttons``),
   so buttons keep working after a restart;
 - ``acc:<case number>``: the operators' 受理 button.
 """
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot import texts
-from hotline import buttons
+from hotline.channels import buttons
 
 MAX_CALLBACK_BYTES = 64
 RAW = "r:"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import re
 
-from hotline import logmask
+from hotline.privacy import logmask
 
 _TOKEN = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 
 
 def mask_personal_data(text: str) -> str:
-    """Masks phone and ID numbers (:mod:`hotline.logmask`) and bot tokens in a log line."""
+    """Masks phone and ID numbers (:mod:`hotline.privacy.logmask`) and bot tokens in a log line."""
     return _TOKEN.sub("/bot<token>", logmask.mask_text(text))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from telegram import Bot, Message
 
-from hotline.attachments import MAX_PHOTO_BYTES, PhotoRejected, SavedPhoto, save_photo
+from hotline.channels.attachments import MAX_PHOTO_BYTES, PhotoRejected, SavedPhoto, save_photo
 from hotline.db import transaction
 
 
@@ -66,7 +66,7 @@ def _save(
 async def store(
     sender_id: str, data: bytes, source_id: str, declared_type: str | None
 ) -> SavedPhoto | None:
-    """Checks and stores the photo (see :func:`hotline.attachments.save_photo`).
+    """Checks and stores the photo (see :func:`hotline.channels.attachments.save_photo`).
 
     Returns:
         The stored photo, or None for a repeated delivery.

@@ -14,11 +14,11 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.keyboards import accept_keyboard
 from bot.settings import BotSettings
-from hotline import operator_alerts
+from hotline.channels import operator_alerts
 from hotline.config import load_settings
 from hotline.db import transaction
 from hotline.errors import InvalidTransitionError, NotFoundError
-from hotline.similarity import due_hotspot_alerts
+from hotline.similarity.hotspots import due_hotspot_alerts
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 
 from bot import texts
 from bot.keyboards import fits, inline_keyboard
+from hotline.channels.gateway import Reply
 from hotline.db import transaction
-from hotline.gateway import Reply
 
 MAX_TEXT = 4000
 """A little under Telegram's 4096 for one message (it counts some characters, e.g. emoji, twice)."""

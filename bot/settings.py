@@ -1,4 +1,9 @@
-"""The Telegram front end's settings, read from the environment."""
+"""The Telegram front end's settings, read from the environment.
+
+Only ``python -m bot`` reads the ``TELEGRAM_*`` variables, so they live here beside it rather than
+in :mod:`hotline.config` (the shared settings, which the bot also loads); a bad value is a
+:class:`hotline.config.ConfigError` all the same.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from hotline.config import ConfigError
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
 
-class BotConfigError(Exception):
+class BotConfigError(ConfigError):
     """A setting is missing or invalid; the message is one line meant for the operator."""
 
 

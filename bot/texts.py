@@ -5,7 +5,7 @@ Texts about cases and privacy come from ``hotline`` (they are the same on every 
 
 from __future__ import annotations
 
-from hotline.attachments import MAX_PHOTO_BYTES, SUPPORTED_LABEL
+from hotline.channels.attachments import MAX_PHOTO_BYTES, SUPPORTED_LABEL
 
 MENU_REPORT = "反映问题"
 MENU_STATUS = "查询进度"
@@ -55,15 +55,12 @@ def queued_for_human(position: int) -> str:
 
 
 ALREADY_WITH_OPERATOR = "人工客服正在为您服务，请直接发送消息。"
-HANDOFF_CANCELLED = "已取消转人工，智能助手继续为您服务。"
 CANCEL_WITH_OPERATOR = "人工客服正在为您服务。如需结束对话，请告诉客服。"
-CANCELLED_NOTHING = "好的，已取消。还有什么可以帮您？"
 
 CONTACT_NOT_OWN = (
     "为保护他人的个人信息，只能提供您本人的手机号。请点击下方的「发送手机号」按钮，"
     "或直接输入您的联系电话。"
 )
-CONTACT_BUTTON_HINT = "点击下方「发送手机号」按钮即可提供您的手机号。"
 
 PHOTO_TOO_LARGE = (
     f"照片太大了，请发送 {MAX_PHOTO_BYTES // (1024 * 1024)}MB 以内的图片（可以截图或压缩后再发）。"
@@ -88,9 +85,7 @@ UNSUPPORTED = (
 )
 EDITED_IGNORED = "提示：修改已发送的消息不会被处理。如需补充或更正，请直接发送一条新消息。"
 BUTTON_EXPIRED = "这个按钮已失效，请直接发送文字告诉我您的需要。"
-BUTTON_RECEIVED = "已收到"
 CHOOSE = "请选择："
-GROUP_ONLY_PRIVATE = "请私聊我反映问题，群聊中不处理居民诉求。"
 
 # Operators' group
 ALERT_ACCEPT = "受理"

@@ -19,7 +19,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
-from console import (
+from console import errors
+from console.routes import (
     admin,
     api,
     api_docs,
@@ -28,22 +29,21 @@ from console import (
     chat,
     dashboard,
     data_requests,
-    errors,
     exports,
     handoff,
     hotspots,
     open311,
-    routes_auth,
-    routes_cases,
 )
+from console.routes import auth as routes_auth
+from console.routes import cases as routes_cases
 from console.secret import load_secret_key
 from console.security import SecurityHeadersMiddleware
-from hotline import logmask
+from hotline.casework.spool import SpoolFlusher
+from hotline.casework.workcalendar import calendar_status
 from hotline.config import ConfigError, check_production_secrets, load_settings
 from hotline.db import get_engine
 from hotline.models import utcnow
-from hotline.spool import SpoolFlusher
-from hotline.workcalendar import calendar_status
+from hotline.privacy import logmask
 
 SESSION_COOKIE = "hotline_session"
 SESSION_MAX_AGE = 12 * 3600

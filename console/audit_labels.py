@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from console.formatting import action_label, local_time
-from hotline.catalogue import get_catalogue
-from hotline.vocab import Channel, Satisfaction, Urgency
-from hotline.workflow import CaseStatus
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.vocab import Channel, Satisfaction, Urgency
 
 AUDIT_LABELS = {
     "set_location": "补充位置",
@@ -61,16 +60,6 @@ def audit_label(action: str) -> str:
     """The Chinese label of any audit action (the code itself when unknown)."""
     label = action_label(action)
     return AUDIT_LABELS.get(action, label)
-
-
-def status_label(value: str | None) -> str:
-    """A status in Chinese (empty for None)."""
-    if not value:
-        return ""
-    try:
-        return CaseStatus(value).label
-    except ValueError:
-        return value
 
 
 def readable(value: object) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from hotline import accounts
-from hotline.actors import Actor
+from hotline.access import accounts
+from hotline.casework.actors import Actor
 from hotline.db import transaction
 from hotline.models import User
 

@@ -14,17 +14,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.figures import category_name
+from hotline.casework.co_reporters import co_reporters
+from hotline.casework.phone import mask_phone
+from hotline.casework.vocab import Channel, channel_of_sender
+from hotline.casework.workflow import OPEN_STATUSES, TRANSITIONS, CaseStatus
 from hotline.models import Case
-from hotline.phone import mask_phone
-from hotline.redact import mask_numbers
-from hotline.similarity import co_reporters, similar_cases
-from hotline.vocab import Channel, channel_of_sender
-from hotline.workflow import OPEN_STATUSES, TRANSITIONS, CaseStatus
+from hotline.privacy.redact import mask_numbers
+from hotline.similarity.matcher import similar_cases
 
 log = logging.getLogger(__name__)
 MAX_SNIPPET = 80
 MERGE_TARGETS = OPEN_STATUSES | {CaseStatus.RESOLVED}
-"""States a case may be merged into (``hotline.cases`` refuses the others)."""
+"""States a case may be merged into (``hotline.casework.cases`` refuses the others)."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from console.auth import Forbidden, LoginRequired
 from console.csrf import CsrfError
 from console.templating import render, render_plain
-from hotline.accounts import ROLE_LABELS
+from hotline.access.accounts import ROLE_LABELS
 from hotline.errors import (
     HotlineError,
     InvalidTransitionError,

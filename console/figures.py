@@ -13,9 +13,11 @@ from urllib.parse import urlencode
 from console import charts
 from console.charts import Chart
 from console.formatting import duration
-from hotline.catalogue import get_catalogue
-from hotline.routing import faq_topics
-from hotline.stats import (
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.routing import faq_topics
+from hotline.casework.vocab import Channel, Satisfaction
+from hotline.casework.workflow import CaseStatus
+from hotline.reporting.stats import (
     COMPLETED_STATUSES,
     NO_DEPARTMENT,
     OPEN_VALUES,
@@ -24,8 +26,6 @@ from hotline.stats import (
     Median,
     Ratio,
 )
-from hotline.vocab import Channel, Satisfaction
-from hotline.workflow import CaseStatus
 
 TOP_CATEGORIES_PER_DAY = 7
 NARROW = 440

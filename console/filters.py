@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.cases import CaseFilter
-from hotline.catalogue import get_catalogue
+from hotline.casework.cases import CaseFilter
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.vocab import Urgency
+from hotline.casework.workflow import OPEN_STATUSES, CaseStatus
 from hotline.errors import ValidationError
 from hotline.models import User
-from hotline.vocab import Urgency
-from hotline.workflow import OPEN_STATUSES, CaseStatus
 
 VIEWS = {
     "open": "待处理",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hotline.casework.workflow import TRANSITIONS
 from hotline.config import load_settings
 from hotline.models import utcnow
-from hotline.workflow import TRANSITIONS
 
 EXTRA_ACTION_LABELS = {
     "create": "登记",

@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.figures import category_name
+from hotline.casework.workflow import OPEN_STATUSES, CaseStatus
+from hotline.channels.operator_alerts import hotspot_title
 from hotline.config import load_settings
 from hotline.models import Case, CaseReporter, utcnow
-from hotline.operator_alerts import hotspot_title
-from hotline.redact import mask_numbers
-from hotline.similarity import Hotspot, scan_hotspots
-from hotline.workflow import OPEN_STATUSES, CaseStatus
+from hotline.privacy.redact import mask_numbers
+from hotline.similarity.hotspots import Hotspot, scan_hotspots
 
 WINDOWS = {1: "今天（24 小时）", 7: "近 7 天", 30: "近 30 天"}
 """The page's window selector: days → label."""

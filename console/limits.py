@@ -1,6 +1,6 @@
 """Per-address limits of the console's anonymous doors: the web chat and failed logins.
 
-The address is :func:`hotline.ratelimit.client_address` of the request (``X-Forwarded-For``
+The address is :func:`hotline.access.ratelimit.client_address` of the request (``X-Forwarded-For``
 only from ``HOTLINE_TRUSTED_PROXIES``). Each app holds its own :class:`AddressLimiter`
 (``app.state.address_limiter``), over ``HOTLINE_RATE_LIMIT_STORAGE``.
 """
@@ -14,12 +14,12 @@ from collections.abc import Callable
 from fastapi import Request
 
 from console.secret import load_secret_key
+from hotline.access.ratelimit import AddressLimitedError, AddressLimiter, client_address
 from hotline.config import Settings, load_settings
-from hotline.ratelimit import AddressLimitedError, AddressLimiter, client_address
 
 
 def address_of(request: Request) -> str:
-    """The client's address (see :func:`hotline.ratelimit.client_address`)."""
+    """The client's address (see :func:`hotline.access.ratelimit.client_address`)."""
     peer = request.client.host if request.client else None
     return client_address(
         peer, request.headers.get("x-forwarded-for"), load_settings().trusted_proxies

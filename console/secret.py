@@ -6,9 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from hotline.config import load_settings
-
-MIN_SECRET_LENGTH = 32
+from hotline.config import MIN_SECRET_LENGTH, load_settings
 
 
 def load_secret_key() -> str:
@@ -17,10 +15,10 @@ def load_secret_key() -> str:
     ``HOTLINE_SECRET_KEY`` wins when set. Otherwise a random key is created once in
     ``var/secret_key`` (readable by the owner only) and reused, so sessions survive restarts.
     """
-    configured = os.environ.get("HOTLINE_SECRET_KEY", "").strip()
-    if configured:
-        return configured
-    path: Path = load_settings().var_dir / "secret_key"
+    settings = load_settings()
+    if settings.secret_key:
+        return settings.secret_key
+    path: Path = settings.var_dir / "secret_key"
     try:
         existing = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:

@@ -13,9 +13,9 @@ from console import formatting
 from console.auth import session_user
 from console.csrf import csrf_token
 from console.nav import NAV_ITEMS
-from hotline.phone import mask_phone
-from hotline.redact import mask_numbers
-from hotline.vocab import channel_of_sender
+from hotline.casework.phone import mask_phone
+from hotline.casework.vocab import channel_of_sender
+from hotline.privacy.redact import mask_numbers
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))

@@ -13,10 +13,10 @@ from urllib.parse import quote
 
 import httpx
 
-from hotline import handoff
+from hotline.channels import handoff
+from hotline.channels.rasa_auth import rasa_auth_headers
 from hotline.config import load_settings
 from hotline.db import transaction
-from hotline.rasa_auth import rasa_auth_headers
 
 log = logging.getLogger(__name__)
 RASA_TIMEOUT_SECONDS = 4.0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,6 +15,7 @@ DEV_ACTION_TOKEN = "hotline-development-action-token-not-for-production"
 ACTION_TOKEN_HEADER = "X-Hotline-Action-Token"
 MIN_SECRET_LENGTH = 32
 PRODUCTION = "production"
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 class ConfigError(Exception):
@@ -58,6 +60,18 @@ class Settings:
     """Case lookups with the phone's last four digits, per case number (any address)."""
     holidays_path: Path = PROJECT_ROOT / "data" / "holidays.yml"
     calendar_horizon_days: int = 45
+    on_time_target: float = 0.9
+    """The dashboard's on-time completion target, a share in (0, 1]."""
+    retention_days: int = 365
+    """Days a closed case keeps its personal data, and an idle conversation is kept."""
+    cases_per_minute: int = 60
+    """Cases one JSON API account or Open311 partner may create a minute."""
+    spool_flush_seconds: float = 30.0
+    """How often spooled reports are logged; 0 turns the flusher off."""
+    pg_admin_url: str = DEFAULT_PG_ADMIN_URL
+    """A PostgreSQL database to connect to while creating others (scaled setup, benchmarks)."""
+    action_server_host: str = "127.0.0.1"
+    """The address the action server listens on."""
     similar_ask_threshold: float = 0.66
     """Score from which the assistant asks a resident whether their report is an open case's
     problem (:func:`hotline.similarity.likely_duplicate`)."""
@@ -82,14 +96,20 @@ class Settings:
 def load_settings() -> Settings:
     """Reads the settings from the environment.
 
+    Every process calls it (through :func:`check_production_secrets`) before it serves, so a
+    bad value stops the process at start with one line.
+
     Returns:
         The settings, with defaults for everything that is unset.
+
+    Raises:
+        ConfigError: Naming the first variable whose value is unusable.
     """
     var_dir = Path(os.environ.get("HOTLINE_VAR_DIR", PROJECT_ROOT / "var"))
     return Settings(
         database_url=os.environ.get("HOTLINE_DATABASE_URL", f"sqlite:///{var_dir / 'hotline.db'}"),
         case_prefix=os.environ.get("HOTLINE_CASE_PREFIX", "SQ"),
-        timezone=ZoneInfo(os.environ.get("HOTLINE_TIMEZONE", "Asia/Shanghai")),
+        timezone=_timezone("HOTLINE_TIMEZONE", "Asia/Shanghai"),
         catalogue_path=Path(
             os.environ.get("HOTLINE_CATALOGUE", PROJECT_ROOT / "data" / "catalogue.yml")
         ),
@@ -125,10 +145,20 @@ def load_settings() -> Settings:
             os.environ.get("HOTLINE_HOLIDAYS", PROJECT_ROOT / "data" / "holidays.yml")
         ),
         calendar_horizon_days=_positive_int("HOTLINE_CALENDAR_HORIZON_DAYS", 45),
-        similar_ask_threshold=_fraction("HOTLINE_SIMILAR_ASK_THRESHOLD", 0.66),
-        similar_show_threshold=_fraction("HOTLINE_SIMILAR_SHOW_THRESHOLD", 0.54),
+        similar_ask_threshold=_number(
+            "HOTLINE_SIMILAR_ASK_THRESHOLD", 0.66, at_least=0.0, at_most=1.0
+        ),
+        similar_show_threshold=_number(
+            "HOTLINE_SIMILAR_SHOW_THRESHOLD", 0.54, at_least=0.0, at_most=1.0
+        ),
         similar_window_days=_positive_int("HOTLINE_SIMILAR_WINDOW_DAYS", 30),
         hotspot_alert_size=_positive_int("HOTLINE_HOTSPOT_ALERT_SIZE", 5),
+        on_time_target=_number("HOTLINE_ON_TIME_TARGET", 0.9, above=0.0, at_most=1.0),
+        retention_days=_positive_int("HOTLINE_RETENTION_DAYS", 365),
+        cases_per_minute=_positive_int("HOTLINE_CASES_PER_MINUTE", 60),
+        spool_flush_seconds=_number("HOTLINE_SPOOL_FLUSH_SECONDS", 30.0, at_least=0.0),
+        pg_admin_url=_text("HOTLINE_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL),
+        action_server_host=_text("ACTION_SERVER_HOST", "127.0.0.1"),
     )
 
 
@@ -189,15 +219,45 @@ def _positive_int(name: str, default: int) -> int:
     return int(raw)
 
 
-def _fraction(name: str, default: float) -> float:
-    """An environment variable holding a number from 0 to 1, or the default when unset."""
+def _number(
+    name: str,
+    default: float,
+    *,
+    at_least: float | None = None,
+    above: float | None = None,
+    at_most: float | None = None,
+) -> float:
+    """An environment variable holding a number within bounds, or the default when unset."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name} must be a number from 0 to 1, not {raw!r}")
+        value = math.nan
+    ok = math.isfinite(value)
+    if at_least is not None:
+        ok = ok and value >= at_least
+    if above is not None:
+        ok = ok and value > above
+    if at_most is not None:
+        ok = ok and value <= at_most
+    if not ok:
+        bounds = [
+            f"{word} {bound:g}"
+            for word, bound in (("at least", at_least), ("above", above), ("at most", at_most))
+            if bound is not None
+        ]
+        raise ConfigError(f"{name} must be a number {' and '.join(bounds)}, not {raw!r}")
     return value
+
+
+def _timezone(name: str, default: str) -> ZoneInfo:
+    """An environment variable naming an IANA time zone (``Asia/Shanghai``)."""
+    raw = _text(name, default)
+    try:
+        return ZoneInfo(raw)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(
+            f"{name} must name a time zone such as Asia/Shanghai, not {raw!r}"
+        ) from None

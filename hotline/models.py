@@ -156,6 +156,7 @@ class Case(Base):
             "ix_cases_category_status",
             "category",
             "status",
+            "created_at",
             "merged_into",
             "faq_topic",
             "latitude",
@@ -353,7 +354,7 @@ class CaseAlert(Base):
 class CaseVector(Base):
     """A case's description embedding and normalised place, for the similar-case matcher.
 
-    Written when the case is created (:mod:`hotline.similarity.vectors`); a case whose
+    Written when the case is created (:mod:`hotline.casework.case_vectors`); a case whose
     encoding failed has none until ``hotline similar backfill``. Deleted when the case is
     anonymised: the vector is derived from the resident's words.
     """
@@ -365,10 +366,10 @@ class CaseVector(Base):
     )
     model: Mapped[str] = mapped_column(String(64))
     vector: Mapped[bytes | None] = mapped_column(LargeBinary)
-    """int8, scaled to ±127 (384 bytes; :func:`hotline.similarity.vectors.pack`); None when
+    """int8, scaled to ±127 (384 bytes; :func:`hotline.casework.case_vectors.pack`); None when
     encoding failed (``hotline similar backfill`` retries)."""
     place_key: Mapped[str] = mapped_column(String(255), default="")
-    """The location normalised for comparison (:func:`hotline.similarity.places.place_key`)."""
+    """The location normalised for comparison (:func:`hotline.casework.places.place_key`)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -7,7 +7,6 @@ interpolated as identifiers.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,13 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import create_engine, text
 
-DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-def admin_url() -> str:
-    """``HOTLINE_PG_ADMIN_URL``, else the local server's ``postgres`` database as ``postgres``."""
-    return os.environ.get("HOTLINE_PG_ADMIN_URL") or DEFAULT_ADMIN_URL
 
 
 def _driver_url(url: str) -> str:

@@ -1,4 +1,5 @@
-"""``python -m rasa_runtime ARGS``: the ``rasa`` command with the performance patches applied."""
+"""``python -m rasa_runtime ARGS``: the ``rasa`` command with the performance patches applied
+(:mod:`rasa_runtime.patches`; they refuse any Rasa but the pinned one)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def with_api_secret(argv: list[str], secret: str) -> list[str]:
 
     The Procfiles leave the secret off the command line, so it never shows in the process
     list; Rasa then verifies ``Authorization: Bearer`` JWTs signed with ``RASA_TOKEN``
-    (``hotline/rasa_auth.py``). An explicit ``--jwt-secret`` or ``--auth-token`` wins.
+    (``hotline/channels/rasa_auth.py``). An explicit ``--jwt-secret`` or ``--auth-token`` wins.
     """
     if argv[1:2] != ["run"] or any(a.split("=", 1)[0] in JWT_FLAGS for a in argv):
         return argv
@@ -48,8 +49,8 @@ def main() -> int:
     naming the variable, exit 2), before Rasa loads anything.
     """
     keep_deprecations_quiet()
-    from hotline import logmask  # standard library only: importable in the Rasa environment
     from hotline.config import ConfigError, check_production_secrets, load_settings
+    from hotline.privacy import logmask  # standard library only: importable in the Rasa environment
 
     logmask.install()
     try:
@@ -59,15 +60,15 @@ def main() -> int:
         return 2
     try:
         applied = apply()
-    except ValueError as exc:
+    except ValueError as exc:  # an unknown HOTLINE_RASA_PATCHES name, or another Rasa version
         print(f"rasa_runtime: {exc}", file=sys.stderr)
         return 2
     print(f"rasa_runtime: patches applied: {', '.join(applied) or 'none'}", file=sys.stderr)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = with_api_secret(["rasa", *sys.argv[1:]], load_settings().rasa_token)
-    result = rasa_main()
-    return int(result or 0)
+    rasa_main()
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""The command line that serves the model as `make run` does, for the runner, tests and benchmarks.
+"""Where Rasa's environment is, and the command line that serves the model as `make run` does,
+for the runner, the tests and the benchmarks.
 
-Plain standard library: the project's environment (.venv) imports it to start Rasa in
-``.venv-rasa``.
+Plain standard library: the project's environment (.venv) imports it to start Rasa in Rasa's
+own environment. :data:`RASA_VENV` is the one place the code names that environment; the
+Makefile's ``RASA_VENV`` is the other (``tests/rasa_runtime/test_command.py`` keeps them equal).
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_VENV = ROOT / ".venv-rasa"
+"""Rasa's environment (requirements-rasa.txt, Python 3.10), built by `make setup`."""
+RASA_PYTHON = RASA_VENV / "bin" / "python"
+RASA = RASA_VENV / "bin" / "rasa"
 
 
 def serve_command(
@@ -28,7 +32,7 @@ def serve_command(
         port: The port to listen on (127.0.0.1).
         model: The trained model.
         token: The HTTP API's secret: Rasa verifies ``Authorization: Bearer`` JWTs signed
-            with it (``hotline.rasa_auth``); no ``?token=`` query parameter is accepted.
+            with it (``hotline.channels.rasa_auth``); no ``?token=`` query parameter is accepted.
             None leaves it off the command line (and so out of the process list):
             ``python -m rasa_runtime`` then adds ``RASA_TOKEN`` from the settings, as
             ``make run`` starts it. The plain ``rasa`` command needs it.

@@ -1,43 +1,27 @@
-"""Performance patches for Rasa 3.6, each found by profiling (``python -m bench.profile``).
+"""The Rasa 3.6 fixes that have no public extension point, found by profiling
+(``python -m bench.profile``; measured in docs/benchmarks.md). Each replaces a private method of
+Rasa, so :func:`apply` refuses to install any of them unless the installed Rasa is exactly the
+version ``requirements-rasa.txt`` pins. What could move to a public extension point has moved:
+the tracker store is :class:`rasa_runtime.tracker_store.HotlineSQLTrackerStore`, named in
+endpoints*.yml, and the FAQ is answered by a component of config.yml.
 
-``RemoteAction._validate_action_result`` calls ``jsonschema.validate(result, schema)`` for
-every custom action the server runs. ``jsonschema.validate`` first checks the schema itself
-against the Draft 2020-12 meta-schema and builds a new validator, on every call: with
-jsonschema 4.17 that took about half of the Rasa server's CPU under load (about 100 ms per
-action call on this machine, against 9 ms with a validator built once). The patch builds the
-same validator class once, checks the schema once, and raises the same best-matching
-``ValidationError`` with the same message as before.
+``action_validation``: ``RemoteAction._validate_action_result`` calls
+``jsonschema.validate(result, schema)`` for every custom action the server runs, which checks
+the schema itself against the Draft 2020-12 meta-schema and builds a new validator on every call
+(about half of the Rasa server's CPU under load). The patch builds the same validator class
+once and checks the schema once. Rasa's event schema is also a ``oneOf`` of 23 event kinds, so
+every event was checked against all 23; each kind's branch requires its own ``event`` name
+(``const``), so an event is valid exactly when it passes the common part and the one branch
+named by its ``event``. The patch checks that first, and only when it fails runs the full
+validator, which raises Rasa's own best-matching ``ValidationError`` with the same message.
 
-``SQLTrackerStore`` on SQLite commits every saved tracker in SQLite's default rollback-journal
-mode with ``synchronous=FULL``: the commits were the largest single cost left (12% of the
-server's samples). The patch puts a SQLite tracker database in WAL mode with
-``synchronous=NORMAL`` and ``secure_delete``, the settings the case database already uses
-(hotline/db.py), on a small pool of open connections (SQLAlchemy 1.4 would reopen the file per
-session): a committed turn survives a crash of any process; only a power cut can lose the last
-ones.
-Other databases are not touched.
+``endpoint_sessions``: ``EndpointConfig.request`` opened a new aiohttp session, and so a new TCP
+connection, for every call to the action server. The patch keeps one session per endpoint and
+event loop, whose idle connections are dropped after 2 s, before Sanic's 5 s keep-alive limit
+closes them from the other side.
 
-The jsonschema check of an action response was still about 8 ms a call with the validator
-built once: Rasa's event schema is a ``oneOf`` of 23 event kinds, so every event is checked
-against all 23. Each kind's branch requires its own ``event`` name (``const``), so an event is
-valid exactly when it passes the common part and the one branch named by its ``event``. The
-patch checks that first, and only when it fails runs the full validator, which raises Rasa's
-own error as before.
-
-``SQLTrackerStore`` reads a conversation through the ORM (about 10% of the samples: query
-compilation, cache keys, ORM objects) and, to save, counts the stored events with another ORM
-query and adds an ORM object per event (about 11%). The patch runs the same statements as plain
-SQL text (the same last-session rule: events since the latest ``session_started``, ordered by
-id) and inserts the new events in one ``executemany``. Rows and JSON stay exactly as Rasa
-writes them, on every database.
-
-``EndpointConfig.request`` opened a new aiohttp session, and so a new TCP connection, for every
-call to the action server. The patch keeps one session per endpoint and event loop, whose idle
-connections are dropped after 2 s, before Sanic's 5 s keep-alive limit closes them from the
-other side.
-
-``Event.resolve_by_type`` walks the whole tree of ``Event`` subclasses for every event it
-deserialises (a stored conversation, an action's reply): 11% of the server's time under
+``event_types``: ``Event.resolve_by_type`` walks the whole tree of ``Event`` subclasses for every
+event it deserialises (a stored conversation, an action's reply): 11% of the server's time under
 cProfile. The patch looks the class up in a table built from the same walk, in the same order
 (the first class with the name wins, as before), and walks again when a name is missing.
 
@@ -48,11 +32,53 @@ chooses which patches to apply, so that the benchmarks can measure each one.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements-rasa.txt"
+"""Where the Rasa version the patches were written for is pinned (``rasa[...]==X.Y.Z``)."""
+
 _APPLIED: list[str] | None = None
+
+
+class RasaVersionError(ValueError):
+    """The installed Rasa is not the version the patches replace code of."""
+
+
+def pinned_rasa_version(requirements: Path = REQUIREMENTS) -> str:
+    """The exact Rasa version ``requirements-rasa.txt`` pins.
+
+    Raises:
+        RasaVersionError: When the file is missing or pins no exact version of ``rasa``.
+    """
+    try:
+        text = requirements.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RasaVersionError(f"cannot read the Rasa pin in {requirements}: {exc}") from exc
+    found = re.search(r"^rasa(?:\[[^\]]*\])?==([\w.+-]+)\s*(?:#.*)?$", text, re.MULTILINE)
+    if found is None:
+        raise RasaVersionError(f"{requirements} pins no exact version of rasa (rasa==X.Y.Z)")
+    return found.group(1)
+
+
+def check_rasa_version(installed: str, pinned: str | None = None) -> None:
+    """Refuses a Rasa other than the pinned one.
+
+    Raises:
+        RasaVersionError: With what to do, when ``installed`` is not the pinned version.
+    """
+    pinned = pinned_rasa_version() if pinned is None else pinned
+    if installed != pinned:
+        raise RasaVersionError(
+            f"the patches in rasa_runtime/patches.py replace private code of Rasa {pinned} "
+            f"(pinned in requirements-rasa.txt), but Rasa {installed} is installed. Install "
+            f"the pinned version (make setup), or check each patch against Rasa {installed}'s "
+            "source and its tests (tests/rasa_runtime/) and then move the pin. "
+            "HOTLINE_RASA_PATCHES=none starts Rasa without them."
+        )
 
 
 @lru_cache(maxsize=1)
@@ -118,109 +144,6 @@ def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     raise error
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    # Freed space is zeroed, so that a resident's deleted conversation (hotline retention)
-    # leaves no copy in the file, on SQLite builds where this is not the default.
-    cursor.execute("PRAGMA secure_delete=ON")
-    cursor.close()
-
-
-def _patch_sql_tracker_store() -> None:
-    import sqlalchemy as sa
-    from rasa.core.tracker_store import SQLTrackerStore
-
-    original = SQLTrackerStore.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        if self.engine.dialect.name != "sqlite" or self.engine.url.database in (
-            None,
-            "",
-            ":memory:",
-        ):
-            return
-        # SQLAlchemy 1.4 opens and closes a file database for every session (NullPool), and
-        # closing the last WAL connection checkpoints: keep a small pool of open connections.
-        old = self.engine
-        self.engine = sa.create_engine(
-            old.url,
-            poolclass=sa.pool.QueuePool,
-            pool_size=2,
-            max_overflow=4,
-            connect_args={"check_same_thread": False, "timeout": 30},
-        )
-        sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        old.dispose()
-
-    SQLTrackerStore.__init__ = init
-
-
-_LAST_SESSION = """
-    SELECT e.{columns} FROM events e,
-        (SELECT max(timestamp) AS started FROM events
-         WHERE sender_id = :sender AND type_name = 'session_started') s
-    WHERE e.sender_id = :sender AND (s.started IS NULL OR e.timestamp >= s.started)
-"""
-
-
-def _patch_sql_tracker_queries() -> None:
-    import itertools
-    import json
-
-    import sqlalchemy as sa
-    from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.shared.core.trackers import DialogueStateTracker
-    from rasa.shared.nlu.constants import INTENT_NAME_KEY
-
-    last_session = sa.text(_LAST_SESSION.format(columns="data") + " ORDER BY e.id")
-    all_sessions = sa.text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id")
-    count_last_session = sa.text(
-        "SELECT count(*) FROM (" + _LAST_SESSION.format(columns="id") + ") stored"
-    )
-
-    async def _retrieve(
-        self: Any, sender_id: str, fetch_events_from_all_sessions: bool
-    ) -> DialogueStateTracker | None:
-        query = all_sessions if fetch_events_from_all_sessions else last_session
-        with self.session_scope() as session:
-            rows = session.execute(query, {"sender": sender_id}).scalars().all()
-        events = [json.loads(data) for data in rows]
-        if not self.domain or not events:
-            return None
-        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-
-    async def save(self: Any, tracker: DialogueStateTracker) -> None:
-        await self.stream_events(tracker)
-        with self.session_scope() as session:
-            stored = session.execute(count_last_session, {"sender": tracker.sender_id}).scalar()
-            rows = []
-            for event in itertools.islice(tracker.events, stored or 0, len(tracker.events)):
-                data = event.as_dict()
-                rows.append(
-                    {
-                        "sender_id": tracker.sender_id,
-                        "type_name": event.type_name,
-                        "timestamp": data.get("timestamp"),
-                        "intent_name": data.get("parse_data", {})
-                        .get("intent", {})
-                        .get(INTENT_NAME_KEY),
-                        "action_name": data.get("name"),
-                        "data": json.dumps(data),
-                    }
-                )
-            if rows:
-                session.execute(self.SQLEvent.__table__.insert(), rows)
-            session.commit()
-
-    SQLTrackerStore._retrieve = _retrieve
-    SQLTrackerStore.save = save
-
-
 _KEEPALIVE_SECONDS = 2.0
 
 
@@ -261,7 +184,7 @@ def _patch_endpoint_sessions() -> None:
             self._hotline_loop = loop
         return _Shared(cached)
 
-    EndpointConfig.session = session
+    EndpointConfig.session = session  # type: ignore[method-assign]
 
 
 def _patch_event_types() -> None:
@@ -288,19 +211,17 @@ def _patch_event_types() -> None:
             return default
         raise ValueError(f"Unknown event name '{type_name}'.")
 
-    Event.resolve_by_type = staticmethod(resolve_by_type)
+    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
 
 
 def _patch_action_validation() -> None:
     from rasa.core.actions.action import RemoteAction
 
-    RemoteAction._validate_action_result = validate_action_result
+    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
 
 
 PATCHES: dict[str, Callable[[], None]] = {
     "action_validation": _patch_action_validation,
-    "sqlite_tracker": _patch_sql_tracker_store,
-    "sql_tracker_queries": _patch_sql_tracker_queries,
     "endpoint_sessions": _patch_endpoint_sessions,
     "event_types": _patch_event_types,
 }
@@ -330,11 +251,21 @@ def selected(setting: str | None = None) -> list[str]:
 
 
 def apply(names: list[str] | None = None) -> list[str]:
-    """Installs the chosen patches (default: ``selected()``) once; returns what is applied."""
+    """Installs the chosen patches (default: ``selected()``) once; returns what is applied.
+
+    Raises:
+        RasaVersionError: When a patch is chosen and the installed Rasa is not the pinned
+            version (nothing is installed then).
+        ValueError: When ``HOTLINE_RASA_PATCHES`` names a patch that does not exist.
+    """
     global _APPLIED
     if _APPLIED is not None:
         return _APPLIED
     chosen = selected() if names is None else names
+    if chosen:
+        import rasa
+
+        check_rasa_version(rasa.__version__)
     for name in chosen:
         PATCHES[name]()
     _APPLIED = chosen

@@ -7,7 +7,6 @@ checks that the Redis lock store answers. Exits non-zero with a plain message ot
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hotline import pgadmin  # noqa: E402
+from hotline.config import ConfigError, load_settings  # noqa: E402
 from hotline.db import dispose_engines, upgrade  # noqa: E402
 
 
@@ -32,7 +32,12 @@ def _reachable(host: str, port: int) -> bool:
 
 def main() -> int:
     """Creates the databases, migrates, checks Redis; see the module docstring."""
-    url = os.environ.get("HOTLINE_DATABASE_URL", "")
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    url = settings.database_url
     if not url.startswith("postgresql"):
         print(f"HOTLINE_DATABASE_URL must name a PostgreSQL database, not {url!r}", file=sys.stderr)
         return 2
@@ -46,7 +51,7 @@ def main() -> int:
     if not _reachable(str(lock["url"]), int(lock.get("port", 6379))):
         print(f"Redis is not answering on {lock['url']}:{lock.get('port', 6379)}", file=sys.stderr)
         return 1
-    admin = pgadmin.admin_url()
+    admin = settings.pg_admin_url
     for name in (parts.path.lstrip("/"), str(tracker["db"])):
         created = pgadmin.ensure_database(admin, name)
         print(f"PostgreSQL database {name}: {'created' if created else 'exists'}")

@@ -12,17 +12,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
+from hotline.channels.rasa_auth import rasa_jwt
 from hotline.config import ACTION_TOKEN_HEADER, PROJECT_ROOT
-from hotline.rasa_auth import rasa_jwt
 from rasa_runtime.command import serve_command
 
-RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 MODEL = PROJECT_ROOT / "models" / "hotline.tar.gz"
 TOKEN = "test-rasa-jwt-secret-0123456789abcdef"
 ACTION_TOKEN = "test-action-token"
 STARTUP_SECONDS = 240
+TRACKER_STORE = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))[
+    "tracker_store"
+]["type"]
+"""The tracker store class endpoints.yml names, which the test stack uses too."""
 
 
 def free_port() -> int:
@@ -137,9 +141,9 @@ class Stack:
         """
         from sqlalchemy import update
 
+        from hotline.casework.workflow import OPEN_STATUSES
         from hotline.db import transaction
         from hotline.models import Case
-        from hotline.workflow import OPEN_STATUSES
 
         with transaction(self.db_url) as session:
             result = session.execute(
@@ -175,7 +179,8 @@ def start_stack(workdir: Path) -> Stack:
     (workdir / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "{stack.action_url}/webhook"\n'
         f"  headers:\n    {ACTION_TOKEN_HEADER}: {ACTION_TOKEN}\n"
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
+        f"tracker_store:\n  type: {TRACKER_STORE}\n"
+        f'  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
         encoding="utf-8",
     )
     stack.env = {

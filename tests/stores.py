@@ -21,34 +21,34 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
 import hotline.db
-from hotline.actors import Actor
-from hotline.attachments import save_photo
-from hotline.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.casework.outbox import enqueue
+from hotline.channels.attachments import save_photo
+from hotline.channels.handoff import IN, OUT, record_message
 from hotline.config import PROJECT_ROOT
 from hotline.db import dispose_engines, transaction
-from hotline.handoff import IN, OUT, record_message
-from hotline.outbox import enqueue
-from hotline.self_service import request_deletion
+from hotline.residents.self_service import request_deletion
+from rasa_runtime.command import RASA_PYTHON
 from tests.services import fresh_postgres_database
 
-RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
-
-# Rasa's real SQL tracker store, with the production patches (WAL mode on SQLite), writes a
-# report conversation (two sessions: the slots are carried over into the second), prints
-# "saved" and keeps its connections open until told on stdin to read the tracker again.
+# The tracker store endpoints*.yml name (Rasa's SQL store, WAL mode on SQLite), with the
+# production patches, writes a report conversation (two sessions: the slots are carried over into
+# the second), prints "saved" and keeps its connections open until told on stdin to read the
+# tracker again.
 RASA_WRITER = textwrap.dedent(
     """
     import asyncio, json, sys
     from rasa_runtime.patches import apply
     apply()
-    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa_runtime.tracker_store import HotlineSQLTrackerStore
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import (
         ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered)
     from rasa.shared.core.trackers import DialogueStateTracker
 
     spec = json.loads(sys.argv[1])
-    store = SQLTrackerStore(Domain.empty(), **spec["store"])
+    store = HotlineSQLTrackerStore(Domain.empty(), **spec["store"])
     t0, phone, name, words = spec["t0"], spec["phone"], spec["name"], spec["words"]
 
     async def write():

@@ -29,15 +29,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.catalogue import get_catalogue
+from hotline.casework import case_vectors as vectors
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.places import place_similarity
+from hotline.casework.workflow import CaseStatus
 from hotline.config import load_settings
 from hotline.models import Case, CaseReporter, CaseVector, HotspotAlert, utcnow
-from hotline.redact import remove_numbers
-from hotline.similarity import vectors
+from hotline.privacy.redact import remove_numbers
 from hotline.similarity.matcher import COSINE_CENTRE, COSINE_SCALE, WEIGHTS, Signals, combine
-from hotline.similarity.places import place_similarity
 from hotline.text_encoder import DIM
-from hotline.workflow import CaseStatus
 
 TOPIC_CHARS = 40
 ALERT_WINDOW_DAYS = 7
@@ -158,43 +158,47 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _cosine_floor(threshold: float) -> float:
-    """The cosine below which a pair cannot reach the threshold whatever its place."""
-    logit = math.log(threshold / (1 - threshold))
-    best_place = max(WEIGHTS.place, WEIGHTS.unknown_place)
-    return COSINE_CENTRE + COSINE_SCALE * (logit - WEIGHTS.bias - best_place) / WEIGHTS.cosine
-
-
 def _clusters(cases: _Cases, threshold: float) -> list[list[int]]:
+    """Union-find over the pairs the matcher scores at least ``threshold``.
+
+    Everything but the place is scored in numpy for every pair of related categories; the
+    place (Python) only for pairs that the best place could still lift over the threshold.
+    """
     n = len(cases.ids)
     found = _UnionFind(n)
     catalogue = get_catalogue()
     by_category: dict[str, list[int]] = defaultdict(list)
     for i, category in enumerate(cases.categories):
         by_category[category].append(i)
-    floor = _cosine_floor(threshold)
+    needed = math.log(threshold / (1 - threshold)) - max(WEIGHTS.place, WEIGHTS.unknown_place)
+    days = np.array([c.timestamp() for c in cases.created]) / 86400
     place_memo: dict[tuple[str, str], float] = {}
     for category, members in by_category.items():
-        others = sorted(
-            j
-            for related in catalogue.neighbours(category)
-            if related >= category
-            for j in by_category.get(related, [])
-        )
-        if not others:
-            continue
-        rows = np.array(members)
-        cols = np.array(others)
-        cosines = cases.matrix[rows] @ cases.matrix[cols].T
-        both = cases.has_vector[rows][:, None] & cases.has_vector[cols][None, :]
-        for a, b in zip(*np.nonzero((cosines >= floor) & both), strict=True):
-            i, j = int(rows[a]), int(cols[b])
-            if i >= j and cases.categories[i] == cases.categories[j]:
+        for related in sorted(catalogue.neighbours(category)):
+            if related < category or related not in by_category:
                 continue
-            if found.find(i) == found.find(j):
-                continue
-            if _pair_score(cases, i, j, float(cosines[a, b]), place_memo) >= threshold:
-                found.union(i, j)
+            rows = np.array(members)
+            cols = np.array(by_category[related])
+            cosines = cases.matrix[rows] @ cases.matrix[cols].T
+            partial = (
+                WEIGHTS.bias
+                + WEIGHTS.cosine * (cosines - COSINE_CENTRE) / COSINE_SCALE
+                + WEIGHTS.age * np.log1p(np.abs(days[rows][:, None] - days[cols][None, :]))
+                + (WEIGHTS.related_category if related != category else 0.0)
+            )
+            possible = (
+                (partial >= needed)
+                & cases.has_vector[rows][:, None]
+                & cases.has_vector[cols][None, :]
+            )
+            if related == category:
+                possible &= rows[:, None] < cols[None, :]
+            for a, b in zip(*np.nonzero(possible), strict=True):
+                i, j = int(rows[a]), int(cols[b])
+                if found.find(i) == found.find(j):
+                    continue
+                if _pair_score(cases, i, j, float(cosines[a, b]), place_memo) >= threshold:
+                    found.union(i, j)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(n):
         groups[found.find(i)].append(i)
@@ -255,10 +259,16 @@ def _describe(cases: _Cases, members: list[int]) -> Hotspot:
     )
 
 
-def _all(session: Session, *, days: int, now: datetime) -> list[tuple[Hotspot, list[datetime]]]:
+def _all(
+    session: Session, *, days: int, now: datetime, min_count: int
+) -> list[tuple[Hotspot, list[datetime]]]:
+    """The window's clusters with at least ``min_count`` reports (only those are described:
+    a week of a district holds hundreds of single reports), ranked."""
     cases = _load(session, now - timedelta(days=days), now)
     out = []
     for members in _clusters(cases, load_settings().similar_show_threshold):
+        if sum(len(cases.reports[i]) for i in members) < min_count:
+            continue
         spot = _describe(cases, members)
         out.append((spot, sorted(t for i in members for t in cases.reports[i])))
     out.sort(key=lambda pair: (-pair[0].count, -pair[0].latest_at.timestamp(), pair[0].key))
@@ -271,7 +281,7 @@ def hotspots(
     """The hotspots of the last ``days`` days with at least ``min_count`` reports, ranked by
     reports, then by the latest report."""
     now = now or utcnow()
-    return [spot for spot, _ in _all(session, days=days, now=now) if spot.count >= min_count]
+    return [spot for spot, _ in _all(session, days=days, now=now, min_count=min_count)]
 
 
 def alert_levels(size: int, count: int) -> list[int]:
@@ -306,7 +316,8 @@ def growing_hotspots(session: Session, *, now: datetime | None = None) -> list[t
     first. Records nothing: the dashboard and the hotspots page warn with it, and
     :func:`due_hotspot_alerts` alerts each once."""
     now = now or utcnow()
-    return _growing(_all(session, days=ALERT_WINDOW_DAYS, now=now), now)
+    size = load_settings().hotspot_alert_size
+    return _growing(_all(session, days=ALERT_WINDOW_DAYS, now=now, min_count=size), now)
 
 
 @dataclass(frozen=True)
@@ -324,9 +335,12 @@ def scan_hotspots(
     """:func:`hotspots` and :func:`growing_hotspots` together: one clustering when ``days`` is
     the alert window (7), the page's and the dashboard's usual case."""
     now = now or utcnow()
-    found = _all(session, days=days, now=now)
+    size = load_settings().hotspot_alert_size
+    found = _all(session, days=days, now=now, min_count=min(min_count, size))
     alert_window = (
-        found if days == ALERT_WINDOW_DAYS else _all(session, days=ALERT_WINDOW_DAYS, now=now)
+        found
+        if days == ALERT_WINDOW_DAYS
+        else _all(session, days=ALERT_WINDOW_DAYS, now=now, min_count=size)
     )
     return HotspotScan(
         hotspots=[spot for spot, _ in found if spot.count >= min_count],

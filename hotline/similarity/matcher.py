@@ -2,12 +2,13 @@
 
 Two steps, so that the lookup stays fast on a district's whole history:
 
-1. **Candidate filter, in SQL.** Open cases, and cases resolved in the last
-   ``similar_window_days``, of the same or a related category (``related:`` in the
-   catalogue), not merged away, not consultations the assistant answered, with a stored
-   vector (:mod:`hotline.similarity.vectors`).
+1. **Candidate filter, in SQL, by category, time and place.** Open cases reported in the
+   last :data:`OPEN_MAX_DAYS` and cases resolved in the last ``similar_window_days``: of the
+   same category, or of a related one (``related:`` in the catalogue) at the same site or
+   nearby coordinates; not merged away, not consultations the assistant answered, with a
+   stored vector (:mod:`hotline.casework.case_vectors`).
 2. **Scoring, in numpy, on those candidates only.** The description's cosine to every
-   candidate in one matrix product; the place similarity (:mod:`hotline.similarity.places`)
+   candidate in one matrix product; the place similarity (:mod:`hotline.casework.places`)
    for the most similar descriptions and for every candidate at the same place; the two
    combined by a logistic model into a score from 0 to 1 (:data:`WEIGHTS`, fitted on the
    tuning half of ``tests/similarity/dev_cases.tsv`` by ``bench/similarity.py``).
@@ -22,22 +23,28 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, union_all
+from sqlalchemy import or_, select, union_all
 from sqlalchemy.orm import Session
 
-from hotline.cases import NewCase
-from hotline.catalogue import Catalogue, get_catalogue
+from hotline.casework import case_vectors as vectors
+from hotline.casework import duplicate_wording as wording
+from hotline.casework.cases import NewCase
+from hotline.casework.catalogue import Catalogue, get_catalogue
+from hotline.casework.places import geo_similarity, place_key, place_parts, place_similarity
+from hotline.casework.workflow import OPEN_STATUSES, CaseStatus
 from hotline.config import Settings, load_settings
 from hotline.models import Case, CaseVector, utcnow
-from hotline.similarity import vectors, wording
-from hotline.similarity.places import geo_similarity, place_key, place_parts, place_similarity
-from hotline.workflow import OPEN_STATUSES, CaseStatus
 
 OPEN_VALUES = tuple(sorted(s.value for s in OPEN_STATUSES))
 RECENT_VALUES = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)
 PLACE_SHORTLIST = 100
 """Candidates whose place is compared: the most similar descriptions (besides every
 candidate at the same site, and every one with coordinates nearby)."""
+OPEN_MAX_DAYS = 90
+"""Open cases reported longer ago are not candidates: under :data:`WEIGHTS` such a case
+reaches the show threshold only with a near-verbatim description at the very same place
+(tests/hotline/similarity/test_matcher.py checks this), and old stragglers would make up a
+quarter of a district's candidates."""
 SAME_PLACE_AT = 0.95
 NEARBY_PLACE_AT = 0.5
 SIMILAR_DESCRIPTION_AT = 0.88
@@ -141,15 +148,22 @@ def candidate_categories(category: str, catalogue: Catalogue | None = None) -> l
 
 def load_candidates(
     session: Session,
-    categories: Sequence[str],
+    probe: Probe,
     *,
     now: datetime,
     window_days: int,
     open_only: bool = False,
-    exclude_id: int | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Candidates:
-    """The candidate filter (see the module docstring): one SQL statement, two index ranges
-    (open cases by category and state; recently resolved ones by resolution time)."""
+    """The candidate filter, in one SQL statement (see the module docstring).
+
+    Open cases reported in the last :data:`OPEN_MAX_DAYS`, and cases resolved in the last
+    ``window_days``: of the probe's category; and of a related category only at the same
+    site (estate, road …) or with coordinates nearby. Not merged away, not consultations,
+    with a vector. Each part reads one range of a covering index.
+    """
+    related = [c for c in candidate_categories(probe.category, catalogue) if c != probe.category]
+    near = _place_condition(probe)
     columns = (
         Case.id,
         Case.category,
@@ -170,19 +184,43 @@ def load_candidates(
                 CaseVector.vector.is_not(None),
             )
         )
-        return query if exclude_id is None else query.where(Case.id != exclude_id)
+        return query if probe.exclude_id is None else query.where(Case.id != probe.exclude_id)
 
-    stmt = select_where(Case.category.in_(list(categories)), Case.status.in_(OPEN_VALUES))
+    opened = now - timedelta(days=OPEN_MAX_DAYS)
+    parts = [
+        select_where(
+            Case.category == probe.category,
+            Case.status.in_(OPEN_VALUES),
+            Case.created_at >= opened,
+        )
+    ]
+    if related and near is not None:
+        parts.append(
+            select_where(
+                Case.category.in_(related),
+                Case.status.in_(OPEN_VALUES),
+                Case.created_at >= opened,
+                near,
+            )
+        )
     if not open_only:
         # Recently resolved cases come from the resolved_at index. `|| ''` keeps the planners
         # off the category and state indexes here, which would walk every closed case.
-        recent = select_where(
-            Case.resolved_at >= now - timedelta(days=window_days),
-            (Case.category + "").in_(list(categories)),
-            (Case.status + "").in_(RECENT_VALUES),
-        )
-        stmt = union_all(stmt, recent)
-    rows = session.execute(stmt).all()
+        resolved = Case.resolved_at >= now - timedelta(days=window_days)
+        in_recent_state = (Case.status + "").in_(RECENT_VALUES)
+        parts.append(select_where(resolved, in_recent_state, Case.category + "" == probe.category))
+        if related and near is not None:
+            parts.append(
+                select_where(resolved, in_recent_state, (Case.category + "").in_(related), near)
+            )
+    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    # The DBAPI's rows as they come: these columns need no conversion, and skipping the ORM's
+    # per-row processing halves the cost of reading a few thousand candidates.
+    result = session.connection().execute(stmt)
+    try:
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
     return Candidates(
         ids=[r[0] for r in rows],
         categories=[r[1] for r in rows],
@@ -191,6 +229,20 @@ def load_candidates(
         places=[r[4] or "" for r in rows],
         matrix=vectors.unpack_many([r[5] for r in rows]),
     )
+
+
+def _place_condition(probe: Probe) -> Any:
+    """Same site as the probe, or coordinates within about 550 m; None if it has neither."""
+    conditions = []
+    if probe.place:
+        site = place_parts(probe.place).site or probe.place
+        conditions.append(CaseVector.place_key.startswith(site, autoescape=True))
+    if probe.latitude is not None and probe.longitude is not None:
+        conditions.append(
+            Case.latitude.between(probe.latitude - NEAR_DEGREES, probe.latitude + NEAR_DEGREES)
+            & Case.longitude.between(probe.longitude - NEAR_DEGREES, probe.longitude + NEAR_DEGREES)
+        )
+    return or_(*conditions) if conditions else None
 
 
 def load_details(session: Session, candidates: Candidates, indices: Sequence[int]) -> None:
@@ -342,11 +394,10 @@ def _suggest(
         return []
     candidates = load_candidates(
         session,
-        candidate_categories(probe.category),
+        probe,
         now=now,
         window_days=settings.similar_window_days,
         open_only=open_only,
-        exclude_id=probe.exclude_id,
     )
     out: list[Suggestion] = []
     for scored in score_candidates(session, probe, candidates):

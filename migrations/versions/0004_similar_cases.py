@@ -79,7 +79,8 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             'ix_cases_category_status',
-            ['category', 'status', 'merged_into', 'faq_topic', 'latitude', 'longitude'],
+            ['category', 'status', 'created_at', 'merged_into', 'faq_topic', 'latitude',
+             'longitude'],
             unique=False,
         )
 

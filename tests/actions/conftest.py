@@ -21,8 +21,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case, get_case
 from hotline.config import PROJECT_ROOT
 from hotline.db import transaction
 from hotline.models import Case, CaseEvent, OutboxMessage
@@ -75,7 +75,7 @@ def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def fresh_lookup_limits() -> None:
     """Each test starts with empty per-address counters (they live in the process)."""
-    from hotline.ratelimit import shared_limiter
+    from hotline.access.ratelimit import shared_limiter
 
     shared_limiter.cache_clear()
 
@@ -98,11 +98,11 @@ def domain() -> dict[str, Any]:
 @pytest.fixture()
 def frozen_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """Stops the case core's clock at NOW, so numbers and deadlines are fixed texts."""
-    monkeypatch.setattr("hotline.cases.utcnow", lambda: NOW)
-    monkeypatch.setattr("hotline.resident.utcnow", lambda: NOW)
+    monkeypatch.setattr("hotline.casework.cases.utcnow", lambda: NOW)
+    monkeypatch.setattr("hotline.residents.resident.utcnow", lambda: NOW)
     # The matcher weighs how long ago a case was reported, by the same clock.
     monkeypatch.setattr("hotline.similarity.matcher.utcnow", lambda: NOW)
-    monkeypatch.setattr("hotline.similarity.reporters.utcnow", lambda: NOW)
+    monkeypatch.setattr("hotline.casework.co_reporters.utcnow", lambda: NOW)
     return NOW
 
 

@@ -246,7 +246,7 @@ def test_emergency_location_does_not_move_someone_elses_case(
     assert text == NOT_YOURS.format(number=number)
     assert "位置已记录" not in text
     with transaction(db_url) as session:
-        from hotline.cases import get_case
+        from hotline.casework.cases import get_case
 
         assert get_case(session, number).location == ""
     assert all(action != "set_location" for action, _ in events_of(db_url, number))

@@ -28,11 +28,11 @@ from tests.actions.conftest import (
 OTHER_PHONE = "+8613900001234"
 NOT_FOUND = "没有找到工单 {number}，或您无权查看。请核对工单编号。"
 OWN_CASE_TEXT = (
-    "工单 SQ20250609-0001：待受理\n问题：我家楼下的路灯坏了好几天了\n"
+    "工单 SQ20250609-0001：待受理\n类别：城市管理\n问题：我家楼下的路灯坏了好几天了\n"
     "承办单位：街道城管执法中队\n办理时限：2025年6月16日前"
 )
 OTHERS_CASE_TEXT = (
-    "工单 SQ20250609-0002：待受理\n问题：三楼邻居家天天半夜装修\n"
+    "工单 SQ20250609-0002：待受理\n类别：矛盾调解\n问题：三楼邻居家天天半夜装修\n"
     "承办单位：社区人民调解委员会\n办理时限：2025年6月30日前"
 )
 ASK_LAST4 = [
@@ -134,7 +134,7 @@ async def test_status_of_a_resolved_case_shows_the_result(db, dispatcher, domain
     await ActionCheckStatus().run(dispatcher, asking(make_tracker, number), domain)
 
     assert [m["text"] for m in dispatcher.messages] == [
-        "工单 SQ20250609-0001：已办结\n问题：我家楼下的路灯坏了好几天了\n"
+        "工单 SQ20250609-0001：已办结\n类别：城市管理\n问题：我家楼下的路灯坏了好几天了\n"
         "承办单位：街道城管执法中队\n办理结果：路灯已修复"
     ]
 

@@ -22,10 +22,11 @@ from actions.duplicates import (
 )
 from actions.emergency import ActionEmergency
 from actions.report import ActionSubmitCase, ValidateReportForm
-from hotline.cases import NewCase, get_case
+from hotline.casework.cases import NewCase, get_case
+from hotline.casework.co_reporters import co_reporters, join_as_co_reporter
+from hotline.casework.spool import pending_reports
 from hotline.db import transaction
-from hotline.similarity import Suggestion, co_reporters, join_as_co_reporter
-from hotline.spool import pending_reports
+from hotline.similarity.matcher import Suggestion
 from tests.actions.conftest import (
     APOLOGY,
     FORM_STARTED,

@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.emergency import ActionEmergency, ActionEmergencyLocation
-from hotline.spool import flush_spool, pending_reports
+from hotline.casework.spool import flush_spool, pending_reports
 from tests.actions.conftest import (
     APOLOGY,
     LOOKUP_APOLOGY,

@@ -18,8 +18,8 @@ from actions.report import (
     ValidateReportForm,
     reads_as_report,
 )
-from hotline.routing import CONFIDENT_ROUTE
-from hotline.spool import flush_spool, pending_reports
+from hotline.casework.routing import CONFIDENT_ROUTE
+from hotline.casework.spool import flush_spool, pending_reports
 from tests.actions.conftest import (
     APOLOGY,
     FORM_STARTED,
@@ -940,8 +940,9 @@ async def test_database_down_spools_and_flush_logs_once(
         (
             SENDER,
             "status",
-            "系统已恢复，您之前反映的问题已登记，工单编号 SQ20250609-0001，"
-            "承办单位：街道城管执法中队，办理时限：2025年6月16日。",
+            "系统已恢复，您之前反映的问题已登记。\n工单编号：SQ20250609-0001\n"
+            "承办单位：街道城管执法中队\n办理时限：2025年6月16日前\n"
+            "查询进度请发送「查询 SQ20250609-0001」。处理有进展时我们会通知您。",
         )
     ]
     assert pending_reports() == []

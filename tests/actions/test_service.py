@@ -15,7 +15,7 @@ from actions.service import (
     ActionRequestHuman,
     ActionSaveRatingComment,
 )
-from hotline import handoff
+from hotline.channels import handoff
 from hotline.db import transaction
 from hotline.models import Conversation, User
 from tests.actions.conftest import (

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hotline import accounts
+from hotline.access import accounts
 from hotline.db import transaction
 from tests.bot.conftest import rasa, tg  # noqa: F401  (the fake Rasa and fake Telegram)
 from tests.bot.fake_rasa import FakeRasa

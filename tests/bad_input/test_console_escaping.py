@@ -25,9 +25,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from hotline import accounts, canned, directory, handoff, outbox
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action, get_case
+from hotline.access import accounts
+from hotline.casework import canned, directory, outbox
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, apply_action, get_case
+from hotline.channels import handoff
 from hotline.db import transaction
 from hotline.models import DataRequest
 from tests.bad_input.conftest import assert_no_leak

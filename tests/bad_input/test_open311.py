@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotline import accounts
-from hotline.cases import get_case
+from hotline.access import accounts
+from hotline.casework.cases import get_case
 from hotline.db import transaction
-from hotline.redact import redact_for_publication
+from hotline.privacy.redact import redact_for_publication
 from tests.bad_input.conftest import assert_no_leak
 from tests.bad_input.strategies import (
     CONTROL,

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hotline import accounts
+from hotline.access import accounts
+from hotline.channels.gateway import RATE_LIMIT_PER_MINUTE
 from hotline.db import transaction
-from hotline.gateway import RATE_LIMIT_PER_MINUTE
 from tests.bad_input.conftest import assert_chinese
 from tests.bot.conftest import CHAT, start_bot
 from tests.bot.fake_rasa import FakeRasa

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from hotline import gateway
+from hotline.channels import gateway
 from tests.bad_input.conftest import CJK, assert_chinese, assert_no_leak
 from tests.bad_input.strategies import HTML_INJECTION, SQL_INJECTION, hostile_text
 from tests.faults.conftest import DESCRIPTION, cases_of

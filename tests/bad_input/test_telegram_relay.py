@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import SORRY
-from hotline.gateway import MAX_MESSAGE_CHARS
+from hotline.channels.gateway import MAX_MESSAGE_CHARS
 from tests.bad_input.conftest import assert_no_leak
 from tests.bad_input.strategies import hostile_text
 from tests.bot.conftest import Harness, start_bot

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from hotline.gateway import MAX_MESSAGE_CHARS, RATE_LIMIT_PER_MINUTE
+from hotline.channels.gateway import MAX_MESSAGE_CHARS, RATE_LIMIT_PER_MINUTE
 from tests.bad_input.conftest import ChatResident, assert_chinese, assert_no_leak
 from tests.bad_input.strategies import MALFORMED_JSON, NAMED, hostile_text
 from tests.bot.fake_rasa import FakeRasa

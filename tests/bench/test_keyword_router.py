@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.keyword_router import KeywordRouter
-from hotline.catalogue import get_catalogue
+from hotline.casework.catalogue import get_catalogue
 
 
 def _router() -> KeywordRouter:

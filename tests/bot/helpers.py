@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hotline import outbox
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.casework import outbox
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case, get_case
 from hotline.db import transaction
 from hotline.models import OutboxMessage, User
 from tests.bot.conftest import CHAT

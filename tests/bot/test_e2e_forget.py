@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application, polling
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action, get_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, apply_action, get_case
 from hotline.cli import main
 from hotline.db import dispose_engines, transaction
 from hotline.models import DataRequest

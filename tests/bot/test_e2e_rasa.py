@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_application, polling
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action, get_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, apply_action, get_case
 from hotline.db import transaction
 from hotline.models import Case
 from tests.bot.conftest import settings_for

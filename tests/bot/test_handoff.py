@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hotline import handoff
+from hotline.channels import handoff
 from hotline.db import transaction
 from hotline.models import ConversationMessage, User
 from tests.bot.conftest import Harness

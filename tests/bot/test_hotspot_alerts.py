@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
 from hotline.db import transaction
 from tests.bot.conftest import start_bot
 from tests.bot.fake_rasa import FakeRasa

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.gateway import MAX_MESSAGE_CHARS, RATE_LIMIT_PER_MINUTE
+from hotline.channels.gateway import MAX_MESSAGE_CHARS, RATE_LIMIT_PER_MINUTE
 from tests.bot.conftest import CHAT, Harness
 
 pytestmark = pytest.mark.timeout(90)

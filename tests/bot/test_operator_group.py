@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.cases import case_events, get_case
+from hotline.casework.cases import case_events, get_case
 from hotline.db import transaction
 from tests.bot.conftest import Harness, start_bot
 from tests.bot.fake_rasa import FakeRasa
@@ -74,9 +74,9 @@ async def test_no_group_no_posts(bot: Harness, tg: FakeTelegram, db_url: str) ->
     "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 def test_link_operator_by_cli(engine: str, request: pytest.FixtureRequest) -> None:
+    from hotline.channels.operator_alerts import staff_for_channel_user
     from hotline.cli import main
     from hotline.models import User
-    from hotline.operator_alerts import staff_for_channel_user
 
     url = request.getfixturevalue("db_url" if engine == "sqlite" else "pg_url")
     operator(url, "alice")

@@ -8,9 +8,10 @@ import time
 import pytest
 
 from bot.background import BackgroundWork
-from hotline import delivery, outbox
+from hotline.casework import outbox
+from hotline.casework.vocab import Channel
+from hotline.channels import delivery
 from hotline.db import transaction
-from hotline.vocab import Channel
 from tests.bot.conftest import CHAT, Harness, start_bot
 from tests.bot.fake_rasa import FakeRasa
 from tests.bot.helpers import enqueue, outbox_row

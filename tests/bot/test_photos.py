@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hotline.attachments import MAX_PHOTO_BYTES, link_unassigned
+from hotline.channels.attachments import MAX_PHOTO_BYTES, link_unassigned
 from hotline.db import transaction
 from hotline.models import Attachment, Case
 from tests.bot.conftest import CHAT, Harness

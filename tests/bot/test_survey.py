@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bot.background import close_unanswered_surveys
-from hotline import followup
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action, case_events, get_case
+from hotline.casework import followup
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, apply_action, case_events, get_case
 from hotline.db import transaction
 from hotline.models import utcnow
 from tests.bot.conftest import CHAT, Harness, start_bot

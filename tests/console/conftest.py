@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hotline import accounts
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.access import accounts
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
 from hotline.db import transaction
 
 PASSWORD = "correct-horse-1"
@@ -138,7 +138,7 @@ PATH_TO = {
 
 def case_in(status: str, **overrides: Any) -> str:
     """A case brought to ``status`` through the core's own actions; returns its number."""
-    from hotline.cases import ActionInput, apply_action, get_case
+    from hotline.casework.cases import ActionInput, apply_action, get_case
 
     number = new_case(**overrides)
     with transaction() as session:
@@ -151,7 +151,7 @@ def case_in(status: str, **overrides: Any) -> str:
 
 def status_of(number: str) -> str:
     """The current status of a case."""
-    from hotline.cases import get_case
+    from hotline.casework.cases import get_case
 
     with transaction() as session:
         return get_case(session, number).status

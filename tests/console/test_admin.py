@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hotline import accounts
+from hotline.access import accounts
 from hotline.db import transaction
 from hotline.models import CaseEvent, Department
 from tests.console.conftest import case_in, csrf_of, login, make_client
@@ -216,7 +216,7 @@ def test_canned_replies(admin: TestClient, operator: TestClient) -> None:
     )
     number = case_in("accepted")
     assert "您的诉求已受理。" in operator.get(f"/cases/{number}").text
-    from hotline import canned
+    from hotline.casework import canned
 
     with transaction() as session:
         reply_id = canned.list_replies(session)[0].id

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from hotline import accounts
+from hotline.access import accounts
 from hotline.db import transaction
 from tests.console.conftest import case_in, make_client, new_case
 

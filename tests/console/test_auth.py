@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from console.app import SESSION_COOKIE
-from hotline import accounts
+from hotline.access import accounts
 from hotline.db import transaction
 from hotline.models import CaseEvent
 from tests.console.conftest import PASSWORD, csrf_of, login, new_case, page_csrf

@@ -22,9 +22,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from hotline import accounts, handoff
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.access import accounts
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.channels import handoff
 from hotline.db import transaction
 from hotline.models import utcnow
 from tests.services import require_chromium
@@ -361,7 +362,9 @@ def test_operator_takes_a_handoff_from_the_web_chat(server: str, browser: Browse
     operator.fill("#to-case-form input[name=location]", "幸福小区3栋")
     operator.click("#to-case-button")
     expect(operator.locator(".flash-ok")).to_contain_text("已登记工单")
-    expect(resident.locator(".bubble-bot").last).to_contain_text("已为您登记工单", timeout=WAIT_MS)
+    expect(resident.locator(".bubble-bot").last).to_contain_text(
+        "已为您登记，工单编号", timeout=WAIT_MS
+    )
     operator.wait_for_timeout(500)
     operator.screenshot(path=str(SCREENSHOTS / "handoff.png"))
     resident.screenshot(path=str(SCREENSHOTS / "webchat.png"))

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hotline import accounts
-from hotline.cases import case_events, get_case
+from hotline.access import accounts
+from hotline.casework.cases import case_events, get_case
+from hotline.casework.workflow import OPERATOR_ACTIONS, TRANSITIONS, CaseStatus
 from hotline.db import transaction
 from hotline.models import OutboxMessage
-from hotline.workflow import OPERATOR_ACTIONS, TRANSITIONS, CaseStatus
 from tests.console.conftest import PATH_TO, case_in, csrf_of, make_client, new_case, status_of
 
 
@@ -132,8 +132,8 @@ def test_extension_only_once(operator: TestClient) -> None:
 
 
 def test_reply_with_a_canned_reply_goes_to_the_outbox(operator: TestClient) -> None:
-    from hotline import canned
-    from hotline.actors import Actor
+    from hotline.casework import canned
+    from hotline.casework.actors import Actor
 
     with transaction() as session:
         reply = canned.add_reply(
@@ -245,8 +245,8 @@ def test_api_resolve_from_dispatched_and_in_progress(api: TestClient) -> None:
 
 
 def test_api_dispatch_without_department_uses_the_default(api: TestClient) -> None:
-    from hotline.actors import Actor
-    from hotline.directory import add_department, set_category_department
+    from hotline.casework.actors import Actor
+    from hotline.casework.directory import add_department, set_category_department
 
     with transaction() as session:
         add_department(session, "街道照明所", actor=Actor.system())

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hotline import handoff
-from hotline.cases import case_events, get_case
+from hotline.casework.cases import case_events, get_case
+from hotline.channels import handoff
 from hotline.db import transaction
 from hotline.models import Attachment, Case, CaseEvent
 from tests.console.conftest import case_in, csrf_of, make_client, new_case

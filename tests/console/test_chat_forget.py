@@ -12,11 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from hotline import gateway, self_service
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.channels import gateway
 from hotline.db import dispose_engines, transaction
 from hotline.models import DataRequest, utcnow
+from hotline.residents import self_service
 from tests.console.conftest import csrf_of
 from tests.console.test_handoff_and_chat import Resident
 from tests.stores import RasaWriter, files_holding, new_resident

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select, text
 
-from hotline import accounts
-from hotline.actors import Actor
-from hotline.cases import apply_action, get_case
+from hotline.access import accounts
+from hotline.casework.actors import Actor
+from hotline.casework.cases import apply_action, get_case
 from hotline.db import transaction
 from hotline.models import CaseEvent, OutboxMessage
 from tests.console.conftest import make_client, new_case

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from hotline import accounts
-from hotline.cases import case_events, get_case
+from hotline.access import accounts
+from hotline.casework.cases import case_events, get_case
 from hotline.db import get_engine, transaction
 from hotline.models import utcnow
 from tests.console.conftest import case_in, csrf_of, make_client, new_case, status_of
@@ -127,8 +127,8 @@ def test_hotspot_days_are_checked(api: TestClient, days: str, message: str) -> N
 
 def test_hotspots_window_leaves_older_cases_out(api: TestClient) -> None:
     old = utcnow() - timedelta(days=10)
-    from hotline.actors import Actor
-    from hotline.cases import NewCase, create_case
+    from hotline.casework.actors import Actor
+    from hotline.casework.cases import NewCase, create_case
 
     with transaction() as session:
         for i, text in enumerate(LAMP_TEXTS[:3]):
@@ -179,7 +179,7 @@ def test_case_page_shows_suggestions_with_reason_and_merge_buttons(operator: Tes
     panel = _suggestion_forms(page)
     assert "可能重复的工单" in panel and first in panel and unrelated not in panel
     with transaction() as session:
-        from hotline.similarity import similar_cases
+        from hotline.similarity.matcher import similar_cases
 
         [best, *_] = similar_cases(session, get_case(session, second))
     assert best.reason in panel and f"{round(best.score * 100)}%" in panel
@@ -260,7 +260,7 @@ def test_merge_buttons_follow_what_the_workflow_allows(operator: TestClient) -> 
 
 
 def test_co_reporters_show_with_masked_phones(operator: TestClient) -> None:
-    from hotline.similarity import join_as_co_reporter
+    from hotline.casework.co_reporters import join_as_co_reporter
 
     [first] = lamp_cases(1)
     with transaction() as session:

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hotline import gateway, handoff
+from hotline.channels import gateway, handoff
 from hotline.db import transaction
 from hotline.models import Case, OutboxMessage
 from tests.console.conftest import csrf_of, make_client, page_csrf
@@ -187,7 +187,7 @@ def test_full_handoff_between_operator_and_web_chat(
 def test_only_the_holder_may_chat_and_supervisors_may_take_over(
     resident: Resident, as_role: Callable[[str], TestClient], role_users: dict[str, int]
 ) -> None:
-    from hotline import accounts
+    from hotline.access import accounts
 
     with transaction() as session:
         accounts.create_user(session, "op2", "correct-horse-1", "operator")
@@ -265,7 +265,7 @@ def test_handoff_errors(operator: TestClient, resident: Resident) -> None:
 
 def test_poll_is_a_post_with_the_chat_token(resident: Resident) -> None:
     """Polling marks messages delivered: a GET (a link, an image on another site) must not."""
-    from hotline import outbox
+    from hotline.casework import outbox
 
     with transaction() as session:
         outbox.enqueue(session, resident.sender, "话务员：您好", "chat")

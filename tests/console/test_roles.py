@@ -9,7 +9,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from console.app import create_app
-from hotline import accounts, handoff
+from hotline.access import accounts
+from hotline.channels import handoff
 from hotline.db import transaction
 from tests.console.conftest import PASSWORD, csrf_of, make_client, new_case, page_csrf
 

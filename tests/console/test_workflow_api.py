@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from hotline.workflow import OPERATOR_ACTIONS
+from hotline.casework.workflow import OPERATOR_ACTIONS
 from tests.console.conftest import case_in, make_client, new_case, status_of
 from tests.console.test_api import token_for
 from tests.hotline.test_workflow_table import ALLOWED, STATUSES, TARGET

@@ -8,54 +8,36 @@ co-reporter (one case; both get the resolution notice and the survey), no logs a
 from __future__ import annotations
 
 import re
-import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action, get_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, apply_action, get_case
+from hotline.casework.co_reporters import co_reporters
 from hotline.db import transaction
 from hotline.models import Case, CaseEvent, OutboxMessage
-from hotline.similarity.reporters import co_reporters
+from tests.dialogue.conversation import Conversation, Reply, texts
 from tests.servers import Stack
 
 pytestmark = pytest.mark.slow
 
-Reply = list[dict[str, Any]]
 ASKED_SAME = "是否为同一问题"
 SUMMARY = "请核对登记信息"
 NUMBER = re.compile(r"SQ\d{8}-\d{4}")
 
 
-def _texts(replies: Reply) -> str:
-    return "\n".join(str(r.get("text") or "") for r in replies)
-
-
 @dataclass
-class Resident:
-    """One resident's conversation over the REST channel."""
-
-    stack: Stack
-    sender: str = field(default_factory=lambda: f"web:{uuid.uuid4().hex[:10]}")
-    log: list[tuple[str, str]] = field(default_factory=list)
-
-    def say(self, text: str) -> Reply:
-        replies = self.stack.say(self.sender, text)
-        self.log.append((text, _texts(replies)))
-        return replies
-
-    def transcript(self) -> str:
-        return "\n".join(f"> {said}\n< {answer}" for said, answer in self.log)
+class Resident(Conversation):
+    """One resident who reports a problem."""
 
     def report(self, first: str, answers: dict[str, str]) -> Reply:
         """Describes the problem and answers the form until the summary or the same-problem
         question, whichever comes first; returns that reply."""
         replies = self.say(first)
         for _ in range(8):
-            text = _texts(replies)
+            text = texts(replies)
             if ASKED_SAME in text or SUMMARY in text:
                 return replies
             if "哪一类" in text:
@@ -71,10 +53,8 @@ class Resident:
         pytest.fail(f"the form never ended:\n{self.transcript()}")
 
     def cases(self, db_url: str) -> list[Case]:
-        with transaction(db_url) as session:
-            found = list(session.scalars(select(Case).where(Case.resident_ref == self.sender)))
-            session.expunge_all()
-        return found
+        """The cases this resident logged."""
+        return self.all_cases(db_url)
 
 
 def _buttons(replies: Reply) -> list[tuple[str, str]]:
@@ -86,8 +66,8 @@ def first_report(stack: Stack, first: str, place: str) -> tuple[Resident, str]:
     resident = Resident(stack)
     answers = {"location": place, "phone": "13812345678", "contact_name": "王先生"}
     summary = resident.report(first, answers)
-    assert SUMMARY in _texts(summary), resident.transcript()
-    done = _texts(resident.say("/affirm"))
+    assert SUMMARY in texts(summary), resident.transcript()
+    done = texts(resident.say("/affirm"))
     [number] = set(NUMBER.findall(done)) or {None}
     assert number, resident.transcript()
     return resident, number
@@ -95,7 +75,7 @@ def first_report(stack: Stack, first: str, place: str) -> tuple[Resident, str]:
 
 def asked_about(resident: Resident, replies: Reply, number: str) -> None:
     """The reply asks once, naming the open case and its status, with the two buttons."""
-    text = _texts(replies)
+    text = texts(replies)
     assert f"该问题已有居民反映（工单 {number}，待受理），是否为同一问题？" in text, (
         resident.transcript()
     )
@@ -118,7 +98,7 @@ def test_the_second_resident_joins_the_case_and_both_hear_the_resolution(
         {"location": place, "phone": "13912345678", "contact_name": "李女士"},
     )
     asked_about(second, replies, number)
-    joined = _texts(second.say("/affirm"))
+    joined = texts(second.say("/affirm"))
     assert f"已将您登记为工单 {number} 的共同反映人" in joined, second.transcript()
     assert "满意度回访" in joined
 
@@ -161,7 +141,7 @@ def test_the_second_resident_joins_the_case_and_both_hear_the_resolution(
     assert all(number in text and "已更换灯泡" in text for _, text in surveys)
 
     # The co-reporter answers the survey through the assistant; the case stays resolved.
-    rated = _texts(second.say(f'/rate_case{{"case_number": "{number}", "rating": "satisfied"}}'))
+    rated = texts(second.say(f'/rate_case{{"case_number": "{number}", "rating": "satisfied"}}'))
     assert "感谢" in rated, second.transcript()
     with transaction(rasa_stack.db_url) as session:
         case = get_case(session, number)
@@ -181,8 +161,8 @@ def test_no_logs_a_second_case_as_before(rasa_stack: Stack) -> None:
     )
     asked_about(second, replies, number)
     summary = second.report("/deny", {"phone": "13912345678", "contact_name": "赵先生"})
-    assert SUMMARY in _texts(summary), second.transcript()
-    done = _texts(second.say("/affirm"))
+    assert SUMMARY in texts(summary), second.transcript()
+    done = texts(second.say("/affirm"))
     [new] = set(NUMBER.findall(done))
     assert new != number
     [case] = second.cases(rasa_stack.db_url)

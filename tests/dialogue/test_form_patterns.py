@@ -7,24 +7,20 @@ different slots, and that exactly one case is logged with the resident's words a
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import select
 
-from hotline.catalogue import get_catalogue
+from hotline.casework.catalogue import get_catalogue
 from hotline.config import PROJECT_ROOT
-from hotline.db import transaction
 from hotline.models import Case
+from tests.dialogue.conversation import Conversation, Reply, texts
 from tests.servers import Stack
 
 pytestmark = pytest.mark.slow
 
-Reply = list[dict[str, Any]]
 
 DEFAULT = "抱歉，我没太明白"
 OUT_OF_SCOPE = "不在社区服务热线的服务范围内"
@@ -56,13 +52,9 @@ def _questions() -> dict[str, tuple[str, ...]]:
     }
 
 
-def _texts(replies: Reply) -> str:
-    return "\n".join(str(r.get("text") or "") for r in replies)
-
-
 def asked_slots(replies: Reply) -> list[str]:
     """The slots a reply asks for, in order of the form."""
-    text = _texts(replies)
+    text = texts(replies)
     return [slot for slot, marks in _questions().items() if any(m in text for m in marks)]
 
 
@@ -71,35 +63,23 @@ def _buttons(replies: Reply) -> list[dict[str, str]]:
 
 
 @dataclass
-class Talk:
+class Talk(Conversation):
     """One resident's conversation; every reply is checked to ask at most one question."""
 
-    stack: Stack
-    sender: str = field(default_factory=lambda: f"web:{uuid.uuid4().hex[:10]}")
-    log: list[tuple[str, str]] = field(default_factory=list)
-
-    def say(self, text: str) -> Reply:
-        replies = self.stack.say(self.sender, text)
-        self.log.append((text, _texts(replies)))
+    def check(self, replies: Reply) -> None:
+        """No reply asks for two different slots."""
         asked = asked_slots(replies)
         assert len(asked) <= 1, f"one reply asks for {asked}:\n{self.transcript()}"
-        return replies
-
-    def transcript(self) -> str:
-        return "\n".join(f"> {said}\n< {answer}" for said, answer in self.log)
 
     def cases(self, *, consultations: bool = False) -> list[Case]:
         """The reports logged for this resident (or the answered policy questions)."""
-        with transaction(self.stack.db_url) as session:
-            found = list(session.scalars(select(Case).where(Case.resident_ref == self.sender)))
-            session.expunge_all()
-        return [c for c in found if (c.faq_topic is not None) == consultations]
+        return [c for c in self.all_cases() if (c.faq_topic is not None) == consultations]
 
 
 def route(talk: Talk, replies: Reply, acceptable: set[str]) -> Reply:
     """Checks the first reply routed the report: confidently to an acceptable category, or
     with an acceptable one among the buttons, which is then chosen."""
-    text = _texts(replies)
+    text = texts(replies)
     assert DEFAULT not in text and OUT_OF_SCOPE not in text, talk.transcript()
     assert FAQ_ANSWER not in text, talk.transcript()
     names = {get_catalogue().get(code).name: code for code in acceptable}
@@ -136,7 +116,7 @@ def answer_until_summary(
 def confirm(talk: Talk, replies: Reply, how: str = "/affirm") -> Case:
     """Confirms the summary and returns the one case logged."""
     assert asked_slots(replies) == ["confirmed"], talk.transcript()
-    done = _texts(talk.say(how))
+    done = texts(talk.say(how))
     assert CONFIRMED in done, talk.transcript()
     cases = talk.cases()
     assert len(cases) == 1, f"{len(cases)} cases:\n{talk.transcript()}"
@@ -163,7 +143,7 @@ def test_a_long_first_message_keeps_the_place_and_the_phone(
     summary = answer_until_summary(
         talk, replies, {"contact_name": "孙"}, never_ask=("location", "phone")
     )
-    assert "135****5678" in _texts(summary)
+    assert "135****5678" in texts(summary)
     case = confirm(talk, summary)
     assert case.description == first
     assert case.category == "property_housing"
@@ -257,14 +237,14 @@ def test_a_community_name_and_a_one_character_surname_are_answers(
     asked = asked_slots(replies)
     assert asked == ["location"], talk.transcript()
     replies = talk.say(place)
-    assert OUT_OF_SCOPE not in _texts(replies), talk.transcript()
+    assert OUT_OF_SCOPE not in texts(replies), talk.transcript()
     assert asked_slots(replies) == ["phone"], talk.transcript()
     replies = talk.say(phone)
     assert asked_slots(replies) == ["contact_name"], talk.transcript()
     replies = talk.say(name)
-    assert "好的。还有其他需要帮忙的吗" not in _texts(replies), talk.transcript()
+    assert "好的。还有其他需要帮忙的吗" not in texts(replies), talk.transcript()
     assert asked_slots(replies) == ["confirmed"], talk.transcript()
-    assert "称呼：孙" in _texts(replies)
+    assert "称呼：孙" in texts(replies)
     case = confirm(talk, replies)
     assert (case.location, case.phone, case.contact_name) == ("滨湖社区", "+8613912345678", "孙")
 
@@ -294,8 +274,8 @@ def test_registering_after_an_faq_answer_logs_a_case_not_the_faq_again(
 ) -> None:
     talk = Talk(rasa_stack)
     question, register_words, description = REGISTER_AFTER_FAQ[register]
-    assert FAQ_ANSWER in _texts(talk.say(question)), talk.transcript()
-    assert _responses()["utter_report_start"] in _texts(talk.say(register_words)), talk.transcript()
+    assert FAQ_ANSWER in texts(talk.say(question)), talk.transcript()
+    assert _responses()["utter_report_start"] in texts(talk.say(register_words)), talk.transcript()
     acceptable = {"elderly_care", "social_security", "social_assistance"}
     replies = route(talk, talk.say(description), acceptable)
     summary = answer_until_summary(
@@ -337,12 +317,12 @@ def test_declining_the_phone_gets_the_reason_and_the_report_goes_on(
     replies = route(talk, talk.say(first), {"property_housing", "city_management"})
     replies = _until(talk, replies, "phone", {"location": "幸福小区3栋2单元"})
     replies = talk.say(NO_PHONE[register])
-    text = _texts(replies)
+    text = texts(replies)
     assert _responses()["utter_phone_declined"] in text, talk.transcript()
     assert "非数字" not in text and "转人工" not in text, talk.transcript()
     assert asked_slots(replies) == ["contact_name"], talk.transcript()
     summary = talk.say("匿名")
-    assert "电话：未留" in _texts(summary), talk.transcript()
+    assert "电话：未留" in texts(summary), talk.transcript()
     case = confirm(talk, summary)
     assert case.phone is None
     assert case.contact_name == "匿名"
@@ -366,7 +346,7 @@ def test_traditional_characters_get_one_question_and_keep_the_original_words(
     talk = Talk(rasa_stack)
     first = TRADITIONAL[register]
     replies = talk.say(first)
-    text = _texts(replies)
+    text = texts(replies)
     assert not [c for c in CONTRADICTIONS if c in text], talk.transcript()
     assert len(asked_slots(replies)) == 1, talk.transcript()
     replies = route(talk, replies, {"city_management"})
@@ -375,7 +355,7 @@ def test_traditional_characters_get_one_question_and_keep_the_original_words(
         replies,
         {"location": "幸福小區3棟門口", "phone": "13812345678", "contact_name": "陳先生"},
     )
-    assert first in _texts(summary), talk.transcript()
+    assert first in texts(summary), talk.transcript()
     case = confirm(talk, summary)
     assert case.description == first
     assert case.category == "city_management"
@@ -447,7 +427,7 @@ def test_a_remark_during_the_form_is_answered_not_kept(rasa_stack: Stack, regist
     replies = route(talk, talk.say("路灯坏了好几天了，晚上黑漆漆的"), {"city_management"})
     assert asked_slots(replies) == ["location"], talk.transcript()
     replies = talk.say(REMARKS[register])
-    text = _texts(replies)
+    text = texts(replies)
     assert _responses()["utter_iamabot"] in text, talk.transcript()
     assert asked_slots(replies) == ["location"], talk.transcript()
     summary = answer_until_summary(
@@ -463,11 +443,11 @@ def test_only_the_message_right_after_registering_is_taken_as_the_description(
     rasa_stack: Stack,
 ) -> None:
     talk = Talk(rasa_stack)
-    assert _responses()["utter_report_start"] in _texts(talk.say("我要登记")), talk.transcript()
+    assert _responses()["utter_report_start"] in texts(talk.say("我要登记")), talk.transcript()
     talk.say("查询进度")
     # A policy question later on is answered, not logged as a report.
     replies = talk.say("高龄津贴怎么申请")
-    assert FAQ_ANSWER in _texts(replies), talk.transcript()
+    assert FAQ_ANSWER in texts(replies), talk.transcript()
     assert asked_slots(replies) == [], talk.transcript()
     assert talk.cases() == []
 
@@ -485,7 +465,7 @@ def test_a_place_mentioned_while_asked_for_the_phone_keeps_the_place_given(
     replies = talk.say("我不方便留电话")
     assert asked_slots(replies) == ["contact_name"], talk.transcript()
     summary = talk.say("孙")
-    assert "地点：滨湖社区\n" in _texts(summary), talk.transcript()
+    assert "地点：滨湖社区\n" in texts(summary), talk.transcript()
     case = confirm(talk, summary)
     assert (case.location, case.phone, case.case_type) == ("滨湖社区", None, "suggestion")
 

@@ -12,10 +12,10 @@ import uuid
 import httpx
 import pytest
 
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.access.ratelimit import rule
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
 from hotline.db import transaction
-from hotline.ratelimit import rule
 from tests.servers import Stack
 
 pytestmark = pytest.mark.slow

@@ -250,7 +250,7 @@ def test_no_evaluation_sentence_is_in_or_near_the_training_data() -> None:
 
 
 def test_the_development_sets_are_big_enough_and_use_catalogue_codes() -> None:
-    from hotline.catalogue import get_catalogue
+    from hotline.casework.catalogue import get_catalogue
 
     codes = {category.code for category in get_catalogue().categories}
     civic = read_tsv(DEV_CIVIC)
@@ -271,7 +271,7 @@ def test_the_development_sets_are_big_enough_and_use_catalogue_codes() -> None:
 
 
 def test_each_category_has_enough_training_examples() -> None:
-    from hotline.catalogue import get_catalogue
+    from hotline.casework.catalogue import get_catalogue
 
     counts = Counter(ex.category for ex in training_examples() if ex.category)
     thin = {
@@ -287,7 +287,7 @@ def test_each_category_has_enough_training_examples() -> None:
 
 
 def test_the_old_test_set_covers_every_category() -> None:
-    from hotline.catalogue import get_catalogue
+    from hotline.casework.catalogue import get_catalogue
 
     examples = list(nlu_examples(TEST_NLU))
     categories = Counter(ex.category for ex in examples if ex.category)

@@ -10,12 +10,13 @@ import httpx
 import pytest
 import yaml
 
-from hotline.catalogue import get_catalogue
-from hotline.cli_routing import parse_text
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.routing import category_for_parse
+from hotline.cli.routing import parse_text
 from hotline.config import PROJECT_ROOT
-from hotline.evaluation import parse_out_of_scope, parse_tsv, two_stage_summary
-from hotline.routing import category_for_parse
-from tests.servers import MODEL, RASA, TOKEN, Stack
+from hotline.reporting.evaluation import parse_out_of_scope, parse_tsv, two_stage_summary
+from rasa_runtime.command import RASA
+from tests.servers import MODEL, TOKEN, Stack
 
 pytestmark = pytest.mark.slow
 MIN_CIVIC_ACCURACY = 0.80

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from hotline.channels.rasa_auth import rasa_jwt
 from hotline.db import transaction
 from hotline.models import Case, CaseEvent
-from hotline.rasa_auth import rasa_jwt
 from tests.servers import TOKEN, Stack
 
 pytestmark = pytest.mark.slow

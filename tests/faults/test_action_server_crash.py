@@ -1,7 +1,7 @@
 """The action server dies (SIGKILL): mid-form, and right after it committed a case.
 
-Through the resident's path (``hotline.gateway.relay``, as the web chat and the Telegram bot
-use it) against the real Rasa server and action server.
+Through the resident's path (``hotline.channels.gateway.relay``, as the web chat and the Telegram
+bot use it) against the real Rasa server and action server.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import signal
 import pytest
 from sqlalchemy import select
 
-from hotline import gateway
+from hotline.channels import gateway
 from hotline.db import transaction
 from hotline.models import ConversationMessage
 from tests.faults.conftest import (

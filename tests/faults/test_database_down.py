@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from hotline.casework.spool import flush_spool, pending_reports
 from hotline.db import transaction, upgrade
 from hotline.models import OutboxMessage
-from hotline.spool import flush_spool, pending_reports
 from tests.faults.conftest import (
     CASE_NUMBER,
     answer_until_summary,

@@ -18,7 +18,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.delivery import OutboxSender
-from hotline import outbox
+from hotline.casework import outbox
 from tests.bot.conftest import TOKEN
 from tests.bot.helpers import enqueue, new_case, outbox_row
 from tests.fakes.telegram_api import FakeTelegram
@@ -93,7 +93,7 @@ async def test_errors_are_retried_then_failed_and_shown(
 
 
 def _case_id(number: str) -> int:
-    from hotline.cases import get_case
+    from hotline.casework.cases import get_case
     from hotline.db import transaction
 
     with transaction() as session:

@@ -27,7 +27,8 @@ from telegram import Bot
 
 from bot.background import BackgroundWork
 from bot.delivery import OutboxSender
-from hotline import delivery, gateway, outbox
+from hotline.casework import outbox
+from hotline.channels import delivery, gateway
 from hotline.db import transaction
 from hotline.models import ConversationMessage
 from tests.bot.conftest import CHAT, TOKEN, start_bot

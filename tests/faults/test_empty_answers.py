@@ -11,9 +11,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hotline import gateway, handoff, outbox
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.casework import outbox
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
+from hotline.channels import gateway, handoff
 from hotline.db import transaction
 from hotline.models import ConversationMessage
 from tests.bot.conftest import CHAT, start_bot
@@ -84,7 +85,7 @@ async def test_cases_already_told_or_not_theirs_are_not_announced(
         if how == "told in the chat":
             handoff.record_message(session, SENDER, handoff.OUT, "bot", f"工单编号：{number}")
         elif how == "told by the outbox":
-            from hotline.cases import get_case
+            from hotline.casework.cases import get_case
 
             case = get_case(session, number)
             outbox.enqueue(

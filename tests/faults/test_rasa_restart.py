@@ -12,7 +12,7 @@ import signal
 import pytest
 from sqlalchemy import select
 
-from hotline import gateway
+from hotline.channels import gateway
 from hotline.db import transaction
 from hotline.models import ConversationMessage
 from tests.faults.conftest import (

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hotline import spool
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.casework import spool
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
+from hotline.casework.spool import SpoolFlusher, flush_spool, pending_reports, spool_report
+from hotline.config import ConfigError
 from hotline.db import transaction
 from hotline.models import Case, OutboxMessage
-from hotline.spool import SpoolFlusher, flush_spool, pending_reports, spool_report
 
 SENDER = "web:spool-resident"
 REAL_ENSURE_FLUSHER = spool.ensure_flusher
@@ -163,8 +164,11 @@ def test_flusher_is_off_with_a_zero_interval(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("HOTLINE_SPOOL_FLUSH_SECONDS", "0")
     flusher = SpoolFlusher().start()
     assert not flusher.running
+    monkeypatch.delenv("HOTLINE_SPOOL_FLUSH_SECONDS")
+    assert SpoolFlusher().interval == 30
     monkeypatch.setenv("HOTLINE_SPOOL_FLUSH_SECONDS", "soon")
-    assert SpoolFlusher().interval == spool.DEFAULT_FLUSH_SECONDS
+    with pytest.raises(ConfigError, match="HOTLINE_SPOOL_FLUSH_SECONDS"):
+        SpoolFlusher()
 
 
 def test_a_process_that_spools_starts_its_own_flusher(
@@ -202,7 +206,7 @@ def test_the_console_flushes_from_its_start(db_url: str, monkeypatch: pytest.Mon
 def test_a_late_detail_joins_the_spooled_report_or_says_it_is_gone(db_url: str) -> None:
     from dataclasses import replace
 
-    from hotline.spool import amend_spooled
+    from hotline.casework.spool import amend_spooled
 
     spool_report(replace(report(1), location="", urgency="emergency"))
     spool_report(report(2, sender="web:someone-else"))

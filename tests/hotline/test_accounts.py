@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import accounts
+from hotline.access import accounts
 from hotline.errors import NotFoundError, ValidationError
 from hotline.models import ApiToken, CaseEvent, User, utcnow
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from hotline.casework.sla import add_working_days
+from hotline.casework.workcalendar import get_calendar, load_table
 from hotline.errors import ValidationError
-from hotline.sla import add_working_days
-from hotline.workcalendar import get_calendar, load_table
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")
 TABLE = "data/holidays.yml"
@@ -148,10 +148,10 @@ def test_a_broken_table_never_stops_a_deadline_and_is_reported(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from hotline.catalogue import get_catalogue
-    from hotline.sla import compute_due
-    from hotline.vocab import CaseType, Urgency
-    from hotline.workcalendar import calendar_status
+    from hotline.casework.catalogue import get_catalogue
+    from hotline.casework.sla import compute_due
+    from hotline.casework.vocab import CaseType, Urgency
+    from hotline.casework.workcalendar import calendar_status
 
     broken = write_table(tmp_path / "broken.yml", "  2026:\n    holidays: [2026-10-01]\n")
     for path in (broken, tmp_path / "missing.yml"):

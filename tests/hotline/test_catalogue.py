@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from hotline.catalogue import load_catalogue_file, parse_catalogue
+from hotline.casework.catalogue import load_catalogue_file, parse_catalogue
+from hotline.casework.vocab import CaseType, Urgency
 from hotline.config import PROJECT_ROOT
 from hotline.errors import CatalogueError
-from hotline.vocab import CaseType, Urgency
 
 REQUIRED_CODES = {
     "elderly_care",

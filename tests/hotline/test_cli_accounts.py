@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from hotline import accounts
+from hotline.access import accounts
 from hotline.cli import main
 from hotline.db import transaction
 

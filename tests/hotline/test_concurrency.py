@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
 from hotline.db import transaction
 from hotline.models import Case, CaseEvent
 

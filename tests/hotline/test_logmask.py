@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from hotline import logmask
 from hotline.config import PROJECT_ROOT
 from hotline.db import make_engine
+from hotline.privacy import logmask
+from rasa_runtime.command import RASA_PYTHON
 
 PHONE, E164, ID_NUMBER = "13812345678", "+8613812345678", "420102199001011234"
 
@@ -90,8 +91,8 @@ def test_sql_errors_carry_no_values(tmp_path: Path) -> None:
         (sys.executable, "from bot.logs import configure_logging; configure_logging()"),
         (sys.executable, "from hotline.cli import main; main(['case', 'list', '--json'])"),
         (
-            str(PROJECT_ROOT / ".venv-rasa" / "bin" / "python"),
-            "from hotline import logmask; logmask.install()",
+            str(RASA_PYTHON),
+            "from hotline.privacy import logmask; logmask.install()",
         ),
     ],
     ids=["action server", "console", "bot", "cli", "rasa environment"],

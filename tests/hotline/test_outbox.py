@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hotline import outbox
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.casework import outbox
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.casework.vocab import Channel
 from hotline.db import transaction
 from hotline.models import OutboxMessage, utcnow
-from hotline.vocab import Channel
 
 
 class Boom(Exception):

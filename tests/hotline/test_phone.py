@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hotline.casework.phone import last_four, mask_phone, national_format, normalise_phone
 from hotline.errors import ValidationError
-from hotline.phone import last_four, mask_phone, national_format, normalise_phone
 
 
 @pytest.mark.parametrize(

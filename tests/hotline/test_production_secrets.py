@@ -15,9 +15,9 @@ from hotline.config import (
     check_production_secrets,
     load_settings,
 )
+from rasa_runtime.command import RASA_PYTHON
 from tests.servers import PROJECT_ROOT, PYTHON, free_port
 
-RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 GOOD = {
     "RASA_TOKEN": "r" * 32,
     "HOTLINE_ACTION_TOKEN": "a" * 40,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.catalogue import get_catalogue
-from hotline.errors import ValidationError
-from hotline.evaluation import Example, format_report, parse_tsv, score
-from hotline.routing import (
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.routing import (
     category_for_parse,
     category_from_text,
     classify_emergency,
@@ -15,7 +13,9 @@ from hotline.routing import (
     infer_case_type,
     plausible_place,
 )
-from hotline.vocab import CaseType
+from hotline.casework.vocab import CaseType
+from hotline.errors import ValidationError
+from hotline.reporting.evaluation import Example, format_report, parse_tsv, score
 
 
 def test_category_for_parse() -> None:

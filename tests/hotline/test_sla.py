@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, case_events, create_case
-from hotline.catalogue import get_catalogue
-from hotline.sla import add_working_days, compute_due, extend_due, is_working_day
-from hotline.vocab import CaseType, Urgency
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, case_events, create_case
+from hotline.casework.catalogue import get_catalogue
+from hotline.casework.sla import add_working_days, compute_due, extend_due, is_working_day
+from hotline.casework.vocab import CaseType, Urgency
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -17,7 +17,8 @@ def rasa_tracker_url(endpoints: Path) -> str:
     (``db`` relative to Rasa's working directory, the project root, with ``${HOTLINE_VAR_DIR}``
     as the runner sets it)."""
     store: dict[str, Any] = yaml.safe_load(endpoints.read_text(encoding="utf-8"))["tracker_store"]
-    assert store["type"] == "SQL"
+    # Rasa's SQL store or its subclass, which takes the same keys (rasa_runtime/tracker_store.py).
+    assert store["type"] in ("SQL", "rasa_runtime.tracker_store.HotlineSQLTrackerStore")
     if store["dialect"] == "sqlite":
         db = str(store["db"]).replace("${HOTLINE_VAR_DIR}", str(load_settings().var_dir))
         return f"sqlite:///{(PROJECT_ROOT / db).resolve()}"

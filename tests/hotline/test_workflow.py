@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.actors import Actor
-from hotline.cases import (
+from hotline.casework.actors import Actor
+from hotline.casework.cases import (
     ActionInput,
     CaseFilter,
     NewCase,
@@ -20,9 +20,9 @@ from hotline.cases import (
     get_case,
     list_cases,
 )
+from hotline.casework.workflow import TRANSITIONS, CaseStatus
 from hotline.errors import InvalidTransitionError, NotFoundError, ValidationError
 from hotline.models import Case, OutboxMessage, User
-from hotline.workflow import TRANSITIONS, CaseStatus
 
 OPERATOR = Actor.operator("alice", None)
 

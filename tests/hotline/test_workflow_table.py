@@ -1,6 +1,7 @@
 """Every status × action pair against a table written by hand, not read from ``TRANSITIONS``.
 
-The table is the product's rule book: changing ``hotline/workflow.py`` (for example allowing
+The table is the product's rule book: changing ``hotline/casework/workflow.py`` (for example
+allowing
 ``close`` from ``in_progress``) must make one of these tests fail until the table is changed too.
 """
 
@@ -10,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.casework.workflow import TRANSITIONS, CaseStatus
 from hotline.errors import InvalidTransitionError
 from hotline.models import Case, CaseEvent, User
-from hotline.workflow import TRANSITIONS, CaseStatus
 
 STATUSES = ("new", "accepted", "dispatched", "in_progress", "resolved", "closed", "returned",
             "cancelled")  # fmt: skip

@@ -6,8 +6,7 @@ import os
 import subprocess
 
 from hotline.config import PROJECT_ROOT
-
-RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+from rasa_runtime.command import RASA_PYTHON
 
 
 def test_component_cases_pass_under_rasa() -> None:

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from rasa_runtime.command import RASA_PYTHON
 from runner.processes import QUIET_LOGS
 
 ROOT = Path(__file__).resolve().parents[2]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 # What Rasa's start-up imports, in the order `python -m rasa_runtime run` does.
 STARTUP = (
     "from rasa_runtime.__main__ import keep_deprecations_quiet; keep_deprecations_quiet();"
-    "import rasa_runtime.patches, tensorflow, rasa.core.tracker_store, rasa.server;"
+    "import rasa_runtime.patches, tensorflow, rasa_runtime.tracker_store, rasa.server;"
     "from rasa.utils.common import configure_logging_and_warnings as c; c(20);"
     'import matplotlib.font_manager as f; f.FontProperties("sans")'
 )

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from hotline import handoff
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.casework.routing import faq_topics
+from hotline.channels import handoff
 from hotline.errors import HotlineError
 from hotline.models import User
-from hotline.resident import log_consultation
-from hotline.routing import faq_topics
+from hotline.residents.resident import log_consultation
 
 REPORTS = [
     ("city_management", "小区门口路灯坏了一个星期，晚上出行不安全", 14),

@@ -30,10 +30,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case, record_event
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case, record_event
 from hotline.models import Case, Conversation, ConversationMessage, User
-from hotline.periods import Period
+from hotline.reporting.periods import Period
 
 TZ = ZoneInfo("Asia/Shanghai")
 CITY = "城管执法中队"

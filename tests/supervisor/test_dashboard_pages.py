@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from hotline.cases import get_case
+from hotline.casework.cases import get_case
 from hotline.db import transaction
 from hotline.models import OutboxMessage, utcnow
 from tests.supervisor.seed import CITY, TZ, World

@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import NewCase, create_case
 from hotline.db import transaction
-from hotline.exports import COLUMNS, safe_cell
 from hotline.models import CaseEvent
-from hotline.redact import mask_name, mask_numbers
+from hotline.privacy.redact import mask_name, mask_numbers
+from hotline.reporting.exports import COLUMNS, safe_cell
 from tests.console.conftest import csrf_of
 from tests.supervisor.seed import World
 

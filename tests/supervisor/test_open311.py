@@ -13,10 +13,10 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hotline import accounts
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
-from hotline.catalogue import get_catalogue
+from hotline.access import accounts
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.casework.catalogue import get_catalogue
 from hotline.db import transaction
 from hotline.models import CaseEvent, utcnow
 from tests.console.conftest import make_client

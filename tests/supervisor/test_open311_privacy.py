@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from console.open311 import MAX_BODY
-from hotline import accounts
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from console.routes.open311 import MAX_BODY
+from hotline.access import accounts
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case, get_case
 from hotline.db import transaction
 from hotline.models import utcnow
 from tests.console.conftest import make_client

@@ -14,9 +14,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline import retention
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case, record_event
+from hotline.casework.actors import Actor
+from hotline.casework.cases import (
+    ActionInput,
+    NewCase,
+    apply_action,
+    create_case,
+    get_case,
+    record_event,
+)
 from hotline.cli import main
 from hotline.db import transaction
 from hotline.errors import NotFoundError, ValidationError
@@ -29,8 +35,9 @@ from hotline.models import (
     OutboxMessage,
     utcnow,
 )
-from hotline.redact import ANONYMISED
-from hotline.self_service import request_deletion
+from hotline.privacy import retention
+from hotline.privacy.redact import ANONYMISED
+from hotline.residents.self_service import request_deletion
 from tests.console.conftest import csrf_of
 
 PATHS = {

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case, get_case
+from hotline.channels.handoff import IN, record_message
 from hotline.cli import main
 from hotline.db import dispose_engines, transaction
-from hotline.handoff import IN, record_message
 from hotline.models import DataRequest, utcnow
 from tests.stores import RasaWriter, files_holding, new_resident, plant, rows_holding
 

@@ -7,10 +7,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from hotline import stats
+from hotline.config import ConfigError, load_settings
 from hotline.errors import ValidationError
-from hotline.periods import Period, month_period, parse_month, parse_period
-from hotline.stats import StatsFilter
+from hotline.reporting import stats
+from hotline.reporting.periods import Period, month_period, parse_month, parse_period
+from hotline.reporting.stats import StatsFilter
 from tests.supervisor.seed import CITY, CIVIL, LABOUR, POLICE, TZ, World, seed
 
 DAY0 = date(2026, 11, 2)  # a Monday
@@ -158,15 +159,18 @@ def test_empty_period_has_no_rates(session: Session, world: World) -> None:
     assert d.registered == 0
     assert d.on_time.rate is None and d.satisfaction.rate is None and d.routing.rate is None
     assert d.time_to_accept.seconds is None and d.handoff.rate is None
-    assert d.target == stats.DEFAULT_ON_TIME_TARGET
+    assert d.target == 0.9
 
 
-def test_target_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_target_from_the_environment(
+    session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOTLINE_ON_TIME_TARGET", "0.85")
-    assert stats.on_time_target() == 0.85
+    assert stats.dashboard(session, world.period, StatsFilter(), world.now).target == 0.85
     for bad in ("abc", "0", "1.5"):
         monkeypatch.setenv("HOTLINE_ON_TIME_TARGET", bad)
-        assert stats.on_time_target() == 0.9
+        with pytest.raises(ConfigError, match="HOTLINE_ON_TIME_TARGET"):
+            load_settings()
 
 
 def test_periods() -> None:
@@ -197,9 +201,11 @@ def test_periods() -> None:
 
 @pytest.mark.postgres
 def test_the_same_answers_on_postgresql(pg_url: str) -> None:
-    from hotline import caselog, open311, retention
-    from hotline.actors import Actor
+    from hotline.casework.actors import Actor
+    from hotline.channels import open311
     from hotline.db import transaction
+    from hotline.privacy import retention
+    from hotline.reporting import case_log
 
     with transaction(pg_url) as session:
         world = seed(session, DAY0)
@@ -209,11 +215,11 @@ def test_the_same_answers_on_postgresql(pg_url: str) -> None:
         assert (d.routing.changed, d.routing.total) == (1, 6)
         assert (d.handoff.handed_off, d.handoff.conversations) == (2, 3)
         assert [r.username for r in d.workload] == ["wang", "li", "labour-office"]
-        flt = caselog.parse_filter({"overdue": "1", "q": "测试", "satisfaction": "none"})
-        cases, total = caselog.search(session, flt, world.now, TZ)
+        flt = case_log.parse_filter({"overdue": "1", "q": "测试", "satisfaction": "none"})
+        cases, total = case_log.search(session, flt, world.now, TZ)
         assert total == 1 and cases[0].number == world.numbers["D"]
-        cases, total = caselog.search(
-            session, caselog.parse_filter({"handoff": "0", "phone4": "5678"}), world.now, TZ
+        cases, total = case_log.search(
+            session, case_log.parse_filter({"handoff": "0", "phone4": "5678"}), world.now, TZ
         )
         assert [c.number for c in cases] == [world.numbers["A"]]
         # Open311's publication query on PostgreSQL: every category public, every case agreed.
@@ -221,7 +227,7 @@ def test_the_same_answers_on_postgresql(pg_url: str) -> None:
 
         from sqlalchemy import select
 
-        from hotline.catalogue import Catalogue, get_catalogue
+        from hotline.casework.catalogue import Catalogue, get_catalogue
         from hotline.models import Case
 
         everything = Catalogue(tuple(replace(c, public=True) for c in get_catalogue().categories))

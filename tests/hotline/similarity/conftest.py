@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action, create_case
+from hotline.casework import case_vectors as vectors
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action, create_case
 from hotline.db import transaction
 from hotline.models import Case
-from hotline.similarity import vectors
 from hotline.text_encoder import DIM
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)

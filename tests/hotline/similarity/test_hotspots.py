@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.casework.co_reporters import join_as_co_reporter
 from hotline.models import HotspotAlert
-from hotline.similarity import due_hotspot_alerts, hotspots, join_as_co_reporter
-from hotline.similarity.hotspots import alert_levels
+from hotline.similarity.hotspots import alert_levels, due_hotspot_alerts, hotspots
 from tests.hotline.similarity.conftest import NOW, days, log
 
 LAMP = ("幸福小区3栋门口的路灯坏了，晚上一片漆黑", "幸福小区3栋")

@@ -5,11 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, NewCase, apply_action
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, NewCase, apply_action
 from hotline.config import load_settings
-from hotline.similarity import likely_duplicate, similar_cases, similar_to_draft
-from hotline.similarity.matcher import Signals, combine, reason_for
+from hotline.similarity.matcher import (
+    Signals,
+    combine,
+    likely_duplicate,
+    reason_for,
+    similar_cases,
+    similar_to_draft,
+)
 from tests.hotline.similarity.conftest import NOW, act, days, log
 
 LAMP = "幸福小区3栋门口的路灯坏了，晚上一片漆黑"
@@ -44,7 +50,8 @@ def test_only_scores_from_the_show_threshold_are_suggested(db: Session) -> None:
 
 
 def test_candidate_filter_windows_merges_and_categories(db: Session) -> None:
-    open_old = log(db, LAMP, "幸福小区3栋", at=NOW - days(200))
+    open_old = log(db, LAMP, "幸福小区3栋", at=NOW - days(80))
+    open_too_old = log(db, LAMP, "幸福小区3栋", at=NOW - days(100))
     recent = act(
         db,
         log(db, LAMP, "幸福小区3栋", at=NOW - days(20)),
@@ -76,20 +83,23 @@ def test_candidate_filter_windows_merges_and_categories(db: Session) -> None:
     assert merged.status == "closed" and merged.resolved_at is not None
     other_family = log(db, LAMP, "幸福小区3栋", category="employment", at=NOW - days(1))
     related = log(db, LAMP, "幸福小区3栋", category="property_housing", at=NOW - days(1))
+    related_elsewhere = log(db, LAMP, "解放路88号", category="property_housing", at=NOW - days(1))
     withdrawn = log(db, LAMP, "幸福小区3栋", at=NOW - days(1))
     apply_action(db, withdrawn, "cancel", Actor.resident("tg:1001"), ActionInput(), now=NOW)
     new = log(db, LAMP, "幸福小区3栋", resident="tg:9", at=NOW)
     found = numbers(similar_cases(db, new, now=NOW, min_score=0.0, limit=50))
-    assert open_old.number in found  # open cases count whatever their age
+    assert open_old.number in found  # open cases reported in the last 90 days
+    assert open_too_old.number not in found
     assert recent.number in found  # resolved 10 days ago
     assert stale.number not in found  # resolved 31 days ago
     assert merged.number not in found and target.number in found
     assert other_family.number not in found
-    assert related.number in found
+    assert related.number in found  # a related category at the same site
+    assert related_elsewhere.number not in found
     assert withdrawn.number not in found
     # A related category weighs less than the same one, other things equal.
-    same = log(db, LAMP_AGAIN, "解放路", at=NOW - days(1))
-    related_too = log(db, LAMP_AGAIN, "解放路", category="property_housing", at=NOW - days(1))
+    same = log(db, LAMP_AGAIN, "幸福小区3栋", at=NOW - days(1))
+    related_too = log(db, LAMP_AGAIN, "幸福小区3栋", category="property_housing", at=NOW - days(1))
     scores = {s.number: s.score for s in similar_cases(db, new, now=NOW, min_score=0.0, limit=50)}
     assert scores[same.number] > scores[related_too.number]
 
@@ -146,6 +156,13 @@ def test_coordinates_alone_place_two_reports_together(db: Session) -> None:
     assert found[0].number == first.number and found[0].reason.startswith("同一地点")
     far_score = next(s.score for s in found if s.number == far.number)
     assert far_score < found[0].score
+
+
+def test_open_cases_older_than_the_cutoff_could_not_reach_the_threshold() -> None:
+    from hotline.similarity.matcher import OPEN_MAX_DAYS
+
+    old = Signals(0.95, 1.0, True, False, OPEN_MAX_DAYS)
+    assert combine(old) < load_settings().similar_show_threshold
 
 
 def test_the_score_rises_with_each_signal() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.similarity.places import (
+from hotline.casework.places import (
     CONTAINED,
     ON_THE_ROAD,
     SAME_SITE_NO_BUILDING,

@@ -7,11 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.actors import Actor
-from hotline.cases import ActionInput, apply_action, case_events
+from hotline.casework.actors import Actor
+from hotline.casework.cases import ActionInput, apply_action, case_events
+from hotline.casework.co_reporters import co_reporters, join_as_co_reporter
+from hotline.casework.vocab import Satisfaction
 from hotline.errors import InvalidTransitionError, NotFoundError, ValidationError
 from hotline.models import CaseReporter, OutboxMessage
-from hotline.resident import (
+from hotline.residents.resident import (
     open_cases,
     owned_case,
     rate_case,
@@ -20,9 +22,7 @@ from hotline.resident import (
     visible_case,
     withdrawable_cases,
 )
-from hotline.self_service import status_text
-from hotline.similarity import co_reporters, join_as_co_reporter
-from hotline.vocab import Satisfaction
+from hotline.residents.self_service import status_text
 from tests.hotline.similarity.conftest import NOW, act, log
 
 FIRST, SECOND, THIRD = "tg:1001", "web:abc2002", "tg:3003"

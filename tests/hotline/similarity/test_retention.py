@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import retention
-from hotline.actors import Actor
-from hotline.handoff import IN, record_message
+from hotline.casework.actors import Actor
+from hotline.casework.co_reporters import co_reporters, join_as_co_reporter, notice_recipients
+from hotline.channels.handoff import IN, record_message
 from hotline.models import Base, CaseReporter, CaseVector, ConversationMessage, OutboxMessage
-from hotline.redact import ANONYMISED
-from hotline.self_service import request_deletion
-from hotline.similarity import co_reporters, join_as_co_reporter, notice_recipients
+from hotline.privacy import retention
+from hotline.privacy.redact import ANONYMISED
+from hotline.residents.self_service import request_deletion
 from tests.hotline.similarity.conftest import NOW, act, days, log
 
 FIRST, SECOND = "tg:5550001", "web:co-reporter-5550002"
@@ -23,7 +23,7 @@ PHONE, NAME, WORDS = "13955550002", "欧阳晓岚", "紫藤巷7号的路灯杆�
 def holding(session: Session, *needles: str) -> list[str]:
     """Every table.column holding one of the needles (a full scan: the test database is small).
 
-    Two tables are left out, as :mod:`hotline.retention` keeps a resident's conversation id
+    Two tables are left out, as :mod:`hotline.privacy.retention` keeps a resident's conversation id
     there by design, for everyone alike: ``conversations`` (a purged conversation's id and
     nothing else) and ``data_requests`` (the record of the request itself).
     """

@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
-from hotline.actors import Actor
-from hotline.cases import NewCase, create_case
+from hotline.casework import case_vectors as vectors
+from hotline.casework.actors import Actor
+from hotline.casework.case_vectors import backfill
+from hotline.casework.cases import NewCase, create_case
 from hotline.cli import main
 from hotline.db import transaction
 from hotline.models import CaseVector
-from hotline.resident import set_location
-from hotline.similarity import backfill, likely_duplicate, similar_cases, similar_to_draft, vectors
+from hotline.residents.resident import set_location
+from hotline.similarity.matcher import likely_duplicate, similar_cases, similar_to_draft
 from hotline.text_encoder import DIM, shared_encoder
 from tests.hotline.similarity.conftest import NOW, FakeEncoder, days, log
 

@@ -1,0 +1,239 @@
+"""Routing helpers: categories named in a resident's words, case types, emergencies, FAQ topics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hotline.casework.catalogue import Catalogue, Category, get_catalogue
+from hotline.casework.vocab import CaseType
+from hotline.config import PROJECT_ROOT
+from hotline.errors import ValidationError
+
+VAGUE_PLACES = frozenset(
+    [
+        "小区",
+        "家",
+        "家里",
+        "我家",
+        "楼下",
+        "楼上",
+        "门口",
+        "路边",
+        "路上",
+        "街上",
+        "这里",
+        "那里",
+        "这边",
+        "那边",
+        "附近",
+        "单位",
+        "公司",
+        "学校",
+        "医院",
+        "社区",
+        "楼道",
+        "外面",
+        "对面",
+        "隔壁",
+    ]
+)
+"""Place words too vague for anyone to find the problem."""
+
+CONFIDENT_ROUTE = 0.55
+"""Below this intent confidence the resident chooses the category from buttons."""
+
+_CASE_TYPE_WORDS: tuple[tuple[CaseType, tuple[str, ...]], ...] = (
+    (CaseType.PRAISE, ("表扬", "点赞", "感谢信", "锦旗")),
+    (CaseType.COMPLAINT, ("投诉", "举报", "太差", "不作为", "乱收费")),
+    (CaseType.SUGGESTION, ("建议", "希望能", "能不能增加", "提议")),
+    (CaseType.CONSULTATION, ("咨询", "请问", "问一下", "怎么办理", "需要什么材料", "什么条件")),
+)
+
+
+def is_vague_location(text: str) -> bool:
+    """Whether a location names no findable place (``小区``, ``楼下`` …)."""
+    cleaned = (text or "").strip().strip("，。,.!！ ")
+    for prefix in ("在", "就在", "我们", "我", "这个", "那个"):
+        if cleaned.startswith(prefix):
+            cleaned = cleaned[len(prefix) :]
+    return len(cleaned) < 2 or cleaned in VAGUE_PLACES
+
+
+_REPORT_VERBS = ("反映", "关于", "请求", "投诉", "举报", "建议", "咨询", "希望", "我要")
+_NOT_IN_A_PLACE = ("不", "没")
+
+
+def plausible_place(text: str) -> bool:
+    """Whether a place the entity extractor tagged in a longer message can be a real place.
+
+    The extractor sometimes tags the words around a place (反映小区 out of 反映小区东门路灯损坏,
+    看不清路): a tagged span that starts with a report verb over a vague place, or that holds
+    a negation, is not taken as the resident's place; the form then asks for it.
+    """
+    cleaned = (text or "").strip()
+    for verb in _REPORT_VERBS:
+        if cleaned.startswith(verb):
+            cleaned = cleaned[len(verb) :]
+    return not is_vague_location(cleaned) and not any(w in cleaned for w in _NOT_IN_A_PLACE)
+
+
+def infer_case_type(text: str, stated: str | None = None) -> CaseType:
+    """The case type the resident stated, else the one their words suggest, else 求助."""
+    if stated:
+        try:
+            return CaseType.parse(stated, "type")
+        except ValidationError:
+            pass
+    for case_type, words in _CASE_TYPE_WORDS:
+        if any(word in text for word in words):
+            return case_type
+    return CaseType.HELP
+
+
+def category_from_text(text: str, catalogue: Catalogue | None = None) -> Category | None:
+    """The category a resident named, by code, Chinese name or a keyword (longest match wins)."""
+    catalogue = catalogue or get_catalogue()
+    cleaned = (text or "").strip()
+    if not cleaned:
+        return None
+    for category in catalogue.categories:
+        if cleaned in (category.code, category.name) or category.name in cleaned:
+            return category
+    for category in catalogue.categories:
+        if len(cleaned) >= 2 and cleaned in category.name:
+            return category
+    best: tuple[int, Category] | None = None
+    for category in catalogue.categories:
+        for keyword in category.keywords:
+            if keyword in cleaned and (best is None or len(keyword) > best[0]):
+                best = (len(keyword), category)
+    return best[1] if best else None
+
+
+@dataclass(frozen=True)
+class EmergencyKind:
+    """One kind of emergency: what to tell the resident first, and where the case goes."""
+
+    kind: str
+    keywords: tuple[str, ...]
+    numbers: tuple[str, ...]
+    advice: str
+    category: str
+
+
+@lru_cache(maxsize=1)
+def emergency_kinds(
+    path: Path = PROJECT_ROOT / "data" / "emergencies.yml",
+) -> tuple[EmergencyKind, ...]:
+    """The emergency kinds, in matching order (the last is the default)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(
+        EmergencyKind(
+            kind=k["kind"],
+            keywords=tuple(k["keywords"]),
+            numbers=tuple(str(n) for n in k["numbers"]),
+            advice=k["advice"],
+            category=k["category"],
+        )
+        for k in data["kinds"]
+    )
+
+
+def classify_emergency(text: str) -> EmergencyKind:
+    """The emergency kind whose keywords appear in the text; the default kind otherwise."""
+    kinds = emergency_kinds()
+    for kind in kinds[:-1]:
+        if any(word in text for word in kind.keywords):
+            return kind
+    return kinds[-1]
+
+
+@dataclass(frozen=True)
+class FaqTopic:
+    """A policy question the assistant answers, and the category it is counted under."""
+
+    topic: str
+    title: str
+    category: str
+
+
+@lru_cache(maxsize=1)
+def faq_topics(path: Path = PROJECT_ROOT / "data" / "faq_topics.yml") -> dict[str, FaqTopic]:
+    """FAQ topics by name (the part after ``faq/``)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {
+        t["topic"]: FaqTopic(topic=t["topic"], title=t["title"], category=t["category"])
+        for t in data["topics"]
+    }
+
+
+NO_CASE = "-"
+"""The label of messages that open no case (greetings, chit-chat, out of scope, fallback)."""
+
+REPORT_INTENT = "report"
+"""The intent of a resident reporting a problem; its category comes from the category stage."""
+
+
+@dataclass(frozen=True)
+class RankedCategory:
+    """A category the NLU's category stage proposes, with its confidence."""
+
+    code: str
+    confidence: float
+
+
+def category_ranking(
+    parse: dict[str, Any], catalogue: Catalogue | None = None
+) -> list[RankedCategory]:
+    """The category stage's ranking on a parsed message (known codes only), best first."""
+    catalogue = catalogue or get_catalogue()
+    ranking = parse.get("category_ranking") or []
+    if not ranking and isinstance(parse.get("category"), dict):
+        ranking = [parse["category"]]
+    out = []
+    for entry in ranking if isinstance(ranking, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        code = str(entry.get("name") or "")
+        if catalogue.has(code):
+            out.append(RankedCategory(code, float(entry.get("confidence") or 0.0)))
+    return out
+
+
+def faq_topic_of(parse: dict[str, Any]) -> FaqTopic | None:
+    """The FAQ topic chosen for a parsed policy question, if any."""
+    selector = parse.get("response_selector") or {}
+    if not isinstance(selector, dict):
+        return None
+    chosen = selector.get("faq") or selector.get("default") or {}
+    key = str((chosen.get("response") or {}).get("intent_response_key") or "")
+    return faq_topics().get(key.split("/", 1)[-1]) if key else None
+
+
+def category_for_parse(parse: dict[str, Any], catalogue: Catalogue | None = None) -> str | None:
+    """The category the assistant would open a case under for a parsed message, or None.
+
+    Reports take the category stage's best guess; emergencies their kind's category; policy
+    questions their topic's category. Everything else (greetings, chit-chat, out of scope,
+    fallback, status lookups) opens no case.
+    """
+    catalogue = catalogue or get_catalogue()
+    intent = parse.get("intent") or {}
+    name = str(intent.get("name") or "") if isinstance(intent, dict) else ""
+    if name == REPORT_INTENT:
+        ranked = category_ranking(parse, catalogue)
+        return ranked[0].code if ranked else None
+    if name == "emergency":
+        return classify_emergency(str(parse.get("text") or "")).category
+    if name == "faq":
+        topic = faq_topic_of(parse)
+        if topic is not None:
+            return topic.category
+        ranked = category_ranking(parse, catalogue)
+        return ranked[0].code if ranked else None
+    return None
