@@ -516,7 +516,9 @@ class ValidateReportForm(FormValidationAction):
     ) -> dict[str, Any]:
         """Only a clear yes (the button, 是的, 同一个) joins the open case; anything else is a
         new problem, so nothing the resident reports is lost."""
-        return {ANSWER_SLOT: answer_value(value, latest_text(tracker))}
+        # The words as the NLU read them: traditional characters (對) made simplified (对).
+        read = str(tracker.latest_message.get("text") or latest_text(tracker))
+        return {ANSWER_SLOT: answer_value(value, read)}
 
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -389,6 +389,27 @@ async def test_the_answer_is_a_form_answer(
     assert dispatcher.messages == []
 
 
+async def test_a_yes_in_traditional_characters_is_read_as_normalised(
+    dispatcher, domain, make_tracker
+):
+    tracker = make_tracker(
+        slots=FORM
+        | {
+            "similar_case": {"number": "SQ20250609-0001", "status": "办理中"},
+            "requested_slot": "same_problem",
+        },
+        active_loop="report_form",
+        text="对的",
+        intent="inform",
+        validating={"same_problem": "对的"},
+    )
+    tracker.latest_message["original_text"] = "對的"
+
+    events = await ValidateReportForm().run(dispatcher, tracker, domain)
+
+    assert events == [SlotSet("same_problem", "yes"), SlotSet("requested_slot", None)]
+
+
 # --- submitting ---------------------------------------------------------------------------
 
 
