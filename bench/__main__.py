@@ -2,7 +2,8 @@
 
 Settings (environment variables, all optional):
 
-- ``BENCH_ONLY``: comma-separated subset of ``routing,patches,load,resources`` (default: all).
+- ``BENCH_ONLY``: comma-separated subset of ``routing,patches,load,resources,similarity``
+  (default: all).
 - ``BENCH_DEFAULT_EPOCHS`` (default: Rasa's 100) for the ``rasa init`` pipeline baseline of
   the routing benchmark (``bench/routing.py``: the dev set, every candidate in
   ``bench/nlu_configs/``, the keyword router). ``BENCH_ROUTING_CONFIGS``: comma-separated
@@ -17,6 +18,8 @@ Settings (environment variables, all optional):
   timing a full ``rasa train`` of the project.
 - ``BENCH_PATCH_ROUNDS`` (default 2) and ``BENCH_PATCH_CONVERSATIONS`` (default 30): the
   patch-by-patch measurement of Rasa's cost per message (``bench/patch_steps.py``).
+- ``BENCH_SIMILAR_CASES`` (100000), ``BENCH_SIMILAR_QUERIES`` (200), ``BENCH_SIMILAR_ONLY``
+  (``quality,speed``): similar cases and hotspots (``bench/similarity.py``).
 - ``BENCH_NOTE``: free text recorded with the results (what else was running).
 - ``BENCH_OUTPUT``: the results file (default docs/benchmarks.md).
 """
@@ -30,7 +33,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import conversation, patch_steps, resources, routing, stock
+from bench import conversation, patch_steps, resources, routing, similarity, stock
 from bench.common import RESULTS, busy_processes, env_int, load_average, machine
 
 
@@ -67,7 +70,7 @@ def _failed(title: str) -> str:
 def main() -> int:
     """Runs the benchmarks selected by ``BENCH_ONLY`` and appends their tables."""
     only = {x.strip() for x in os.environ.get("BENCH_ONLY", "").split(",") if x.strip()}
-    wanted = only or {"routing", "patches", "load", "resources"}
+    wanted = only or {"routing", "patches", "load", "resources", "similarity"}
     output = Path(os.environ.get("BENCH_OUTPUT", str(RESULTS)))
     started = time.monotonic()
     sections = ["", *_header(), ""]
@@ -131,6 +134,14 @@ def main() -> int:
                 text = resources.section(stacks, trainings, cases)
             except Exception:
                 text = _failed("Resources")
+            print(text, flush=True)
+            sections += [text, ""]
+        if "similarity" in wanted:
+            print("==> similar cases and hotspots", flush=True)
+            try:
+                text = similarity.section(work / "similarity")
+            except Exception:
+                text = _failed("Similar cases and hotspots")
             print(text, flush=True)
             sections += [text, ""]
     minutes = (time.monotonic() - started) / 60

@@ -120,6 +120,7 @@ def replay(reports: Sequence[Report], workdir: Path) -> list[Query]:
                 resident_ref=f"rest:dev-{report.index}",
             )
             probe = matcher.draft_probe(draft, at)
+            assert probe is not None
             candidates = matcher.load_candidates(
                 session,
                 matcher.candidate_categories(report.category),
@@ -764,6 +765,7 @@ def speed_section(results: Sequence[Speed]) -> list[str]:
 
 def section(workdir: Path) -> str:
     """The whole ``Similar cases and hotspots`` section (``BENCH_SIMILAR_ONLY`` picks parts)."""
+    workdir.mkdir(parents=True, exist_ok=True)
     only = {x.strip() for x in os.environ.get("BENCH_SIMILAR_ONLY", "").split(",") if x.strip()}
     wanted = only or {"quality", "speed"}
     lines = ["### Similar cases and hotspots", ""]

@@ -6,7 +6,10 @@ their notes and satisfaction comment), the exact location and coordinates, the l
 resident's conversation, phone and ID numbers and the name in staff texts, the texts sent to the
 resident, and its photos. It keeps everything the statistics use: category, office, channel,
 type, urgency, dates, deadline, rating and the audit trail (whose resident ids, resident notes
-and location notes are scrubbed, the one change ever made to audit rows).
+and location notes are scrubbed, the one change ever made to audit rows). Its co-reporters'
+rows (:mod:`hotline.similarity.reporters`) are anonymised too, and its description's vector is
+deleted. A resident's /forget request anonymises their co-reporter rows on other residents'
+cases at once, whatever those cases' state.
 
 A resident's conversation lives outside their cases: the messages the hotline stored, Rasa's
 tracker store (every event, the phone slot included), photos not linked to a case, messages

@@ -330,7 +330,7 @@ def reason_for(signals: Signals) -> str:
 
 def _suggest(
     session: Session,
-    probe: Probe,
+    probe: Probe | None,
     *,
     limit: int,
     min_score: float,
@@ -338,6 +338,8 @@ def _suggest(
     open_only: bool,
     settings: Settings,
 ) -> list[Suggestion]:
+    if probe is None:
+        return []
     candidates = load_candidates(
         session,
         candidate_categories(probe.category),
@@ -362,15 +364,18 @@ def _suggest(
     return out
 
 
-def case_probe(session: Session, case: Case) -> Probe:
-    """What a case is matched by: its stored vector (encoded now if it has none)."""
+def case_probe(session: Session, case: Case) -> Probe | None:
+    """What a case is matched by: its stored vector (encoded now if it has none; None when
+    that fails, so that a broken encoder means no suggestions, never an error)."""
     row = session.get(CaseVector, case.id)
     if row is not None and row.vector is not None:
-        vector = vectors.unpack(row.vector)
+        vector: np.ndarray | None = vectors.unpack(row.vector)
         place = row.place_key
     else:
-        vector = vectors.encode(case.description, case.location)
+        vector = vectors.try_encode(case.description, case.location)
         place = place_key(case.location)
+    if vector is None:
+        return None
     return Probe(
         vector=vector,
         category=case.category,
@@ -382,10 +387,14 @@ def case_probe(session: Session, case: Case) -> Probe:
     )
 
 
-def draft_probe(draft: NewCase, now: datetime) -> Probe:
-    """What a draft report is matched by (its description is encoded, and cached)."""
+def draft_probe(draft: NewCase, now: datetime) -> Probe | None:
+    """What a draft report is matched by (its description is encoded, and cached; None when
+    the encoder fails: the report is then simply logged)."""
+    vector = vectors.try_encode(draft.description or "", draft.location)
+    if vector is None:
+        return None
     return Probe(
-        vector=vectors.encode(draft.description or "", draft.location),
+        vector=vector,
         category=draft.category,
         place=place_key(draft.location),
         latitude=draft.latitude,

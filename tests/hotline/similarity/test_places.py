@@ -1,0 +1,79 @@
+"""Place normalisation and place similarity."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline.similarity.places import (
+    CONTAINED,
+    ON_THE_ROAD,
+    SAME_SITE_NO_BUILDING,
+    SAME_SITE_OTHER_BUILDING,
+    distance_m,
+    geo_similarity,
+    place_key,
+    place_similarity,
+    text_similarity,
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("武汉市武昌区幸福小区三号楼", "幸福小区3栋"),
+        ("幸福社区3幢门口", "幸福小区3栋"),
+        ("幸福小区３栋", "幸福小区3栋"),
+        ("湖北省武汉市洪山区珞喻路与鲁磨路交叉口", "珞喻路与鲁磨路交叉口"),
+        ("丽岛花园7号楼3门", "丽岛花园7栋3单元"),
+        ("幸福小区十二栋二单元", "幸福小区12栋2单元"),
+        ("武昌区中南路街道中南二路", "中南二路"),
+        ("新华路菜市场旁边", "新华路菜市场"),
+        ("家乐福超市门口", "家乐福超市"),
+        ("位置：纬度 30.5928，经度 114.3055", ""),
+        ("", ""),
+        ("幸福区", "幸福区"),
+    ],
+)
+def test_wordings_of_one_place_share_a_key(written: str, key: str) -> None:
+    assert place_key(written) == key
+
+
+def test_a_district_name_is_stripped_but_an_estate_ending_in_qu_is_kept() -> None:
+    assert place_key("江岸区百步亭花园二期") == "百步亭花园2期"
+    assert place_key("幸福小区3栋") == "幸福小区3栋"  # 小区 is not a district
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("幸福小区3栋", "幸福社区三幢门口", 1.0),
+        ("幸福小区3栋", "幸福小区5栋", SAME_SITE_OTHER_BUILDING),
+        ("幸福小区", "幸福小区3栋", SAME_SITE_NO_BUILDING),
+        ("桂园路石桥路口", "桂园路与石桥路交叉口", 1.0),
+        ("建设二路金沙大道路口", "金沙大道与建设二路交叉口", 1.0),
+        ("新河街", "新河街与书院街交叉口", ON_THE_ROAD),
+        ("桂园路桂园小学门口", "桂园路石桥路口", ON_THE_ROAD),
+        ("滨湖花园北门", "柳岸路滨湖花园北门", CONTAINED),
+        ("幸福小区3栋", "", 0.0),
+    ],
+)
+def test_place_similarity(a: str, b: str, expected: float) -> None:
+    assert text_similarity(place_key(a), place_key(b)) == pytest.approx(expected)
+
+
+def test_unrelated_places_are_far_apart_and_similarity_is_symmetric() -> None:
+    a, b = place_key("幸福小区3栋"), place_key("解放路88号")
+    assert text_similarity(a, b) < 0.2
+    c, d = place_key("滨江绿道"), place_key("滨江大道绿道江岸名都段")
+    assert text_similarity(c, d) == text_similarity(d, c)
+    assert 0.3 < text_similarity(c, d) < CONTAINED
+
+
+def test_coordinates_decide_when_both_have_them() -> None:
+    here = (30.5928, 114.3055)
+    assert distance_m(*here, 30.5928, 114.3060) == pytest.approx(48, abs=2)
+    assert geo_similarity(here, (30.5928, 114.3060)) == 1.0
+    assert geo_similarity(here, (30.60, 114.40)) == 0.0
+    assert geo_similarity(here, (None, None)) is None
+    # Unrelated texts, same spot: the coordinates win.
+    assert place_similarity("甲", "乙", here, (30.5929, 114.3055)) == 1.0
