@@ -16,7 +16,7 @@ slowest. For comparison it first times the core alone (``scan_hotspots`` for eac
 difference is what the console adds (its queries and templates).
 
 ``BENCH_PAGE_KEEP=path`` keeps the seeded database there; ``BENCH_PAGE_DB=path`` reuses one
-instead of seeding.
+instead of seeding. ``BENCH_PAGE_WINDOWS`` (default ``1,7,30``) picks the windows timed.
 """
 
 from __future__ import annotations
@@ -183,11 +183,16 @@ def _time(client: object, path: str, rounds: int) -> tuple[float, float]:
     return statistics.median(times), max(times)
 
 
+def _windows() -> list[int]:
+    raw = os.environ.get("BENCH_PAGE_WINDOWS", "").strip() or "1,7,30"
+    return [int(w) for w in raw.split(",")]
+
+
 def _time_core(url: str, rounds: int) -> None:
     from hotline.db import transaction
     from hotline.similarity.hotspots import scan_hotspots
 
-    for days in (1, 7, 30):
+    for days in _windows():
         times = []
         for _ in range(rounds):
             with transaction(url) as session:
@@ -251,7 +256,7 @@ def main(argv: list[str]) -> int:
                 "/login",
                 data={"username": "bench", "password": "bench-password-1", "csrf_token": csrf},
             )
-            paths = ["/hotspots?days=1", "/hotspots?days=7", "/hotspots?days=30", "/dashboard"]
+            paths = [f"/hotspots?days={days}" for days in _windows()] + ["/dashboard"]
             for path in paths:
                 median, slowest = _time(client, path, rounds)
                 print(
