@@ -354,7 +354,7 @@ def test_every_process_killed_once_the_hotline_answers_again(
     assert "请核对登记信息" in chat.say(NAME)
     numbers = CASE_NUMBER.findall(chat.say("/affirm"))
     assert numbers
-    [web_sender] = [ref for number, ref in hotline.casework.cases() if number == numbers[0]]
+    [web_sender] = [ref for number, ref in hotline.cases() if number == numbers[0]]
     assert web_sender and web_sender.startswith("web:"), web_sender
     expected[numbers[0]] = web_sender
 
@@ -395,7 +395,7 @@ def test_every_process_killed_once_the_hotline_answers_again(
     for name, seconds in hotline.measured.items():
         assert seconds < RECOVERY_SECONDS[name], (name, seconds)
     # Every report is one case, none lost, none twice (probes never confirmed a report).
-    assert sorted(hotline.casework.cases()) == sorted(expected.items())
+    assert sorted(hotline.cases()) == sorted(expected.items())
     assert hotline.case_count() == 4
 
     # Ctrl-C stops everything: the runner exits 0 and no process is left.
