@@ -2,13 +2,17 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Python 3.10: an explicit PYTHON310, else a python3.10 that runs, else pyenv's 3.10.x.
-PY310 := $(shell \
-  for c in "$(PYTHON310)" python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10*/bin/python 2>/dev/null | sort -rV); do \
+# Two interpreters: Python 3.10 for the Rasa 3.6 server alone (.venv-rasa), and a supported
+# Python (3.12 or 3.13) for the project (.venv). Each: an explicit PYTHON310 / PYTHON312, else
+# one on PATH that runs, else pyenv's (3.12 before 3.13).
+find_python = $(shell \
+  for c in $(1) $$(for v in $(2); do ls -d $$HOME/.pyenv/versions/$$v.*/bin/python 2>/dev/null | sort -rV; done); do \
     [ -n "$$c" ] || continue; \
-    if "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1; then \
+    if "$$c" -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] not in "$(2)".split())' >/dev/null 2>&1; then \
       command -v "$$c"; break; fi; \
   done)
+PY310 := $(call find_python,"$(PYTHON310)" python3.10,3.10)
+PY312 := $(call find_python,"$(PYTHON312)" python3.12 python3.13,3.12 3.13)
 
 VENV := .venv
 # Rasa's environment; the code's one name for it is rasa_runtime/command.py's RASA_VENV (a test
@@ -29,12 +33,15 @@ help: ## Show the targets
 
 python:
 	@if [ -z "$(PY310)" ]; then \
-	  echo "Python 3.10 was not found: install Python 3.10 (for example 'pyenv install 3.10') or run make with PYTHON310=/path/to/python3.10." >&2; \
+	  echo "Python 3.10 was not found (the Rasa 3.6 server needs it): install it (for example 'pyenv install 3.10' or 'apt install python3.10-venv') or run make with PYTHON310=/path/to/python3.10." >&2; \
+	  exit 1; fi
+	@if [ -z "$(PY312)" ]; then \
+	  echo "Python 3.12 or 3.13 was not found (the project needs it): install one (for example 'pyenv install 3.12' or 'apt install python3.12-venv') or run make with PYTHON312=/path/to/python3.12." >&2; \
 	  exit 1; fi
 
 $(VENV)/.installed: pyproject.toml | python
-	@echo "==> building $(VENV) with $(PY310)"
-	@[ -x $(PY) ] || $(PY310) -m venv $(VENV)
+	@echo "==> building $(VENV) with $(PY312)"
+	@[ -x $(PY) ] || $(PY312) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
@@ -93,7 +100,7 @@ lint: $(VENV)/.installed lint-rasa ## ruff and mypy
 RASA_TYPED := rasa_runtime/__main__.py rasa_runtime/patches.py rasa_runtime/tracker_store.py \
   $(wildcard tests/rasa_runtime/*_cases.py)
 lint-rasa: $(VENV)/.installed $(RASA_VENV)/.installed ## mypy of rasa_runtime against Rasa 3.6
-	@$(VENV)/bin/mypy --python-executable $(RASA_VENV)/bin/python --follow-imports silent \
+	@$(VENV)/bin/mypy --python-executable $(RASA_VENV)/bin/python --python-version 3.10 --follow-imports silent \
 	  --cache-dir .mypy_cache/rasa $(RASA_TYPED)
 
 bench: setup train ## Run the benchmarks and append to docs/benchmarks.md

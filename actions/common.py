@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -16,7 +16,6 @@ from hotline.db import transaction
 from hotline.errors import StorageUnavailableError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 STORAGE_APOLOGY = (
     "非常抱歉，系统暂时无法保存您的信息。您的反映已经记录下来，系统恢复后会立即登记并把工单编号发给您。"
@@ -40,7 +39,7 @@ def latest_text(tracker: Tracker) -> str:
     return str(message.get("original_text") or message.get("text") or "")
 
 
-def with_db(work: Callable[[Session], T]) -> T:
+def with_db[T](work: Callable[[Session], T]) -> T:
     """Runs ``work`` in one transaction.
 
     Raises:

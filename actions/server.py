@@ -92,7 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     utils.update_sanic_log_level()
     app = build_app(settings.action_token, args.actions)
     log.info("Action server listening on http://%s:%s", host, args.port)
-    app.run(host, args.port, workers=utils.number_of_sanic_workers())
+    workers = utils.number_of_sanic_workers()
+    if workers > 1:
+        app.run(host, args.port, workers=workers)
+    else:
+        # Sanic 25 runs even one worker under a worker manager, which can hang on SIGTERM
+        # (sanic-org/sanic#2997); one worker needs no manager.
+        app.run(host, args.port, single_process=True)
     return 0
 
 

@@ -10,7 +10,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hotline.config import DEV_ACTION_TOKEN
@@ -137,7 +137,7 @@ def machine() -> Machine:
         ram_gib=_ram_gib(),
         commit=_git("rev-parse", "--short", "HEAD") or "unknown",
         dirty=bool(_git("status", "--porcelain", "--untracked-files=no")),
-        date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 

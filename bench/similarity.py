@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ from hotline.similarity.matcher import Signals, Weights, combine
 from hotline.text_encoder import SentenceEncoder
 
 DEV_SET = ROOT / "tests" / "similarity" / "dev_cases.tsv"
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PRECISION_GOAL = 0.90
 RECALL_GOAL = 0.85
 ASK_PRECISION_GOAL = 0.95
@@ -468,7 +468,7 @@ def generate(url: str, count: int, seed: int = 14) -> Synthetic:
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     cents = centroids(nrng)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     categories = list(CATEGORY_MIX)
     weights = list(CATEGORY_MIX.values())
     spots = [
@@ -596,9 +596,7 @@ def measure(engine: str, url: str, count: int, queries: int) -> Speed:
     with transaction(url) as session:
         recent = list(
             session.scalars(
-                select(Case.id).where(
-                    Case.created_at >= datetime.now(timezone.utc) - timedelta(days=2)
-                )
+                select(Case.id).where(Case.created_at >= datetime.now(UTC) - timedelta(days=2))
             )
         )
     picks = [rng.choice(recent) for _ in range(queries + 10)]
@@ -623,7 +621,7 @@ def measure(engine: str, url: str, count: int, queries: int) -> Speed:
                         matcher.load_candidates(
                             session,
                             probe,
-                            now=datetime.now(timezone.utc),
+                            now=datetime.now(UTC),
                             window_days=settings.similar_window_days,
                         )
                     )

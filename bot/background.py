@@ -45,7 +45,7 @@ async def _every(
             log.exception("%s failed; trying again in %.0fs", name, seconds)
         try:
             await asyncio.wait_for(stop.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

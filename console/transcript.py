@@ -7,7 +7,7 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -81,7 +81,7 @@ def mask_numbers(text: str) -> str:
 
 def _timestamp(value: Any) -> datetime | None:
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        return datetime.fromtimestamp(float(value), tz=UTC)
     return None
 
 
@@ -156,7 +156,7 @@ def merge(tracker: list[Entry], stored: list[Entry]) -> list[Entry]:
                 unused.remove(match)
                 continue
         extra.append(entry)
-    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    epoch = datetime.min.replace(tzinfo=UTC)
     combined = [*tracker, *extra]
     combined.sort(key=lambda e: e.at or epoch)
     return combined

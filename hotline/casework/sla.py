@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hotline.casework.catalogue import Category
@@ -32,7 +32,7 @@ def add_working_days(start: date, days: int) -> date:
 
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:
     """The last second of a local day, in UTC."""
-    return datetime.combine(day, time(23, 59, 59), tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=tz).astimezone(UTC)
 
 
 def compute_due(
@@ -60,7 +60,7 @@ def compute_due(
     """
     if urgency is not Urgency.NORMAL:
         hours = category.time_limits.hours[urgency]
-        return (created_at + timedelta(hours=hours)).astimezone(timezone.utc)
+        return (created_at + timedelta(hours=hours)).astimezone(UTC)
     days = category.time_limits.working_days[case_type]
     local_day = created_at.astimezone(tz).date()
     return end_of_day(add_working_days(local_day, days), tz)

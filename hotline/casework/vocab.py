@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import TypeVar
 
 from hotline.errors import ValidationError
@@ -12,7 +12,7 @@ LABELS: dict[str, dict[str, str]] = {}
 """Chinese labels, by enum class name, then by value."""
 
 
-class LabelledEnum(str, Enum):
+class LabelledEnum(StrEnum):
     """A string enum whose members carry a Chinese label (registered with :func:`labels`)."""
 
     @property
@@ -116,7 +116,7 @@ LABELS[Satisfaction.__name__] = {
 }
 
 
-class ActorKind(str, Enum):
+class ActorKind(StrEnum):
     """Who did something to a case."""
 
     RESIDENT = "resident"

@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, inspect, text
@@ -126,7 +126,7 @@ def last_activity(url: str | None = None) -> dict[str, datetime]:
         if conn is None:
             return {}
         return {
-            sender: datetime.fromtimestamp(float(latest or 0), timezone.utc)
+            sender: datetime.fromtimestamp(float(latest or 0), UTC)
             for sender, latest in conn.execute(query)
         }
 

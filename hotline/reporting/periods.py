@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hotline.errors import ValidationError
@@ -60,7 +60,7 @@ class Period:
 
 def start_of_day(day: date, tz: ZoneInfo) -> datetime:
     """Local midnight at the start of ``day``, in UTC."""
-    return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
 
 
 def last_days(count: int, today: date, tz: ZoneInfo) -> Period:

@@ -9,7 +9,7 @@ selector, and the events.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ OTHER_SENDER = "tg:2002"
 PHONE = "+8613812345678"
 FORM_STARTED = 1_749_434_400.0
 """The timestamp of the report_form activation event in a default confirmation tracker."""
-NOW = datetime(2025, 6, 9, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 9, 2, 0, tzinfo=UTC)
 """Monday 9 June 2025, 10:00 in Shanghai: the frozen clock of the case core."""
 
 TrackerFactory = Callable[..., Tracker]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from hotline.casework.messages import (
@@ -16,7 +16,7 @@ from hotline.casework.workflow import CaseStatus
 from hotline.models import Case
 
 TZ = ZoneInfo("Asia/Shanghai")
-DUE = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)  # 18:00 in Shanghai
+DUE = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai
 
 
 def a_case(**fields: object) -> Case:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -37,7 +37,7 @@ def test_five_day_deadline_of_a_case_created_before_national_day() -> None:
 
 
 def test_urgent_and_emergency_count_clock_hours() -> None:
-    created = datetime(2026, 10, 1, 22, 30, tzinfo=timezone.utc)
+    created = datetime(2026, 10, 1, 22, 30, tzinfo=UTC)
     category = get_catalogue().get("property_housing")
     urgent = compute_due(created, category, CaseType.HELP, Urgency.URGENT, TZ)
     emergency = compute_due(created, category, CaseType.HELP, Urgency.EMERGENCY, TZ)
@@ -68,9 +68,9 @@ def _help_due(created: datetime, category: str = "city_management") -> date:
 def test_case_created_at_half_past_midnight_beijing_counts_from_the_beijing_day() -> None:
     # Fri 2026-10-09 00:30 in Beijing is still Thursday 16:30 in UTC.
     created = datetime(2026, 10, 9, 0, 30, tzinfo=TZ)
-    assert created.astimezone(timezone.utc).date() == date(2026, 10, 8)
+    assert created.astimezone(UTC).date() == date(2026, 10, 8)
     # From Friday the 9th: Sat 10 (调休), 12, 13, 14, 15. From the UTC day it would be the 14th.
-    assert _help_due(created.astimezone(timezone.utc)) == date(2026, 10, 15)
+    assert _help_due(created.astimezone(UTC)) == date(2026, 10, 15)
 
 
 def test_case_created_on_a_holiday_counts_from_the_first_working_day() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -159,7 +159,7 @@ def test_reroute_keeps_original_category_and_recomputes_deadline(session: Sessio
 
 def test_set_urgency_recomputes_deadline(session: Session) -> None:
     case = _new(session)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     apply_action(
         session, case, "set_urgency", _operator(session), ActionInput(urgency="emergency"), now=now
     )
@@ -297,7 +297,7 @@ def test_queue_order_filters_and_counts(session: Session) -> None:
     ]
     assert [c.number for c in list_cases(session, CaseFilter(text="着火"))] == [emergency.number]
     assert len(list_cases(session, CaseFilter(text="5678"))) == 3
-    later = datetime.now(timezone.utc) + timedelta(hours=3)
+    later = datetime.now(UTC) + timedelta(hours=3)
     assert [c.number for c in list_cases(session, CaseFilter(overdue=True), now=later)] == [
         emergency.number
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from hotline.db import transaction
 from hotline.models import Case
 from hotline.text_encoder import DIM
 
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 OPERATOR = Actor.operator("alice")
 
 
