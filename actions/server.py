@@ -16,13 +16,16 @@ import argparse
 import hmac
 import logging
 import sys
+from functools import partial
 
 from rasa_sdk import utils
-from rasa_sdk.constants import DEFAULT_SERVER_PORT
+from rasa_sdk.constants import DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_SERVER_PORT
 from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sanic.worker.loader import AppLoader
 
 from hotline.config import ACTION_TOKEN_HEADER, ConfigError, check_production_secrets, load_settings
 
@@ -45,7 +48,10 @@ def build_app(token: str, actions: str = "actions") -> Sanic:
         token: The shared token Rasa sends in ``X-Hotline-Action-Token``.
         actions: The package holding the custom actions.
     """
-    app = create_app(actions, cors_origins=None)
+    executor = ActionExecutor()
+    executor.register_package(actions)
+    app = create_app(executor, cors_origins=None)
+    app.config.KEEP_ALIVE_TIMEOUT = DEFAULT_KEEP_ALIVE_TIMEOUT
 
     @app.middleware("request")
     async def require_token(request: Request) -> HTTPResponse | None:
@@ -90,15 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     host = args.host or settings.action_server_host
     utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
-    app = build_app(settings.action_token, args.actions)
+    # Each Sanic worker builds its own app from the loader (as rasa_sdk.endpoint.run does).
+    loader = AppLoader(factory=partial(build_app, settings.action_token, args.actions))
+    app = loader.load()
     log.info("Action server listening on http://%s:%s", host, args.port)
     workers = utils.number_of_sanic_workers()
     if workers > 1:
-        app.run(host, args.port, workers=workers)
+        app.prepare(host=host, port=args.port, workers=workers)
+        Sanic.serve(primary=app, app_loader=loader)
     else:
         # Sanic 25 runs even one worker under a worker manager, which can hang on SIGTERM
         # (sanic-org/sanic#2997); one worker needs no manager.
-        app.run(host, args.port, single_process=True)
+        app.prepare(host=host, port=args.port, single_process=True)
+        Sanic.serve_single(primary=app)
     return 0
 
 
