@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from actions.common import with_db
 from hotline.casework.cases import NewCase
 from hotline.casework.co_reporters import join_as_co_reporter
+from hotline.casework.duplicate_wording import status_phrase
 from hotline.casework.vocab import Urgency
-from hotline.casework.workflow import CaseStatus
 from hotline.models import Case
 from hotline.residents.resident import reported_case
 from hotline.similarity.matcher import likely_duplicate
@@ -56,14 +56,6 @@ def answer_value(value: Any, text: str) -> str:
     return YES if says_same(text) else NO
 
 
-def status_label(status: str) -> str:
-    """The Chinese label of a case status (办理中), or the text itself if it is one already."""
-    try:
-        return CaseStatus(status).label
-    except ValueError:
-        return status
-
-
 def wants_lookup(slots: dict[str, Any]) -> bool:
     """Whether the form has what a lookup needs and has not looked up yet."""
     return (
@@ -81,7 +73,7 @@ def _match(session: Session, draft: NewCase) -> dict[str, str]:
     if draft.resident_ref and reported_case(session, suggestion.number, draft.resident_ref):
         # The resident reported it already, or joined it: asking would only confuse them.
         return {}
-    return {"number": suggestion.number, "status": status_label(suggestion.status)}
+    return {"number": suggestion.number, "status": status_phrase(suggestion.status)}
 
 
 def same_problem_events(slots: dict[str, Any], draft: Callable[[], NewCase]) -> list[EventType]:

@@ -128,8 +128,9 @@ def replay(reports: Sequence[Report], workdir: Path) -> list[Query]:
             sims = matcher.cosines(probe, candidates)
             matcher.load_details(session, candidates, range(len(candidates)))
             query = Query(report, set(seen.get(report.group, [])))
+            best = float(sims.max()) if len(candidates) else 0.0
             for i, case_id in enumerate(candidates.ids):
-                signals = matcher.signals_for(probe, candidates, i, float(sims[i]))
+                signals = matcher.signals_for(probe, candidates, i, float(sims[i]), best)
                 query.candidates.append((by_case[case_id], signals))
             queries.append(query)
             case, _ = create_case(session, draft, Actor.resident(draft.resident_ref), now=at)
@@ -211,6 +212,8 @@ def features(signals: Signals) -> list[float]:
         0.0 if signals.place_known else 1.0,
         1.0 if signals.related_category else 0.0,
         math.log1p(max(signals.days_apart, 0.0)),
+        signals.place_or_mention,
+        1.0 if signals.top_description else 0.0,
     ]
 
 
@@ -236,6 +239,8 @@ def fit_weights(queries: Sequence[Query], l2: float = 1.0, rounds: int = 50) -> 
         unknown_place=round(float(w[3]), 2),
         related_category=round(float(w[4]), 2),
         age=round(float(w[5]), 2),
+        mention=round(float(w[6]), 2),
+        top_description=round(float(w[7]), 2),
     )
 
 

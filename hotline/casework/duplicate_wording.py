@@ -1,4 +1,6 @@
-"""Every text of the similar-case features that operators or residents read, in one place."""
+"""Every text of the similar-case features that operators or residents read, in one place
+(the assistant's question to a resident is the domain response ``utter_same_problem``, filled
+with :func:`status_phrase`)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,6 @@ SIMILAR_DESCRIPTION = "相似描述"
 RELATED_CATEGORY = "相关类别"
 """The reason when neither place nor description is strong on its own (a weak match)."""
 JOIN = " + "
-
-DUPLICATE_QUESTION = "该问题已有居民反映（工单 {number}，{status}），是否为同一问题？"
-"""What the assistant asks when a report matches an open case (``{number}``, ``{status}``)."""
 
 CO_REPORTED_NOTE = "居民反映同一问题，已作为共同反映人加入"
 CO_REPORTER_CANCELLED = (
@@ -36,18 +35,17 @@ def reason(*, same_place: bool, nearby_place: bool, similar_description: bool) -
 
 
 def status_phrase(status: str) -> str:
-    """How a case's state reads in the duplicate question (「正在办理」, 「已办结」 …)."""
-    value = CaseStatus(status)
+    """How a case's state reads in the duplicate question (「正在办理」, 「已办结」 …); a text
+    that is no state code is returned as it is."""
+    try:
+        value = CaseStatus(status)
+    except ValueError:
+        return status
     if value in (CaseStatus.NEW, CaseStatus.ACCEPTED, CaseStatus.RETURNED):
         return "已受理，等待派单"
     if value in (CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS):
         return "正在办理"
     return value.label
-
-
-def duplicate_question(number: str, status: str) -> str:
-    """The question put to a resident whose report matches an open case."""
-    return DUPLICATE_QUESTION.format(number=number, status=status_phrase(status))
 
 
 def co_reporter_rated(number: str, rating: Satisfaction) -> str:

@@ -170,7 +170,7 @@ def _clusters(cases: _Cases, threshold: float) -> list[list[int]]:
     by_category: dict[str, list[int]] = defaultdict(list)
     for i, category in enumerate(cases.categories):
         by_category[category].append(i)
-    needed = math.log(threshold / (1 - threshold)) - max(WEIGHTS.place, WEIGHTS.unknown_place)
+    needed = math.log(threshold / (1 - threshold)) - WEIGHTS.best_place_logit()
     days = np.array([c.timestamp() for c in cases.created]) / 86400
     place_memo: dict[tuple[str, str], float] = {}
     for category, members in by_category.items():

@@ -30,7 +30,13 @@ from hotline.casework import case_vectors as vectors
 from hotline.casework import duplicate_wording as wording
 from hotline.casework.cases import NewCase
 from hotline.casework.catalogue import Catalogue, get_catalogue
-from hotline.casework.places import geo_similarity, place_key, place_parts, place_similarity
+from hotline.casework.places import (
+    geo_similarity,
+    mentioned,
+    place_key,
+    place_parts,
+    place_similarity,
+)
 from hotline.casework.workflow import OPEN_STATUSES, CaseStatus
 from hotline.config import Settings, load_settings
 from hotline.models import Case, CaseVector, utcnow
@@ -83,20 +89,32 @@ class Weights:
     """Added when the categories differ (related ones)."""
     age: float
     """Per log(1 + days between the two reports)."""
+    mention: float
+    """Per unit of the better of the place similarity and the mention of either report's
+    place in the other's text (:func:`hotline.casework.places.mentioned`)."""
+    top_description: float
+    """Added to the candidate whose description is the most similar of all candidates."""
+
+    def best_place_logit(self) -> float:
+        """The most the place signals can add (the hotspots' prefilter bound)."""
+        return max(self.place + self.mention, self.unknown_place + self.mention, 0.0)
 
 
 WEIGHTS = Weights(
-    bias=-5.58,
-    cosine=4.1,
-    place=4.9,
-    unknown_place=1.34,
-    related_category=-2.2,
-    age=-1.85,
+    bias=-6.47,
+    cosine=3.97,
+    place=0.82,
+    unknown_place=1.71,
+    related_category=-2.0,
+    age=-1.97,
+    mention=4.61,
+    top_description=0.45,
 )
 """Fitted on the tune half of ``tests/similarity/dev_cases.tsv`` by ``bench/similarity.py``
 (logistic regression over every (report, earlier candidate) pair; docs/benchmarks.md)."""
 COSINE_CENTRE = 0.85
 COSINE_SCALE = 0.05
+TOP_COSINE_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,14 @@ class Probe:
     longitude: float | None
     at: datetime
     exclude_id: int | None = None
+    text: str = ""
+    """Its place and description as :func:`mention_text`, for mentions of a candidate's place."""
+
+
+def mention_text(description: str | None, location: str | None) -> str:
+    """A report's place and description in place-key form, where another report's place is
+    looked for (:func:`hotline.casework.places.mentioned`)."""
+    return f"{place_key(location)}|{place_key(description)}"
 
 
 @dataclass(frozen=True)
@@ -119,6 +145,8 @@ class Detail:
     number: str
     status: str
     created_at: datetime
+    text: str
+    """Its :func:`mention_text`."""
 
 
 @dataclass
@@ -250,12 +278,18 @@ def load_details(session: Session, candidates: Candidates, indices: Sequence[int
     wanted = sorted({candidates.ids[i] for i in indices} - candidates.details.keys())
     for start in range(0, len(wanted), 500):
         rows = session.execute(
-            select(Case.id, Case.number, Case.status, Case.created_at).where(
-                Case.id.in_(wanted[start : start + 500])
-            )
+            select(
+                Case.id,
+                Case.number,
+                Case.status,
+                Case.created_at,
+                Case.description,
+                Case.location,
+            ).where(Case.id.in_(wanted[start : start + 500]))
         )
-        for case_id, number, status, created_at in rows:
-            candidates.details[case_id] = Detail(number, status, created_at)
+        for case_id, number, status, created_at, description, location in rows:
+            text = mention_text(description, location)
+            candidates.details[case_id] = Detail(number, status, created_at, text)
 
 
 @dataclass(frozen=True)
@@ -268,6 +302,8 @@ class Signals:
         place_known: Whether both sides name a place (text or coordinates).
         related_category: Whether the categories differ (they are related ones).
         days_apart: Days between the two reports.
+        mention: How much of either report's place the other one's text names (0–1).
+        top_description: Whether no other candidate has a more similar description.
     """
 
     cosine: float
@@ -275,6 +311,13 @@ class Signals:
     place_known: bool
     related_category: bool
     days_apart: float
+    mention: float = 0.0
+    top_description: bool = False
+
+    @property
+    def place_or_mention(self) -> float:
+        """The better of the place similarity (when known) and the mention."""
+        return max(self.place if self.place_known else 0.0, self.mention)
 
 
 def combine(signals: Signals, weights: Weights = WEIGHTS) -> float:
@@ -285,6 +328,8 @@ def combine(signals: Signals, weights: Weights = WEIGHTS) -> float:
         + (weights.place * signals.place if signals.place_known else weights.unknown_place)
         + (weights.related_category if signals.related_category else 0.0)
         + weights.age * math.log1p(max(signals.days_apart, 0.0))
+        + weights.mention * signals.place_or_mention
+        + (weights.top_description if signals.top_description else 0.0)
     )
     return 1.0 / (1.0 + math.exp(-max(min(logit, 40.0), -40.0)))
 
@@ -298,22 +343,29 @@ class Scored:
     score: float
 
 
-def signals_for(probe: Probe, candidates: Candidates, index: int, cosine: float) -> Signals:
-    """The signals of one candidate against the probe (its details must be loaded)."""
+def signals_for(
+    probe: Probe, candidates: Candidates, index: int, cosine: float, best_cosine: float
+) -> Signals:
+    """The signals of one candidate against the probe (its details must be loaded).
+
+    Args:
+        best_cosine: The highest description cosine among all the probe's candidates.
+    """
     probe_coords = (probe.latitude, probe.longitude)
+    detail = candidates.details[candidates.ids[index]]
+    place = candidates.places[index]
     coords = (candidates.latitudes[index], candidates.longitudes[index])
     known = bool(probe.place and candidates.places[index]) or (
         geo_similarity(probe_coords, coords) is not None
     )
     return Signals(
         cosine=cosine,
-        place=place_similarity(probe.place, candidates.places[index], probe_coords, coords),
+        place=place_similarity(probe.place, place, probe_coords, coords),
         place_known=known,
         related_category=candidates.categories[index] != probe.category,
-        days_apart=abs(
-            (probe.at - candidates.details[candidates.ids[index]].created_at).total_seconds()
-        )
-        / 86400,
+        days_apart=abs((probe.at - detail.created_at).total_seconds()) / 86400,
+        mention=max(mentioned(probe.place, detail.text), mentioned(place, probe.text)),
+        top_description=cosine >= best_cosine - TOP_COSINE_TOLERANCE,
     )
 
 
@@ -349,9 +401,10 @@ def score_candidates(
     sims = cosines(probe, candidates)
     chosen = shortlist(probe, candidates, sims)
     load_details(session, candidates, chosen)
+    best = float(sims.max())
     scored = []
     for i in chosen:
-        signals = signals_for(probe, candidates, i, float(sims[i]))
+        signals = signals_for(probe, candidates, i, float(sims[i]), best)
         scored.append(Scored(i, signals, combine(signals, weights)))
     scored.sort(key=lambda s: (-s.score, -candidates.ids[s.index]))
     return scored
@@ -435,6 +488,7 @@ def case_probe(session: Session, case: Case) -> Probe | None:
         longitude=case.longitude,
         at=case.created_at,
         exclude_id=case.id,
+        text=mention_text(case.description, case.location),
     )
 
 
@@ -451,6 +505,7 @@ def draft_probe(draft: NewCase, now: datetime) -> Probe | None:
         latitude=draft.latitude,
         longitude=draft.longitude,
         at=now,
+        text=mention_text(draft.description, draft.location),
     )
 
 

@@ -18,12 +18,12 @@ from actions.duplicates import (
     answer_value,
     same_problem_events,
     says_same,
-    status_label,
 )
 from actions.emergency import ActionEmergency
 from actions.report import ActionSubmitCase, ValidateReportForm
 from hotline.casework.cases import NewCase, get_case
 from hotline.casework.co_reporters import co_reporters, join_as_co_reporter
+from hotline.casework.duplicate_wording import status_phrase
 from hotline.casework.spool import pending_reports
 from hotline.db import transaction
 from hotline.similarity.matcher import Suggestion
@@ -115,7 +115,7 @@ async def test_a_match_is_kept_for_the_question_once_the_place_is_known(
 
     assert events == [
         SlotSet("location", "幸福小区3栋2单元"),
-        SlotSet("similar_case", {"number": number, "status": "办理中"}),
+        SlotSet("similar_case", {"number": number, "status": "正在办理"}),
     ]
     assert dispatcher.messages == []
     [draft] = matcher.drafts
@@ -192,7 +192,7 @@ async def test_the_real_matcher_finds_the_same_lamp_in_other_words(
 
     assert events == [
         SlotSet("location", "幸福小区3栋2单元"),
-        SlotSet("similar_case", {"number": number, "status": "待受理"}),
+        SlotSet("similar_case", {"number": number, "status": "已受理，等待派单"}),
     ]
     assert unrelated != number
 
@@ -238,7 +238,7 @@ async def test_choosing_the_category_after_the_place_looks_then(
 
     assert events == [
         SlotSet("category", "city_management"),
-        SlotSet("similar_case", {"number": number, "status": "待受理"}),
+        SlotSet("similar_case", {"number": number, "status": "已受理，等待派单"}),
     ]
     assert len(matcher.drafts) == 1
 
@@ -298,7 +298,7 @@ def test_an_emergency_draft_is_never_looked_up(lookups) -> None:
 
 async def test_the_question_names_the_case_and_its_status(dispatcher, domain, make_tracker):
     tracker = make_tracker(
-        slots=FORM | {"similar_case": {"number": "SQ20250609-0001", "status": "办理中"}},
+        slots=FORM | {"similar_case": {"number": "SQ20250609-0001", "status": "正在办理"}},
         active_loop="report_form",
     )
 
@@ -308,12 +308,12 @@ async def test_the_question_names_the_case_and_its_status(dispatcher, domain, ma
     assert (message["response"], message["number"], message["status"]) == (
         "utter_same_problem",
         "SQ20250609-0001",
-        "办理中",
+        "正在办理",
     )
     # The wording and buttons live in domain.yml, and fill from the variables.
     [response] = domain["responses"]["utter_same_problem"]
-    assert response["text"].format(number="SQ20250609-0001", status="办理中") == ASKED.format(
-        number="SQ20250609-0001", status="办理中"
+    assert response["text"].format(number="SQ20250609-0001", status="正在办理") == ASKED.format(
+        number="SQ20250609-0001", status="正在办理"
     )
     assert response["buttons"] == [
         {"title": "是，同一问题", "payload": "/affirm"},
@@ -322,11 +322,17 @@ async def test_the_question_names_the_case_and_its_status(dispatcher, domain, ma
 
 
 @pytest.mark.parametrize(
-    ("status", "label"),
-    [("new", "待受理"), ("accepted", "已受理"), ("in_progress", "办理中"), ("办理中", "办理中")],
+    ("status", "phrase"),
+    [
+        ("new", "已受理，等待派单"),
+        ("accepted", "已受理，等待派单"),
+        ("in_progress", "正在办理"),
+        ("dispatched", "正在办理"),
+        ("正在办理", "正在办理"),
+    ],
 )
-def test_status_labels(status: str, label: str) -> None:
-    assert status_label(status) == label
+def test_the_question_names_the_state_as_residents_say_it(status: str, phrase: str) -> None:
+    assert status_phrase(status) == phrase
 
 
 @pytest.mark.parametrize(
@@ -369,7 +375,7 @@ async def test_the_answer_is_a_form_answer(
     tracker = make_tracker(
         slots=FORM
         | {
-            "similar_case": {"number": "SQ20250609-0001", "status": "办理中"},
+            "similar_case": {"number": "SQ20250609-0001", "status": "正在办理"},
             "requested_slot": "same_problem",
         },
         active_loop="report_form",
@@ -395,7 +401,7 @@ async def test_a_yes_in_traditional_characters_is_read_as_normalised(
     tracker = make_tracker(
         slots=FORM
         | {
-            "similar_case": {"number": "SQ20250609-0001", "status": "办理中"},
+            "similar_case": {"number": "SQ20250609-0001", "status": "正在办理"},
             "requested_slot": "same_problem",
         },
         active_loop="report_form",
@@ -419,7 +425,7 @@ def answered_yes(make_tracker, number: str, **slots: Any):
     return make_tracker(
         slots=FORM
         | {
-            "similar_case": {"number": number, "status": "办理中"},
+            "similar_case": {"number": number, "status": "正在办理"},
             "same_problem": "yes",
             "phone": None,
             "contact_name": None,
