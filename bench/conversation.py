@@ -147,15 +147,21 @@ def _record_memory(report: StackReport, servers: Servers) -> None:
         report.actions_rss_mib = servers.memory("actions")[0]
 
 
-def run_single(workdir: Path, run_id: str, patched: bool = True) -> StackReport:
-    """The project as ``make run`` starts it (``patched=False``: plain ``rasa run``)."""
+def run_single(workdir: Path, run_id: str, patched: bool = True, ask: bool = True) -> StackReport:
+    """The project as ``make run`` starts it (``patched=False``: plain ``rasa run``;
+    ``ask=False``: without the duplicate question, ``HOTLINE_SIMILAR_ASK_THRESHOLD=1``)."""
     name = "single" if patched else "single-unpatched"
+    if not ask:
+        name = "single-no-ask"
     report = StackReport(
         name,
         "1 Rasa process, SQLite tracker + case DB, 1 action server"
-        + ("" if patched else "; plain `rasa run` and tracker store, without rasa_runtime"),
+        + ("" if patched else "; plain `rasa run` and tracker store, without rasa_runtime")
+        + ("" if ask else "; no similar-case lookup in the report form"),
     )
     env = fresh_case_db(workdir)
+    if not ask:
+        env["HOTLINE_SIMILAR_ASK_THRESHOLD"] = "1"
     db_url = env["HOTLINE_DATABASE_URL"]
     with Servers(workdir, env=env) as servers:
         actions = servers.start_actions()
@@ -230,15 +236,15 @@ def _guarded(name: str, fn: Any, *args: Any) -> StackReport:
 
 
 def wanted_stacks() -> list[str]:
-    """The stacks ``BENCH_STACKS`` names (default: all four)."""
+    """The stacks ``BENCH_STACKS`` names (default: all five)."""
     import os
 
-    default = "single,single-unpatched,scaled,stock"
+    default = "single,single-no-ask,single-unpatched,scaled,stock"
     return [name.strip() for name in os.environ.get("BENCH_STACKS", default).split(",")]
 
 
 def run(workdir: Path, stock_project: Path | None, stock_model: Path | None) -> list[StackReport]:
-    """Runs every stack named in ``BENCH_STACKS`` (default: all four).
+    """Runs every stack named in ``BENCH_STACKS`` (default: all five).
 
     ``single-unpatched`` is ``single`` started with the plain ``rasa`` command, to measure
     what rasa_runtime's patches change.
@@ -248,6 +254,10 @@ def run(workdir: Path, stock_project: Path | None, stock_model: Path | None) -> 
     reports = []
     if "single" in wanted:
         reports.append(_guarded("single", run_single, workdir / "single", run_id))
+    if "single-no-ask" in wanted:
+        reports.append(
+            _guarded("single-no-ask", run_single, workdir / "no-ask", run_id, True, False)
+        )
     if "single-unpatched" in wanted:
         reports.append(
             _guarded("single-unpatched", run_single, workdir / "unpatched", run_id, False)
@@ -341,4 +351,22 @@ def section(reports: list[StackReport]) -> str:
             lines.append(f"- {name}: {goal_verdict(mine[10], stock[10])}")
         else:
             lines.append(f"- {name}: not measured at N=10 in this run")
+    lines += ["", "The duplicate question's cost (issue 14: p95 at N=10 at most 10% worse):", ""]
+    lines.append(f"- {ask_verdict(by_name.get('single'), by_name.get('single-no-ask'))}")
     return "\n".join(lines)
+
+
+def ask_verdict(single: StackReport | None, no_ask: StackReport | None) -> str:
+    """Whether the similar-case lookup keeps the report conversation's p95 at N=10 within 10%
+    of the same stack without it."""
+    with_ask = {p.residents: p for p in single.phases} if single else {}
+    without = {p.residents: p for p in no_ask.phases} if no_ask else {}
+    if 10 not in with_ask or 10 not in without:
+        return "not measured at N=10 in this run (needs single and single-no-ask)"
+    mine, base = with_ask[10].percentile(95), without[10].percentile(95)
+    change = mine / base - 1 if base else float("inf")
+    verdict = "met" if change <= 0.10 else "NOT MET"
+    return (
+        f"{verdict}: p95 {mine:.0f} ms with the lookup against {base:.0f} ms without "
+        f"({change:+.1%}; limit +10%)"
+    )

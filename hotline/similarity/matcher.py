@@ -135,7 +135,8 @@ class Probe:
 def mention_text(description: str | None, location: str | None) -> str:
     """A report's place and description in place-key form, where another report's place is
     looked for (:func:`hotline.casework.places.mentioned`)."""
-    return f"{place_key(location)}|{place_key(description)}"
+    # Descriptions are unique: normalised uncached, so they do not push places out of the cache.
+    return f"{place_key(location)}|{place_key.__wrapped__(description)}"
 
 
 @dataclass(frozen=True)
@@ -561,8 +562,11 @@ def likely_duplicate(
     session: Session, draft: NewCase, *, now: datetime | None = None
 ) -> Suggestion | None:
     """The open case a draft report most probably duplicates, if its score reaches
-    ``similar_ask_threshold`` (then the assistant asks the resident); else None."""
+    ``similar_ask_threshold`` (then the assistant asks the resident); else None. A threshold
+    of 1 turns the question off: nothing is looked up."""
     settings = load_settings()
+    if settings.similar_ask_threshold >= 1.0:
+        return None
     now = now or utcnow()
     found = _suggest(
         session,

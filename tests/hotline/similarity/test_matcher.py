@@ -16,7 +16,7 @@ from hotline.similarity.matcher import (
     similar_cases,
     similar_to_draft,
 )
-from tests.hotline.similarity.conftest import NOW, act, days, log
+from tests.hotline.similarity.conftest import NOW, FakeEncoder, act, days, log
 
 LAMP = "幸福小区3栋门口的路灯坏了，晚上一片漆黑"
 LAMP_AGAIN = "3栋门口路灯坏了，晚上一片漆黑没法走"
@@ -144,6 +144,18 @@ def test_a_draft_is_matched_before_any_case_exists(db: Session) -> None:
         category="city_management", description="广场舞音响太吵", location="柳岸公园"
     )
     assert likely_duplicate(db, unrelated, now=NOW) is None
+
+
+def test_an_ask_threshold_of_one_turns_the_question_off(
+    db: Session, fake_encoder: FakeEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log(db, LAMP, "幸福小区3栋", at=NOW - days(1))
+    draft = NewCase(category="city_management", description=LAMP, location="幸福小区3栋")
+    assert likely_duplicate(db, draft, now=NOW) is not None
+    encoded = fake_encoder.encoded
+    monkeypatch.setenv("HOTLINE_SIMILAR_ASK_THRESHOLD", "1")
+    assert likely_duplicate(db, draft, now=NOW) is None
+    assert fake_encoder.encoded == encoded  # nothing was looked up
 
 
 def test_coordinates_alone_place_two_reports_together(db: Session) -> None:
