@@ -182,6 +182,11 @@ def text_similarity(a: str, b: str) -> float:
 
 
 _NUMBERED = re.compile(r"\d+(栋|单元|号|楼|层|室|期|门|排|组|巷)?")
+_GENERIC = re.compile(
+    r"(小区|社区|花园|家园|公园|广场|大道|大街|中心|公司|学校|小学|中学|医院|市场|菜场|工地|"
+    r"地铁|公交|车站|路口|大门|东门|西门|南门|北门|[路街巷站口门村苑园区楼])"
+)
+"""Words every place has: a shared 「小区」 or 「路口」 names no particular place."""
 MIN_MENTION = 2
 """A shared stretch shorter than this is no mention (one character says nothing)."""
 
@@ -193,7 +198,8 @@ def mentioned(key: str, text: str) -> float:
     Residents name the place in their description as often as in the location
     (「石桥站C口上行扶梯坏了」 at 「地铁石桥站C口」), and two reports of one problem often put
     the place in different fields. Both ``key`` and ``text`` are :func:`place_key` forms.
-    Numbered parts (3栋, 2单元, 88号) are left out of the key: every estate has a building 3.
+    Numbered parts (3栋, 2单元, 88号) are left out of the key: every estate has a building 3;
+    and a stretch counts only with two characters besides words every place has (小区, 路口 …).
     """
     key = _NUMBERED.sub("", key)
     size = len(key)
@@ -201,7 +207,8 @@ def mentioned(key: str, text: str) -> float:
         return 0.0
     for length in range(size, MIN_MENTION - 1, -1):
         for start in range(size - length + 1):
-            if key[start : start + length] in text:
+            stretch = key[start : start + length]
+            if stretch in text and len(_GENERIC.sub("", stretch)) >= MIN_MENTION:
                 return length / size
     return 0.0
 

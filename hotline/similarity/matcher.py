@@ -101,14 +101,14 @@ class Weights:
 
 
 WEIGHTS = Weights(
-    bias=-6.47,
-    cosine=3.97,
-    place=0.82,
-    unknown_place=1.71,
-    related_category=-2.0,
-    age=-1.97,
-    mention=4.61,
-    top_description=0.45,
+    bias=-6.03,
+    cosine=3.9,
+    place=0.63,
+    unknown_place=1.79,
+    related_category=-2.05,
+    age=-2.02,
+    mention=4.58,
+    top_description=0.5,
 )
 """Fitted on the tune half of ``tests/similarity/dev_cases.tsv`` by ``bench/similarity.py``
 (logistic regression over every (report, earlier candidate) pair; docs/benchmarks.md)."""

@@ -46,15 +46,19 @@ def pg_workers(stack: Stack) -> Iterator[tuple[Stack, str]]:
         stack.stop("actions")
 
 
-def _children(pid: int) -> list[int]:
-    """The ids of a process's child processes (from /proc)."""
+def _sanic_workers(pid: int) -> list[int]:
+    """The ids of a process's child processes that are Sanic workers (from /proc: Sanic names
+    each worker in its environment; the other children are multiprocessing's helpers)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != pid:
+                continue
+            environ = (stat.parent / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if int(fields[1]) == pid:
+        if any(entry.startswith(b"SANIC_WORKER_NAME=Sanic-Server-") for entry in environ):
             found.append(int(stat.parent.name))
     return found
 
@@ -82,7 +86,7 @@ async def _to_summary(
 
 async def test_hundred_residents_confirm_at_once(pg_workers: tuple[Stack, str]) -> None:
     stack, url = pg_workers
-    assert len(_children(stack.procs["actions"].pid)) == 2  # two action-server workers
+    assert len(_sanic_workers(stack.procs["actions"].pid)) == 2  # two action-server workers
     senders = [new_sender(f"crowd{i:03d}") for i in range(RESIDENTS)]
     limits = httpx.Limits(max_connections=RESIDENTS + 10)
     async with httpx.AsyncClient(timeout=300, limits=limits) as client:

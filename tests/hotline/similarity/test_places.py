@@ -11,10 +11,12 @@ from hotline.casework.places import (
     SAME_SITE_OTHER_BUILDING,
     distance_m,
     geo_similarity,
+    mentioned,
     place_key,
     place_similarity,
     text_similarity,
 )
+from hotline.similarity.matcher import mention_text
 
 
 @pytest.mark.parametrize(
@@ -77,3 +79,22 @@ def test_coordinates_decide_when_both_have_them() -> None:
     assert geo_similarity(here, (None, None)) is None
     # Unrelated texts, same spot: the coordinates win.
     assert place_similarity("甲", "乙", here, (30.5929, 114.3055)) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("location", "description", "other_location", "expected"),
+    [
+        # The other report names this place in its description, not in its location.
+        ("工业三路", "工业三路那边晚上总有一股刺鼻的化学味", "华泰电子厂附近", 1.0),
+        ("地铁石桥站C口", "石桥站C口上行扶梯坏了一个多月", "石桥地铁站", 5 / 7),
+        # Words every place has, and building numbers, name no particular place.
+        ("幸福小区3栋", "小区门口夜市油烟和噪音很大", "中南路街", 0.0),
+        ("幸福小区3栋", "3栋门口路灯坏了", "解放路88号", 0.0),
+        ("柳岸公园", "", "", 0.0),
+    ],
+)
+def test_a_place_named_in_the_other_reports_text_is_a_mention(
+    location: str, description: str, other_location: str, expected: float
+) -> None:
+    text = mention_text(description, other_location)
+    assert mentioned(place_key(location), text) == pytest.approx(expected)
