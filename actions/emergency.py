@@ -9,7 +9,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.cases import NOT_FOUND
-from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
+from actions.common import apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline.casework.actors import Actor
 from hotline.casework.cases import NewCase, create_case
@@ -63,7 +63,7 @@ class ActionEmergency(Action):
             number = with_db(lambda s: create_case(s, new, Actor.resident(sender))[0].number)
         except StorageUnavailableError:
             spool_report(new)
-            apologise(dispatcher, STORAGE_APOLOGY)
+            apologise(dispatcher, "utter_storage_apology")
             return events
         dispatcher.utter_message(text=f"已按紧急事项登记，工单编号：{number}，值班人员会优先处理。")
         events += [SlotSet("emergency_case_number", number), SlotSet("location", entity_location)]

@@ -11,7 +11,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
+from actions.common import apologise, latest_text, sender_of, with_db
 from actions.duplicates import (
     ANSWER_SLOT,
     MATCH_SLOT,
@@ -600,7 +600,7 @@ class ActionSubmitCase(Action):
             case = with_db(lambda s: submit_report(s, new))
         except StorageUnavailableError:
             spool_report(new)
-            apologise(dispatcher, STORAGE_APOLOGY)
+            apologise(dispatcher, "utter_storage_apology")
             return reset_report()
         except ValidationError as exc:
             dispatcher.utter_message(text=f"登记信息有误（{exc.message}），请重新描述您的问题。")
@@ -621,7 +621,7 @@ def joined_case(
         case = join(number, new)
     except StorageUnavailableError:
         spool_report(new)
-        apologise(dispatcher, STORAGE_APOLOGY)
+        apologise(dispatcher, "utter_storage_apology")
         return reset_report()
     except HotlineError as exc:
         log.info("joining %s failed (%s); a new case is logged", number, type(exc).__name__)

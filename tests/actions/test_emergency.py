@@ -173,7 +173,8 @@ async def test_emergency_with_the_database_down_still_advises_and_spools(
 ):
     events = await ActionEmergency().run(dispatcher, emergency(make_tracker), domain)
 
-    assert [m["text"] for m in dispatcher.messages] == [FIRE_ADVICE, APOLOGY]
+    assert dispatcher.messages[0]["text"] == FIRE_ADVICE
+    assert dispatcher.messages[1:] == [APOLOGY]
     assert events == STOP_FORMS
     assert len(pending_reports()) == 1
 
@@ -223,7 +224,7 @@ async def test_location_with_no_case_anywhere_is_not_claimed_recorded(
     events = await ActionEmergencyLocation().run(dispatcher, answered, domain)
 
     assert events == []
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]
 
 
 async def test_emergency_location_with_the_database_down(
@@ -236,4 +237,4 @@ async def test_emergency_location_with_the_database_down(
     events = await ActionEmergencyLocation().run(dispatcher, answered, domain)
 
     assert events == []
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]
