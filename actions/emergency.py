@@ -8,7 +8,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.cases import NOT_FOUND
 from actions.common import apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline.casework.actors import Actor
@@ -108,7 +107,7 @@ class ActionEmergencyLocation(Action):
             except StorageUnavailableError:
                 return apologise(dispatcher)
             if not located:
-                dispatcher.utter_message(text=NOT_FOUND.format(number=number))
+                dispatcher.utter_message(response="utter_case_not_found", number=number)
                 return [SlotSet("location", None), SlotSet("emergency_case_number", None)]
         dispatcher.utter_message(
             text=f"位置已记录：{location}。请保持电话畅通，注意安全，先拨打紧急电话求助。"

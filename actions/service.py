@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.cases import NOT_FOUND, number_in
+from actions.cases import number_in
 from actions.common import apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline.casework.catalogue import get_catalogue
@@ -139,7 +139,7 @@ class ActionRateCase(Action):
             dispatcher.utter_message(text=f"工单 {number} 已经评价过了，感谢您的反馈。")
             return [SlotSet("rating_needs_comment", False)]
         if rated is None:
-            dispatcher.utter_message(text=NOT_FOUND.format(number=number))
+            dispatcher.utter_message(response="utter_case_not_found", number=number)
             return [SlotSet("rating_needs_comment", False)]
         ask_comment = [
             SlotSet("rating_needs_comment", True),
@@ -180,9 +180,8 @@ class ActionSaveRatingComment(Action):
         except InvalidTransitionError:
             pass
         else:
-            dispatcher.utter_message(
-                text="已记录您的意见，我们会尽快重新处理并回复您。"
-                if saved
-                else NOT_FOUND.format(number=number)
-            )
+            if saved:
+                dispatcher.utter_message(text="已记录您的意见，我们会尽快重新处理并回复您。")
+            else:
+                dispatcher.utter_message(response="utter_case_not_found", number=number)
         return [SlotSet("rating_needs_comment", False), SlotSet("rating_comment", None)]

@@ -29,9 +29,9 @@ from tests.actions.conftest import (
     make_case,
     move,
     outbox,
+    utterance,
 )
 
-NOT_FOUND = "没有找到工单 {number}，或您无权查看。请核对工单编号。"
 QUEUED = "正在为您转接人工客服，您前面还有 {ahead} 位，请稍候。等待期间您的留言工作人员都能看到。"
 
 
@@ -365,7 +365,7 @@ async def test_comment_never_lands_on_someone_elses_case(db, dispatcher, domain,
     events = await ActionSaveRatingComment().run(dispatcher, commented, domain)
 
     assert events == [SlotSet("rating_needs_comment", False), SlotSet("rating_comment", None)]
-    assert [m["text"] for m in dispatcher.messages] == [NOT_FOUND.format(number=others)]
+    assert dispatcher.messages == [utterance("utter_case_not_found", number=others)]
     assert [(c.number, c.satisfaction_comment) for c in cases(db)] == [(own, None), (others, None)]
     assert [e[0] for e in events_of(db, others)] == ["create"]
 
@@ -431,7 +431,7 @@ async def test_rating_someone_elses_case(db, dispatcher, domain, make_tracker):
     )
 
     assert events == [SlotSet("rating_needs_comment", False)]
-    assert [m["text"] for m in dispatcher.messages] == [NOT_FOUND.format(number=number)]
+    assert dispatcher.messages == [utterance("utter_case_not_found", number=number)]
     assert cases(db)[0].status == "resolved"
 
 
