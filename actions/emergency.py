@@ -30,7 +30,7 @@ class ActionEmergency(Action):
     ) -> list[EventType]:
         text = latest_text(tracker)
         kind = classify_emergency(text)
-        dispatcher.utter_message(text=f"【紧急】{kind.advice}")
+        dispatcher.utter_message(response="utter_emergency_advice", advice=kind.advice)
         sender = sender_of(tracker)
         location = tracker.get_slot("location") if tracker.active_loop.get("name") is None else None
         entity_location = next(
@@ -64,7 +64,7 @@ class ActionEmergency(Action):
             spool_report(new)
             apologise(dispatcher, "utter_storage_apology")
             return events
-        dispatcher.utter_message(text=f"已按紧急事项登记，工单编号：{number}，值班人员会优先处理。")
+        dispatcher.utter_message(response="utter_emergency_logged", number=number)
         events += [SlotSet("emergency_case_number", number), SlotSet("location", entity_location)]
         return events
 
@@ -109,9 +109,7 @@ class ActionEmergencyLocation(Action):
             if not located:
                 dispatcher.utter_message(response="utter_case_not_found", number=number)
                 return [SlotSet("location", None), SlotSet("emergency_case_number", None)]
-        dispatcher.utter_message(
-            text=f"位置已记录：{location}。请保持电话畅通，注意安全，先拨打紧急电话求助。"
-        )
+        dispatcher.utter_message(response="utter_emergency_location_recorded", place=location)
         return [SlotSet("location", None), SlotSet("emergency_case_number", None)]
 
     @staticmethod
