@@ -25,12 +25,6 @@ from hotline.residents.resident import (
     withdrawable_cases,
 )
 
-NOT_FOUND = "没有找到工单 {number}，或您无权查看。请核对工单编号。"
-TOO_MANY_LOOKUPS = (
-    "查询尝试次数过多，请稍后再试。查询自己反映的工单无需验证，可直接发送「查询」；"
-    "其他情况请拨打热线 {phone}。"
-)
-
 
 def number_in(tracker: Tracker) -> str | None:
     """A case number the resident wrote or sent in a button payload."""
@@ -58,9 +52,7 @@ class ActionCheckStatus(Action):
                 if texts:
                     dispatcher.utter_message(text="您正在办理的工单：\n\n" + "\n\n".join(texts))
                 else:
-                    dispatcher.utter_message(
-                        text="您目前没有正在办理的工单。查询其他工单请发送「查询」加工单编号。"
-                    )
+                    dispatcher.utter_message(response="utter_no_open_cases")
                 return [SlotSet("lookup_pending", False)]
             text = with_db(
                 lambda s: case_summary(c) if (c := visible_case(s, number, sender)) else None
@@ -121,8 +113,9 @@ class ActionVerifyLookup(Action):
         digits = "".join(ch for ch in str(tracker.get_slot("phone_last4") or "") if ch.isdigit())
         client = lookup_client(tracker)
         if not lookup_allowed(number, client):
-            phone = load_settings().hotline_phone
-            dispatcher.utter_message(text=TOO_MANY_LOOKUPS.format(phone=phone))
+            dispatcher.utter_message(
+                response="utter_too_many_lookups", hotline_phone=load_settings().hotline_phone
+            )
             return [SlotSet("lookup_pending", False), SlotSet("phone_last4", None)]
         try:
             text = with_db(
@@ -138,7 +131,9 @@ class ActionVerifyLookup(Action):
         else:
             if text is None:
                 count_failed_lookup(number, client)
-            dispatcher.utter_message(text=text or NOT_FOUND.format(number=number))
+                dispatcher.utter_message(response="utter_case_not_found", number=number)
+            else:
+                dispatcher.utter_message(text=text)
         return [SlotSet("lookup_pending", False), SlotSet("phone_last4", None)]
 
 
@@ -157,20 +152,20 @@ class ActionWithdrawCase(Action):
             if number is not None:
                 candidates = with_db(lambda s: [number] if owns(s, number, sender) else [])
                 if not candidates:
-                    dispatcher.utter_message(text=NOT_FOUND.format(number=number))
+                    dispatcher.utter_message(response="utter_case_not_found", number=number)
                     return []
             else:
                 candidates = with_db(lambda s: [c.number for c in withdrawable_cases(s, sender)])
         except StorageUnavailableError:
             return apologise(dispatcher)
         if not candidates:
-            dispatcher.utter_message(text="您没有可以撤回的工单（已派单的工单不能撤回）。")
+            dispatcher.utter_message(response="utter_nothing_to_withdraw")
             return []
         buttons = [
             {"title": f"撤回 {n}", "payload": f'/confirm_withdraw{{"case_number": "{n}"}}'}
             for n in candidates[:5]
         ] + [{"title": "不撤回", "payload": "/deny"}]
-        dispatcher.utter_message(text="请确认要撤回的工单：", buttons=buttons)
+        dispatcher.utter_message(response="utter_choose_case_to_withdraw", buttons=buttons)
         return []
 
 
@@ -186,25 +181,27 @@ class ActionConfirmWithdraw(Action):
         sender = sender_of(tracker)
         number = number_in(tracker) or tracker.get_slot("case_number")
         if not number:
-            dispatcher.utter_message(text="请告诉我要撤回的工单编号。")
+            dispatcher.utter_message(response="utter_withdraw_which_case")
             return []
 
         def withdraw(session: Session) -> str:
+            """Withdraws the case; returns the response that tells how it went."""
             case = owned_case(session, number, sender)
             if case is None:
-                return NOT_FOUND.format(number=number)
+                return "utter_case_not_found"
             try:
                 apply_action(
                     session, case, "cancel", Actor.resident(sender), ActionInput(note="居民撤回")
                 )
             except InvalidTransitionError:
-                return f"工单 {number} 已派单办理，不能撤回。如有疑问可以转人工。"
-            return f"工单 {number} 已撤回。"
+                return "utter_withdraw_refused"
+            return "utter_withdrawn"
 
         try:
-            dispatcher.utter_message(text=with_db(withdraw))
+            outcome = with_db(withdraw)
         except StorageUnavailableError:
             return apologise(dispatcher)
+        dispatcher.utter_message(response=outcome, number=number)
         return []
 
 
@@ -225,13 +222,13 @@ class ActionAddInfoStart(Action):
             apologise(dispatcher)
             return [SlotSet("info_case_number", None)]
         if number is not None and number not in numbers:
-            dispatcher.utter_message(text=NOT_FOUND.format(number=number))
+            dispatcher.utter_message(response="utter_case_not_found", number=number)
             return [SlotSet("info_case_number", None)]
         if not numbers:
-            dispatcher.utter_message(text="您目前没有正在办理的工单。如需反映新问题，请直接描述。")
+            dispatcher.utter_message(response="utter_nothing_to_add_to")
             return [SlotSet("info_case_number", None)]
         chosen = number or numbers[0]
-        dispatcher.utter_message(text=f"好的，补充到工单 {chosen}。")
+        dispatcher.utter_message(response="utter_adding_to_case", number=chosen)
         return [SlotSet("info_case_number", chosen), SlotSet("info_text", None)]
 
 
@@ -249,7 +246,7 @@ class ActionAddInfo(Action):
         text = str(tracker.get_slot("info_text") or "").strip()
         done = [SlotSet("info_case_number", None), SlotSet("info_text", None)]
         if not number:
-            dispatcher.utter_message(text="请告诉我要补充的工单编号。")
+            dispatcher.utter_message(response="utter_add_info_which_case")
             return done
 
         def add(session: Session) -> bool:
@@ -266,13 +263,9 @@ class ActionAddInfo(Action):
         except StorageUnavailableError:
             apologise(dispatcher)
         except InvalidTransitionError:
-            dispatcher.utter_message(
-                text=f"工单 {number} 已办结，不能再补充。如需反映新问题请直接描述。"
-            )
+            dispatcher.utter_message(response="utter_case_closed_for_info", number=number)
         else:
             dispatcher.utter_message(
-                text=f"已补充到工单 {number}，承办人员会看到。"
-                if added
-                else NOT_FOUND.format(number=number)
+                response="utter_info_added" if added else "utter_case_not_found", number=number
             )
         return done

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -16,12 +16,6 @@ from hotline.db import transaction
 from hotline.errors import StorageUnavailableError
 
 log = logging.getLogger(__name__)
-
-STORAGE_APOLOGY = (
-    "非常抱歉，系统暂时无法保存您的信息。您的反映已经记录下来，系统恢复后会立即登记并把工单编号发给您。"
-    "如情况紧急，请拨打热线 {phone}。"
-)
-LOOKUP_APOLOGY = "抱歉，系统暂时无法查询，请稍后再试，或拨打热线 {phone}。"
 
 
 def sender_of(tracker: Tracker) -> str:
@@ -53,7 +47,14 @@ def with_db[T](work: Callable[[Session], T]) -> T:
         raise StorageUnavailableError(str(exc)) from exc
 
 
-def apologise(dispatcher: CollectingDispatcher, template: str = LOOKUP_APOLOGY) -> list[Any]:
-    """Tells the resident storage failed, in Chinese, and returns no events."""
-    dispatcher.utter_message(text=template.format(phone=load_settings().hotline_phone))
+def apologise(
+    dispatcher: CollectingDispatcher,
+    response: Literal["utter_lookup_apology", "utter_storage_apology"] = "utter_lookup_apology",
+) -> list[Any]:
+    """Tells the resident storage failed, with the hotline's number, and returns no events.
+
+    ``utter_storage_apology`` when what they reported is kept for later (the spool);
+    ``utter_lookup_apology`` when nothing could be looked up or changed.
+    """
+    dispatcher.utter_message(response=response, hotline_phone=load_settings().hotline_phone)
     return []

@@ -8,8 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.cases import NOT_FOUND
-from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
+from actions.common import apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline.casework.actors import Actor
 from hotline.casework.cases import NewCase, create_case
@@ -31,7 +30,7 @@ class ActionEmergency(Action):
     ) -> list[EventType]:
         text = latest_text(tracker)
         kind = classify_emergency(text)
-        dispatcher.utter_message(text=f"【紧急】{kind.advice}")
+        dispatcher.utter_message(response="utter_emergency_advice", advice=kind.advice)
         sender = sender_of(tracker)
         location = tracker.get_slot("location") if tracker.active_loop.get("name") is None else None
         entity_location = next(
@@ -63,9 +62,9 @@ class ActionEmergency(Action):
             number = with_db(lambda s: create_case(s, new, Actor.resident(sender))[0].number)
         except StorageUnavailableError:
             spool_report(new)
-            apologise(dispatcher, STORAGE_APOLOGY)
+            apologise(dispatcher, "utter_storage_apology")
             return events
-        dispatcher.utter_message(text=f"已按紧急事项登记，工单编号：{number}，值班人员会优先处理。")
+        dispatcher.utter_message(response="utter_emergency_logged", number=number)
         events += [SlotSet("emergency_case_number", number), SlotSet("location", entity_location)]
         return events
 
@@ -108,11 +107,9 @@ class ActionEmergencyLocation(Action):
             except StorageUnavailableError:
                 return apologise(dispatcher)
             if not located:
-                dispatcher.utter_message(text=NOT_FOUND.format(number=number))
+                dispatcher.utter_message(response="utter_case_not_found", number=number)
                 return [SlotSet("location", None), SlotSet("emergency_case_number", None)]
-        dispatcher.utter_message(
-            text=f"位置已记录：{location}。请保持电话畅通，注意安全，先拨打紧急电话求助。"
-        )
+        dispatcher.utter_message(response="utter_emergency_location_recorded", place=location)
         return [SlotSet("location", None), SlotSet("emergency_case_number", None)]
 
     @staticmethod

@@ -11,7 +11,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import STORAGE_APOLOGY, apologise, latest_text, sender_of, with_db
+from actions.common import apologise, latest_text, sender_of, with_db
 from actions.duplicates import (
     ANSWER_SLOT,
     MATCH_SLOT,
@@ -239,14 +239,13 @@ class ActionStartReport(Action):
         if category is not None and best is not None and best.confidence >= CONFIDENT_ROUTE:
             events.append(SlotSet("category", category.code))
             dispatcher.utter_message(
-                text=f"收到。您反映的是「{category.name}」方面的问题，"
-                f"将由「{category.department}」负责办理。"
+                response="utter_routed",
+                category_name=category.name,
+                department=category.department,
             )
             if category.code == "other":
                 referrals = "、".join(f"{r.number}（{r.covers}）" for r in catalogue.referrals)
-                dispatcher.utter_message(
-                    text=f"这类事项通常由对口热线办理：{referrals}。您也可以继续登记，我们帮您转交。"
-                )
+                dispatcher.utter_message(response="utter_other_hotlines", referrals=referrals)
         return events
 
 
@@ -335,9 +334,7 @@ class ActionAskCategory(Action):
     ) -> list[EventType]:
         codes = [c for c in tracker.get_slot("category_candidates") or [] if c != "other"][:3]
         buttons = [category_button(code) for code in codes] + [category_button("other")]
-        dispatcher.utter_message(
-            text="请问您的问题属于哪一类？可以点选，也可以直接输入类别。", buttons=buttons
-        )
+        dispatcher.utter_message(response="utter_choose_category", buttons=buttons)
         return []
 
 
@@ -423,9 +420,9 @@ class ValidateReportForm(FormValidationAction):
         category = category_from_text(str(value or ""))
         if category is None:
             if _asking(tracker, "category"):
-                dispatcher.utter_message(text="没有找到这个类别，请点选下面的按钮。")
+                dispatcher.utter_message(response="utter_category_not_found")
             return {"category": None}
-        dispatcher.utter_message(text=f"好的，类别为「{category.name}」。")
+        dispatcher.utter_message(response="utter_category_chosen", category_name=category.name)
         return {"category": category.code}
 
     def validate_location(
@@ -457,10 +454,7 @@ class ValidateReportForm(FormValidationAction):
         if is_vague_location(text):
             if not _asking(tracker, "location"):
                 return {"location": None}
-            dispatcher.utter_message(
-                text="位置不够具体，请说明是哪个小区、几栋几单元，或哪条路的什么位置，"
-                "例如「幸福小区3栋2单元」。"
-            )
+            dispatcher.utter_message(response="utter_location_too_vague")
             return {"location": None}
         return {"location": text[:500]}
 
@@ -483,12 +477,10 @@ class ValidateReportForm(FormValidationAction):
             if not _asking(tracker, "phone"):
                 return {"phone": None}
             failures = int(tracker.get_slot("phone_failures") or 0) + 1
-            dispatcher.utter_message(
-                text=f"{exc.message}。请输入11位手机号，或带区号的固话，例如 027-85671234。"
-            )
+            dispatcher.utter_message(response="utter_phone_invalid", problem=exc.message)
             if failures >= MAX_PHONE_FAILURES:
                 dispatcher.utter_message(
-                    text="电话号码好像一直不对。需要的话可以转人工客服帮您登记。",
+                    response="utter_phone_keeps_failing",
                     buttons=[
                         {"title": "转人工", "payload": "/request_human"},
                         {"title": "继续填写", "payload": "/inform"},
@@ -537,9 +529,9 @@ class ValidateReportForm(FormValidationAction):
         field = next((f for f in fields if f in FIELD_LABELS), None)
         if field is None:
             if _asking(tracker, "confirmed"):
-                dispatcher.utter_message(text="请问要修改哪一项？")
+                dispatcher.utter_message(response="utter_which_field")
             return {"confirmed": None}
-        dispatcher.utter_message(text=f"好的，请重新提供{FIELD_LABELS[field]}。")
+        dispatcher.utter_message(response="utter_field_again", field_label=FIELD_LABELS[field])
         return {"confirmed": None, field: None}
 
 
@@ -600,10 +592,10 @@ class ActionSubmitCase(Action):
             case = with_db(lambda s: submit_report(s, new))
         except StorageUnavailableError:
             spool_report(new)
-            apologise(dispatcher, STORAGE_APOLOGY)
+            apologise(dispatcher, "utter_storage_apology")
             return reset_report()
         except ValidationError as exc:
-            dispatcher.utter_message(text=f"登记信息有误（{exc.message}），请重新描述您的问题。")
+            dispatcher.utter_message(response="utter_report_invalid", problem=exc.message)
             return reset_report()
         dispatcher.utter_message(text=case_logged(case, settings.timezone))
         return [*reset_report(), SlotSet("case_number", case.number)]
@@ -621,7 +613,7 @@ def joined_case(
         case = join(number, new)
     except StorageUnavailableError:
         spool_report(new)
-        apologise(dispatcher, STORAGE_APOLOGY)
+        apologise(dispatcher, "utter_storage_apology")
         return reset_report()
     except HotlineError as exc:
         log.info("joining %s failed (%s); a new case is logged", number, type(exc).__name__)
@@ -639,9 +631,7 @@ class ActionCancelReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(
-            text="好的，已取消，本次填写的内容没有保存。还有其他需要可以随时告诉我。"
-        )
+        dispatcher.utter_message(response="utter_report_cancelled")
         return [
             ActiveLoop(None),
             SlotSet("requested_slot", None),

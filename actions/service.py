@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.cases import NOT_FOUND, number_in
+from actions.cases import number_in
 from actions.common import apologise, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline.casework.catalogue import get_catalogue
@@ -18,8 +18,6 @@ from hotline.casework.vocab import Satisfaction, channel_of_sender
 from hotline.channels import handoff
 from hotline.errors import InvalidTransitionError, StorageUnavailableError, ValidationError
 from hotline.residents.resident import log_consultation, rate_case, save_rating_comment
-
-FAQ_FOLLOWUP = "以上是否解答了您的问题？如需登记办理，请直接描述您的具体情况。"
 
 
 class ActionRequestHuman(Action):
@@ -38,12 +36,9 @@ class ActionRequestHuman(Action):
         except StorageUnavailableError:
             return [*apologise(dispatcher), *stop_form]
         if position == 0:
-            dispatcher.utter_message(text="人工客服正在为您服务，请直接留言。")
+            dispatcher.utter_message(response="utter_with_operator")
         else:
-            dispatcher.utter_message(
-                text=f"正在为您转接人工客服，您前面还有 {position - 1} 位，请稍候。"
-                "等待期间您的留言工作人员都能看到。"
-            )
+            dispatcher.utter_message(response="utter_handoff_queued", ahead=position - 1)
         if tracker.active_loop.get("name"):
             return [*stop_form, *reset_report()]
         return stop_form
@@ -78,7 +73,7 @@ class ActionLogConsultation(Action):
                 )
             except StorageUnavailableError:
                 pass  # The answer was given; a lost statistic must not bother the resident.
-        dispatcher.utter_message(text=FAQ_FOLLOWUP)
+        dispatcher.utter_message(response="utter_faq_followup")
         return []
 
 
@@ -95,8 +90,7 @@ class ActionOutOfScope(Action):
         services = "、".join(c.name for c in catalogue.categories if c.code != "other")
         referrals = "\n".join(f"· {r.number} {r.name}（{r.covers}）" for r in catalogue.referrals)
         dispatcher.utter_message(
-            text=f"抱歉，这个问题不在社区服务热线的服务范围内。我们受理：{services}等事项。\n"
-            f"其他事项可以联系：\n{referrals}"
+            response="utter_out_of_scope", services=services, referrals=referrals
         )
         return []
 
@@ -124,10 +118,10 @@ class ActionRateCase(Action):
         try:
             rating = Satisfaction.parse(str(rating_value or ""), "rating")
         except ValidationError:
-            dispatcher.utter_message(text="请点选评价按钮：非常满意、满意、基本满意或不满意。")
+            dispatcher.utter_message(response="utter_rate_with_buttons")
             return [SlotSet("rating_needs_comment", False)]
         if number is None:
-            dispatcher.utter_message(text="请点选回访消息里的评价按钮，以便对应到您的工单。")
+            dispatcher.utter_message(response="utter_rating_without_case")
             return [SlotSet("rating_needs_comment", False)]
 
         try:
@@ -136,10 +130,10 @@ class ActionRateCase(Action):
             apologise(dispatcher)
             return [SlotSet("rating_needs_comment", False)]
         except InvalidTransitionError:
-            dispatcher.utter_message(text=f"工单 {number} 已经评价过了，感谢您的反馈。")
+            dispatcher.utter_message(response="utter_already_rated", number=number)
             return [SlotSet("rating_needs_comment", False)]
         if rated is None:
-            dispatcher.utter_message(text=NOT_FOUND.format(number=number))
+            dispatcher.utter_message(response="utter_case_not_found", number=number)
             return [SlotSet("rating_needs_comment", False)]
         ask_comment = [
             SlotSet("rating_needs_comment", True),
@@ -150,9 +144,9 @@ class ActionRateCase(Action):
             dispatcher.utter_message(text=co_reporter_rated(number, rating))
             return ask_comment if rating is Satisfaction.DISSATISFIED else []
         if rating is Satisfaction.DISSATISFIED:
-            dispatcher.utter_message(text=f"工单 {number} 已重新办理，并已报告督办人员。")
+            dispatcher.utter_message(response="utter_case_reopened", number=number)
             return ask_comment
-        dispatcher.utter_message(text=f"感谢您的评价（{rating.label}），工单 {number} 已归档。")
+        dispatcher.utter_message(response="utter_rated", rating_label=rating.label, number=number)
         return [SlotSet("rating_needs_comment", False)]
 
 
@@ -180,9 +174,8 @@ class ActionSaveRatingComment(Action):
         except InvalidTransitionError:
             pass
         else:
-            dispatcher.utter_message(
-                text="已记录您的意见，我们会尽快重新处理并回复您。"
-                if saved
-                else NOT_FOUND.format(number=number)
-            )
+            if saved:
+                dispatcher.utter_message(response="utter_comment_saved")
+            else:
+                dispatcher.utter_message(response="utter_case_not_found", number=number)
         return [SlotSet("rating_needs_comment", False), SlotSet("rating_comment", None)]

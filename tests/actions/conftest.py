@@ -8,6 +8,7 @@ selector, and the events.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -52,11 +53,48 @@ RESET = [
     SlotSet("same_problem", None),
 ]
 """What one report collected, cleared (phone and name stay for the next report)."""
-APOLOGY = (
-    "非常抱歉，系统暂时无法保存您的信息。您的反映已经记录下来，系统恢复后会立即登记并把工单编号发给您。"
-    "如情况紧急，请拨打热线 12343。"
-)
-LOOKUP_APOLOGY = "抱歉，系统暂时无法查询，请稍后再试，或拨打热线 12343。"
+
+
+def utterance(
+    response: str, *, buttons: list[dict[str, Any]] | None = None, **variables: Any
+) -> dict[str, Any]:
+    """The message ``CollectingDispatcher`` keeps for ``utter_message(response=…, **variables)``.
+
+    The wording is the domain response's; Rasa fills its ``{placeholders}`` from the variables.
+    """
+    return {
+        "text": None,
+        "buttons": buttons or [],
+        "elements": [],
+        "custom": {},
+        "template": response,
+        "response": response,
+        "image": None,
+        "attachment": None,
+        **variables,
+    }
+
+
+PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
+"""A ``{placeholder}`` in a response text, as Rasa 3.6's interpolator finds them."""
+
+
+def rendered(message: dict[str, Any], domain: dict[str, Any] | None = None) -> str:
+    """The text a resident reads for a message: its own text, or its response filled in.
+
+    Fills a response's placeholders the way Rasa 3.6 does (``rasa.core.nlg.interpolator``)
+    from the message's variables; an unknown placeholder fails the test.
+    """
+    if not message.get("response"):
+        return str(message.get("text") or "")
+    [variant] = (domain or _domain())["responses"][message["response"]]
+    return str(PLACEHOLDER.sub(r"{0[\1]}", variant["text"]).format(message))
+
+
+APOLOGY = utterance("utter_storage_apology", hotline_phone="12343")
+"""The database is down: what the resident reported is kept for later."""
+LOOKUP_APOLOGY = utterance("utter_lookup_apology", hotline_phone="12343")
+"""The database is down: nothing could be looked up or changed."""
 
 
 @pytest.fixture(autouse=True)

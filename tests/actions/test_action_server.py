@@ -19,7 +19,7 @@ from sqlalchemy import select
 from hotline.config import ACTION_TOKEN_HEADER
 from hotline.db import dispose_engines, transaction, upgrade
 from hotline.models import CaseEvent
-from tests.actions.conftest import PHONE, make_case
+from tests.actions.conftest import PHONE, make_case, rendered
 from tests.servers import PROJECT_ROOT, Stack, free_port
 
 pytestmark = pytest.mark.slow
@@ -103,9 +103,9 @@ def post(
 
 
 def replies(response: httpx.Response) -> str:
-    """The texts the action server asks Rasa to send."""
+    """The texts the action server asks Rasa to send, domain responses filled in as Rasa does."""
     assert response.status_code == 200, response.text
-    return "\n".join(str(r.get("text") or "") for r in response.json()["responses"])
+    return "\n".join(rendered(r) for r in response.json()["responses"])
 
 
 def events_of(db_url: str, number: str) -> list[tuple[str, str]]:

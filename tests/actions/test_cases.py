@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cases import (
-    TOO_MANY_LOOKUPS,
     ActionAddInfo,
     ActionAddInfoStart,
     ActionCheckStatus,
@@ -23,10 +24,10 @@ from tests.actions.conftest import (
     make_case,
     move,
     outbox,
+    utterance,
 )
 
 OTHER_PHONE = "+8613900001234"
-NOT_FOUND = "没有找到工单 {number}，或您无权查看。请核对工单编号。"
 OWN_CASE_TEXT = (
     "工单 SQ20250609-0001：待受理\n类别：城市管理\n问题：我家楼下的路灯坏了好几天了\n"
     "承办单位：街道城管执法中队\n办理时限：2025年6月16日前"
@@ -94,9 +95,7 @@ async def test_status_without_open_cases(db, dispatcher, domain, make_tracker):
     events = await ActionCheckStatus().run(dispatcher, asking(make_tracker, None), domain)
 
     assert events == [SlotSet("lookup_pending", False)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        "您目前没有正在办理的工单。查询其他工单请发送「查询」加工单编号。"
-    ]
+    assert dispatcher.messages == [utterance("utter_no_open_cases")]
 
 
 async def test_status_of_own_case_by_number(db, dispatcher, domain, make_tracker):
@@ -171,7 +170,7 @@ async def test_others_case_and_unknown_number_look_the_same(db, domain, dispatch
         ]
     )
     assert unknown_all == dispatcher.messages
-    assert [m["text"] for m in dispatcher.messages] == [NOT_FOUND.format(number=number)]
+    assert dispatcher.messages == [utterance("utter_case_not_found", number=number)]
 
 
 async def test_right_last4_shows_the_case(db, dispatcher, domain, make_tracker):
@@ -207,7 +206,7 @@ async def test_status_with_the_database_down(outage, dispatcher, domain, make_tr
 
     assert events == listing == [SlotSet("lookup_pending", False)]
     assert verified == [SlotSet("lookup_pending", False), SlotSet("phone_last4", None)]
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY] * 3
+    assert dispatcher.messages == [LOOKUP_APOLOGY] * 3
 
 
 async def test_wrong_last4_guesses_are_limited_per_address_and_per_case(
@@ -218,9 +217,10 @@ async def test_wrong_last4_guesses_are_limited_per_address_and_per_case(
     monkeypatch.setenv("HOTLINE_LOOKUP_LIMIT_PER_CASE", "5/hour")
     own_case(db)
     number = others_case(db)  # the phone ends in 1234
-    refused = TOO_MANY_LOOKUPS.format(phone="12343")
+    refused = utterance("utter_too_many_lookups", hotline_phone="12343")
+    not_found = utterance("utter_case_not_found", number=number)
 
-    async def guess(last4: str, sender: str, client: str | None) -> str:
+    async def guess(last4: str, sender: str, client: str | None) -> dict[str, Any]:
         tracker = make_tracker(
             sender_id=sender,
             slots={"case_number": number, "phone_last4": last4, "lookup_pending": True},
@@ -231,14 +231,14 @@ async def test_wrong_last4_guesses_are_limited_per_address_and_per_case(
         dispatcher = CollectingDispatcher()
         events = await ActionVerifyLookup().run(dispatcher, tracker, domain)
         assert events == [SlotSet("lookup_pending", False), SlotSet("phone_last4", None)]
-        return dispatcher.messages[0]["text"]
+        [message] = dispatcher.messages
+        return message
 
     for i in range(3):  # three fresh cookies behind one address
-        assert await guess(f"000{i}", f"web:fresh{i}", "address-a") == NOT_FOUND.format(
-            number=number
-        )
+        assert await guess(f"000{i}", f"web:fresh{i}", "address-a") == not_found
     assert await guess("1234", "web:fresh9", "address-a") == refused  # even the right digits
-    assert await guess("1234", "web:elsewhere", "address-b") == OTHERS_CASE_TEXT  # not counted
+    shown = await guess("1234", "web:elsewhere", "address-b")  # not counted
+    assert shown["text"] == OTHERS_CASE_TEXT
     assert await guess("0004", "web:c", "address-c") != refused
     assert await guess("0005", "tg:777", None) != refused  # Telegram: counted per sender
     assert await guess("1234", "web:e", "address-e") == refused  # five wrong for this case
@@ -266,8 +266,9 @@ async def test_withdraw_offers_cases_not_yet_dispatched(db, dispatcher, domain, 
     events = await ActionWithdrawCase().run(dispatcher, tracker, domain)
 
     assert events == []
-    assert dispatcher.messages[0]["text"] == "请确认要撤回的工单："
-    assert dispatcher.messages[0]["buttons"] == withdraw_buttons(accepted, first)
+    assert dispatcher.messages == [
+        utterance("utter_choose_case_to_withdraw", buttons=withdraw_buttons(accepted, first))
+    ]
 
 
 async def test_withdraw_a_named_own_case(db, dispatcher, domain, make_tracker):
@@ -277,7 +278,9 @@ async def test_withdraw_a_named_own_case(db, dispatcher, domain, make_tracker):
     )
 
     assert await ActionWithdrawCase().run(dispatcher, tracker, domain) == []
-    assert dispatcher.messages[0]["buttons"] == withdraw_buttons(number)
+    assert dispatcher.messages == [
+        utterance("utter_choose_case_to_withdraw", buttons=withdraw_buttons(number))
+    ]
 
 
 async def test_withdraw_someone_elses_case_is_not_found(db, dispatcher, domain, make_tracker):
@@ -287,9 +290,7 @@ async def test_withdraw_someone_elses_case_is_not_found(db, dispatcher, domain, 
     )
 
     assert await ActionWithdrawCase().run(dispatcher, tracker, domain) == []
-    assert [(m["text"], m["buttons"]) for m in dispatcher.messages] == [
-        (NOT_FOUND.format(number=number), [])
-    ]
+    assert dispatcher.messages == [utterance("utter_case_not_found", number=number)]
 
 
 async def test_withdraw_with_nothing_to_withdraw(db, dispatcher, domain, make_tracker):
@@ -298,16 +299,14 @@ async def test_withdraw_with_nothing_to_withdraw(db, dispatcher, domain, make_tr
     tracker = make_tracker(text="撤回", intent="cancel_case")
 
     assert await ActionWithdrawCase().run(dispatcher, tracker, domain) == []
-    assert [m["text"] for m in dispatcher.messages] == [
-        "您没有可以撤回的工单（已派单的工单不能撤回）。"
-    ]
+    assert dispatcher.messages == [utterance("utter_nothing_to_withdraw")]
 
 
 async def test_withdraw_with_the_database_down(outage, dispatcher, domain, make_tracker):
     tracker = make_tracker(text="撤回", intent="cancel_case")
 
     assert await ActionWithdrawCase().run(dispatcher, tracker, domain) == []
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]
 
 
 def confirming(make_tracker, number: str | None, **kwargs):
@@ -325,7 +324,7 @@ async def test_confirm_withdraw_cancels_the_case(db, dispatcher, domain, make_tr
     events = await ActionConfirmWithdraw().run(dispatcher, confirming(make_tracker, number), domain)
 
     assert events == []
-    assert [m["text"] for m in dispatcher.messages] == [f"工单 {number} 已撤回。"]
+    assert dispatcher.messages == [utterance("utter_withdrawn", number=number)]
     [case] = cases(db)
     assert case.status == "cancelled"
     assert events_of(db, number)[-1] == ("cancel", SENDER, "cancelled", "居民撤回")
@@ -340,7 +339,7 @@ async def test_confirm_withdraw_uses_the_case_number_slot(db, dispatcher, domain
         dispatcher, confirming(make_tracker, None, slots={"case_number": number}), domain
     )
 
-    assert [m["text"] for m in dispatcher.messages] == [f"工单 {number} 已撤回。"]
+    assert dispatcher.messages == [utterance("utter_withdrawn", number=number)]
 
 
 async def test_confirm_withdraw_of_a_dispatched_case(db, dispatcher, domain, make_tracker):
@@ -349,9 +348,7 @@ async def test_confirm_withdraw_of_a_dispatched_case(db, dispatcher, domain, mak
 
     await ActionConfirmWithdraw().run(dispatcher, confirming(make_tracker, number), domain)
 
-    assert [m["text"] for m in dispatcher.messages] == [
-        f"工单 {number} 已派单办理，不能撤回。如有疑问可以转人工。"
-    ]
+    assert dispatcher.messages == [utterance("utter_withdraw_refused", number=number)]
     assert cases(db)[0].status == "dispatched"
 
 
@@ -360,7 +357,7 @@ async def test_confirm_withdraw_of_someone_elses_case(db, dispatcher, domain, ma
 
     await ActionConfirmWithdraw().run(dispatcher, confirming(make_tracker, number), domain)
 
-    assert [m["text"] for m in dispatcher.messages] == [NOT_FOUND.format(number=number)]
+    assert dispatcher.messages == [utterance("utter_case_not_found", number=number)]
     assert cases(db)[0].status == "new"
 
 
@@ -368,7 +365,7 @@ async def test_confirm_withdraw_without_a_number(db, dispatcher, domain, make_tr
     events = await ActionConfirmWithdraw().run(dispatcher, confirming(make_tracker, None), domain)
 
     assert events == []
-    assert [m["text"] for m in dispatcher.messages] == ["请告诉我要撤回的工单编号。"]
+    assert dispatcher.messages == [utterance("utter_withdraw_which_case")]
 
 
 async def test_confirm_withdraw_with_the_database_down(outage, dispatcher, domain, make_tracker):
@@ -377,7 +374,7 @@ async def test_confirm_withdraw_with_the_database_down(outage, dispatcher, domai
     )
 
     assert events == []
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]
 
 
 # --- action_add_info_start / action_add_info ------------------------------------------------
@@ -398,7 +395,7 @@ async def test_add_info_starts_on_the_newest_open_case(db, dispatcher, domain, m
     events = await ActionAddInfoStart().run(dispatcher, adding(make_tracker), domain)
 
     assert events == [SlotSet("info_case_number", newest), SlotSet("info_text", None)]
-    assert [m["text"] for m in dispatcher.messages] == [f"好的，补充到工单 {newest}。"]
+    assert dispatcher.messages == [utterance("utter_adding_to_case", number=newest)]
 
 
 async def test_add_info_starts_on_the_named_case(db, dispatcher, domain, make_tracker):
@@ -408,6 +405,7 @@ async def test_add_info_starts_on_the_named_case(db, dispatcher, domain, make_tr
     events = await ActionAddInfoStart().run(dispatcher, adding(make_tracker, number), domain)
 
     assert events == [SlotSet("info_case_number", number), SlotSet("info_text", None)]
+    assert dispatcher.messages == [utterance("utter_adding_to_case", number=number)]
 
 
 async def test_add_info_to_someone_elses_case_is_not_found(db, dispatcher, domain, make_tracker):
@@ -417,7 +415,7 @@ async def test_add_info_to_someone_elses_case_is_not_found(db, dispatcher, domai
     events = await ActionAddInfoStart().run(dispatcher, adding(make_tracker, number), domain)
 
     assert events == [SlotSet("info_case_number", None)]
-    assert [m["text"] for m in dispatcher.messages] == [NOT_FOUND.format(number=number)]
+    assert dispatcher.messages == [utterance("utter_case_not_found", number=number)]
 
 
 async def test_add_info_without_open_cases(db, dispatcher, domain, make_tracker):
@@ -426,16 +424,14 @@ async def test_add_info_without_open_cases(db, dispatcher, domain, make_tracker)
     events = await ActionAddInfoStart().run(dispatcher, adding(make_tracker), domain)
 
     assert events == [SlotSet("info_case_number", None)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        "您目前没有正在办理的工单。如需反映新问题，请直接描述。"
-    ]
+    assert dispatcher.messages == [utterance("utter_nothing_to_add_to")]
 
 
 async def test_add_info_start_with_the_database_down(outage, dispatcher, domain, make_tracker):
     events = await ActionAddInfoStart().run(dispatcher, adding(make_tracker), domain)
 
     assert events == [SlotSet("info_case_number", None)]
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]
 
 
 def info(make_tracker, number: str, text: str = " 晚上九点以后最暗，已经有老人摔倒 "):
@@ -452,7 +448,7 @@ async def test_add_info_records_an_event(db, dispatcher, domain, make_tracker):
     events = await ActionAddInfo().run(dispatcher, info(make_tracker, number), domain)
 
     assert events == [SlotSet("info_case_number", None), SlotSet("info_text", None)]
-    assert [m["text"] for m in dispatcher.messages] == [f"已补充到工单 {number}，承办人员会看到。"]
+    assert dispatcher.messages == [utterance("utter_info_added", number=number)]
     assert events_of(db, number)[-1] == (
         "add_info",
         SENDER,
@@ -468,9 +464,7 @@ async def test_add_info_to_a_finished_case(db, dispatcher, domain, make_tracker)
     events = await ActionAddInfo().run(dispatcher, info(make_tracker, number), domain)
 
     assert events == [SlotSet("info_case_number", None), SlotSet("info_text", None)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        f"工单 {number} 已办结，不能再补充。如需反映新问题请直接描述。"
-    ]
+    assert dispatcher.messages == [utterance("utter_case_closed_for_info", number=number)]
     assert [e[0] for e in events_of(db, number)] == ["create", "cancel"]
 
 
@@ -478,4 +472,4 @@ async def test_add_info_with_the_database_down(outage, dispatcher, domain, make_
     events = await ActionAddInfo().run(dispatcher, info(make_tracker, "SQ20250609-0001"), domain)
 
     assert events == [SlotSet("info_case_number", None), SlotSet("info_text", None)]
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]

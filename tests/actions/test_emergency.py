@@ -16,14 +16,16 @@ from tests.actions.conftest import (
     SENDER,
     cases,
     events_of,
+    rendered,
+    utterance,
 )
 
 FIRE = "楼下着火了，好多烟，怎么办"
-FIRE_ADVICE = (
-    "【紧急】请立即拨打 119 火警电话！不要乘坐电梯，用湿毛巾捂住口鼻，弯腰沿安全通道撤离，"
-    "到空旷处等待救援。"
+FIRE_ADVICE = utterance(
+    "utter_emergency_advice",
+    advice="请立即拨打 119 火警电话！不要乘坐电梯，用湿毛巾捂住口鼻，弯腰沿安全通道撤离，"
+    "到空旷处等待救援。",
 )
-LOGGED = "已按紧急事项登记，工单编号：{number}，值班人员会优先处理。"
 STOP_FORMS = [ActiveLoop(None), SlotSet("requested_slot", None), *RESET]
 
 
@@ -37,8 +39,8 @@ async def test_fire_gives_119_first_then_logs_an_emergency_case(
     events = await ActionEmergency().run(dispatcher, emergency(make_tracker), domain)
 
     number = "SQ20250609-0001"
-    assert [m["text"] for m in dispatcher.messages] == [FIRE_ADVICE, LOGGED.format(number=number)]
-    assert "119" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages == [FIRE_ADVICE, utterance("utter_emergency_logged", number=number)]
+    assert rendered(dispatcher.messages[0]).startswith("【紧急】请立即拨打 119 火警电话！")
     assert events == [
         *STOP_FORMS,
         SlotSet("emergency_case_number", number),
@@ -91,8 +93,8 @@ async def test_emergency_location_is_added_with_an_audit_event(
     events = await ActionEmergencyLocation().run(dispatcher, answered, domain)
 
     assert events == [SlotSet("location", None), SlotSet("emergency_case_number", None)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        "位置已记录：幸福小区3栋2单元。请保持电话畅通，注意安全，先拨打紧急电话求助。"
+    assert dispatcher.messages == [
+        utterance("utter_emergency_location_recorded", place="幸福小区3栋2单元")
     ]
     [case] = cases(db)
     assert (case.location, case.latitude, case.longitude) == ("幸福小区3栋2单元", 30.58, 114.27)
@@ -116,7 +118,7 @@ async def test_location_in_the_emergency_message_is_kept(db, dispatcher, domain,
         SlotSet("emergency_case_number", "SQ20250609-0001"),
         SlotSet("location", "幸福小区3栋"),
     ]
-    assert dispatcher.messages[0]["text"].startswith("【紧急】请立即拨打 120 急救电话！")
+    assert rendered(dispatcher.messages[0]).startswith("【紧急】请立即拨打 120 急救电话！")
     [case] = cases(db)
     assert (case.location, case.category) == ("幸福小区3栋", "public_health")
 
@@ -132,8 +134,9 @@ async def test_emergency_in_the_middle_of_a_report(db, dispatcher, domain, make_
     events = await ActionEmergency().run(dispatcher, tracker, domain)
 
     assert events[: len(STOP_FORMS)] == STOP_FORMS
-    assert dispatcher.messages[0]["text"] == (
-        "【紧急】请立即拨打 110 报警！先远离危险，保护好自己和家人，在安全的地方等待民警。"
+    assert dispatcher.messages[0] == utterance(
+        "utter_emergency_advice",
+        advice="请立即拨打 110 报警！先远离危险，保护好自己和家人，在安全的地方等待民警。",
     )
     [case] = cases(db)
     # The report's location may describe another place; the emergency form asks again.
@@ -153,8 +156,8 @@ async def test_emergency_in_the_middle_of_a_report(db, dispatcher, domain, make_
 async def test_each_kind_of_emergency(db, dispatcher, domain, make_tracker, text, number, category):
     await ActionEmergency().run(dispatcher, emergency(make_tracker, text=text), domain)
 
-    assert number in dispatcher.messages[0]["text"]
-    assert dispatcher.messages[0]["text"].startswith("【紧急】")
+    assert dispatcher.messages[0]["response"] == "utter_emergency_advice"
+    assert number in dispatcher.messages[0]["advice"]
     assert [(c.category, c.urgency) for c in cases(db)] == [(category, "emergency")]
 
 
@@ -173,7 +176,7 @@ async def test_emergency_with_the_database_down_still_advises_and_spools(
 ):
     events = await ActionEmergency().run(dispatcher, emergency(make_tracker), domain)
 
-    assert [m["text"] for m in dispatcher.messages] == [FIRE_ADVICE, APOLOGY]
+    assert dispatcher.messages == [FIRE_ADVICE, APOLOGY]
     assert events == STOP_FORMS
     assert len(pending_reports()) == 1
 
@@ -190,7 +193,9 @@ async def test_location_after_a_spooled_emergency_reaches_the_case(
     answered = make_tracker(slots={"location": "幸福小区3栋"}, text="幸福小区3栋")
     events = await ActionEmergencyLocation().run(dispatcher, answered, domain)
 
-    assert dispatcher.messages[-1]["text"].startswith("位置已记录：幸福小区3栋。")
+    assert dispatcher.messages[-1] == utterance(
+        "utter_emergency_location_recorded", place="幸福小区3栋"
+    )
     assert events == [SlotSet("location", None), SlotSet("emergency_case_number", None)]
     outage.end()
     flush_spool()
@@ -212,7 +217,9 @@ async def test_location_after_the_spool_was_flushed_reaches_the_case(
     [case] = cases(db)
     assert case.location == "幸福小区3栋"
     assert [e[0] for e in events_of(db, case.number)] == ["create", "set_location"]
-    assert dispatcher.messages[-1]["text"].startswith("位置已记录：幸福小区3栋。")
+    assert dispatcher.messages[-1] == utterance(
+        "utter_emergency_location_recorded", place="幸福小区3栋"
+    )
 
 
 async def test_location_with_no_case_anywhere_is_not_claimed_recorded(
@@ -223,7 +230,7 @@ async def test_location_with_no_case_anywhere_is_not_claimed_recorded(
     events = await ActionEmergencyLocation().run(dispatcher, answered, domain)
 
     assert events == []
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]
 
 
 async def test_emergency_location_with_the_database_down(
@@ -236,4 +243,4 @@ async def test_emergency_location_with_the_database_down(
     events = await ActionEmergencyLocation().run(dispatcher, answered, domain)
 
     assert events == []
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]

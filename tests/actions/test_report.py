@@ -32,6 +32,7 @@ from tests.actions.conftest import (
     report_form_completed,
     report_form_started,
     report_submitted,
+    utterance,
 )
 
 DESCRIPTION = "我家楼下的路灯坏了好几天了"
@@ -53,7 +54,6 @@ SUBMITTED = (
     "办理时限：2025年6月16日前\n"
     "查询进度请发送「查询 {number}」。处理有进展时我们会通知您。"
 )
-CHOOSE_CATEGORY = "请问您的问题属于哪一类？可以点选，也可以直接输入类别。"
 
 
 def ranking(*pairs: tuple[str, float]) -> list[dict[str, Any]]:
@@ -93,14 +93,16 @@ async def test_start_report_routes_a_confident_intent(dispatcher, domain, make_t
     ]
     assert dispatcher.messages == [
         {
-            "text": "收到。您反映的是「城市管理」方面的问题，将由「街道城管执法中队」负责办理。",
+            "text": None,
             "buttons": [],
             "elements": [],
             "custom": {},
-            "template": None,
-            "response": None,
+            "template": "utter_routed",
+            "response": "utter_routed",
             "image": None,
             "attachment": None,
+            "category_name": "城市管理",
+            "department": "街道城管执法中队",
         }
     ]
 
@@ -242,11 +244,13 @@ async def test_start_report_names_the_other_hotlines_for_other(dispatcher, domai
     events = await ActionStartReport().run(dispatcher, tracker, domain)
 
     assert events[-1] == SlotSet("category", "other")
-    assert [m["text"] for m in dispatcher.messages] == [
-        "收到。您反映的是「其他事项」方面的问题，将由「热线综合受理组」负责办理。",
-        "这类事项通常由对口热线办理：12345（一般政务服务）、12315（消费和市场投诉）、"
-        "12333（劳动和社会保障）、12348（法律援助）、12369（生态环境）、12338（妇女儿童权益）、"
-        "95598（电力）。您也可以继续登记，我们帮您转交。",
+    assert dispatcher.messages == [
+        utterance("utter_routed", category_name="其他事项", department="热线综合受理组"),
+        utterance(
+            "utter_other_hotlines",
+            referrals="12345（一般政务服务）、12315（消费和市场投诉）、12333（劳动和社会保障）、"
+            "12348（法律援助）、12369（生态环境）、12338（妇女儿童权益）、95598（电力）",
+        ),
     ]
 
 
@@ -280,12 +284,16 @@ async def test_low_confidence_leaves_the_category_to_the_resident(dispatcher, do
         slots={"category_candidates": events[-1]["value"]}, active_loop="report_form"
     )
     assert await ActionAskCategory().run(dispatcher, asked, domain) == []
-    assert dispatcher.messages[0]["text"] == CHOOSE_CATEGORY
-    assert dispatcher.messages[0]["buttons"] == [
-        button("城市管理", "city_management"),
-        button("矛盾调解", "mediation"),
-        button("物业住房", "property_housing"),
-        button("其他事项", "other"),
+    assert dispatcher.messages == [
+        utterance(
+            "utter_choose_category",
+            buttons=[
+                button("城市管理", "city_management"),
+                button("矛盾调解", "mediation"),
+                button("物业住房", "property_housing"),
+                button("其他事项", "other"),
+            ],
+        )
     ]
 
 
@@ -347,8 +355,8 @@ async def test_ask_category_without_candidates_offers_other(dispatcher, domain, 
     tracker = make_tracker(slots={"category_candidates": None}, active_loop="report_form")
 
     assert await ActionAskCategory().run(dispatcher, tracker, domain) == []
-    assert [(m["text"], m["buttons"]) for m in dispatcher.messages] == [
-        (CHOOSE_CATEGORY, [button("其他事项", "other")])
+    assert dispatcher.messages == [
+        utterance("utter_choose_category", buttons=[button("其他事项", "other")])
     ]
 
 
@@ -432,7 +440,7 @@ async def test_category_by_name(dispatcher, domain, make_tracker):
     )
 
     assert events == [SlotSet("category", "city_management")]
-    assert [m["text"] for m in dispatcher.messages] == ["好的，类别为「城市管理」。"]
+    assert dispatcher.messages == [utterance("utter_category_chosen", category_name="城市管理")]
 
 
 async def test_category_by_keyword(dispatcher, domain, make_tracker):
@@ -441,7 +449,7 @@ async def test_category_by_keyword(dispatcher, domain, make_tracker):
     )
 
     assert events == [SlotSet("category", "property_housing")]
-    assert [m["text"] for m in dispatcher.messages] == ["好的，类别为「物业住房」。"]
+    assert dispatcher.messages == [utterance("utter_category_chosen", category_name="物业住房")]
 
 
 async def test_unknown_category_is_asked_again(dispatcher, domain, make_tracker):
@@ -450,7 +458,7 @@ async def test_unknown_category_is_asked_again(dispatcher, domain, make_tracker)
     )
 
     assert events == [SlotSet("category", None)]
-    assert [m["text"] for m in dispatcher.messages] == ["没有找到这个类别，请点选下面的按钮。"]
+    assert dispatcher.messages == [utterance("utter_category_not_found")]
 
 
 @pytest.mark.parametrize("said", [" 楼 ", "小区", "在楼下", "我家"])
@@ -460,9 +468,7 @@ async def test_location_too_vague(dispatcher, domain, make_tracker, said):
     )
 
     assert events == [SlotSet("location", None)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        "位置不够具体，请说明是哪个小区、几栋几单元，或哪条路的什么位置，例如「幸福小区3栋2单元」。"
-    ]
+    assert dispatcher.messages == [utterance("utter_location_too_vague")]
 
 
 async def test_location_accepted_and_trimmed(dispatcher, domain, make_tracker):
@@ -610,11 +616,9 @@ async def test_phone_invalid_once(dispatcher, domain, make_tracker):
     )
 
     assert events == [SlotSet("phone", None), SlotSet("phone_failures", 1)]
-    assert dispatcher.messages[0]["text"] == (
-        "「12345」不是有效的手机号或固定电话。请输入11位手机号，或带区号的固话，例如 027-85671234。"
-    )
-    assert dispatcher.messages[0]["buttons"] == []
-    assert len(dispatcher.messages) == 1
+    assert dispatcher.messages == [
+        utterance("utter_phone_invalid", problem="「12345」不是有效的手机号或固定电话")
+    ]
 
 
 async def test_phone_invalid_twice_offers_a_human(dispatcher, domain, make_tracker):
@@ -628,15 +632,11 @@ async def test_phone_invalid_twice_offers_a_human(dispatcher, domain, make_track
     )
 
     assert events == [SlotSet("phone", None), SlotSet("phone_failures", 2)]
-    assert [(m["text"], m["buttons"]) for m in dispatcher.messages] == [
-        (
-            "电话号码「电话abc」含有非数字字符。"
-            "请输入11位手机号，或带区号的固话，例如 027-85671234。",
-            [],
-        ),
-        (
-            "电话号码好像一直不对。需要的话可以转人工客服帮您登记。",
-            [
+    assert dispatcher.messages == [
+        utterance("utter_phone_invalid", problem="电话号码「电话abc」含有非数字字符"),
+        utterance(
+            "utter_phone_keeps_failing",
+            buttons=[
                 {"title": "转人工", "payload": "/request_human"},
                 {"title": "继续填写", "payload": "/inform"},
             ],
@@ -749,7 +749,7 @@ async def test_words_that_do_not_confirm_ask_what_to_change(dispatcher, domain, 
     )
 
     assert events == [SlotSet("confirmed", None)]
-    assert [m["text"] for m in dispatcher.messages] == ["请问要修改哪一项？"]
+    assert dispatcher.messages == [utterance("utter_which_field")]
 
 
 async def test_change_field_with_field_clears_it(dispatcher, domain, make_tracker):
@@ -764,7 +764,7 @@ async def test_change_field_with_field_clears_it(dispatcher, domain, make_tracke
     )
 
     assert events == [SlotSet("confirmed", None), SlotSet("location", None)]
-    assert [m["text"] for m in dispatcher.messages] == ["好的，请重新提供地点。"]
+    assert dispatcher.messages == [utterance("utter_field_again", field_label="地点")]
 
 
 async def test_change_field_without_field_asks_which(dispatcher, domain, make_tracker):
@@ -778,7 +778,7 @@ async def test_change_field_without_field_asks_which(dispatcher, domain, make_tr
     )
 
     assert events == [SlotSet("confirmed", None)]
-    assert [m["text"] for m in dispatcher.messages] == ["请问要修改哪一项？"]
+    assert dispatcher.messages == [utterance("utter_which_field")]
 
 
 async def test_change_field_with_an_unknown_field_asks_which(dispatcher, domain, make_tracker):
@@ -793,7 +793,7 @@ async def test_change_field_with_an_unknown_field_asks_which(dispatcher, domain,
     )
 
     assert events == [SlotSet("confirmed", None)]
-    assert [m["text"] for m in dispatcher.messages] == ["请问要修改哪一项？"]
+    assert dispatcher.messages == [utterance("utter_which_field")]
 
 
 # --- action_submit_case --------------------------------------------------------------------
@@ -899,8 +899,8 @@ async def test_submit_with_invalid_data_asks_again(db, dispatcher, domain, make_
     )
 
     assert events == RESET
-    assert [m["text"] for m in dispatcher.messages] == [
-        "登记信息有误（超出范围 -90.0～90.0），请重新描述您的问题。"
+    assert dispatcher.messages == [
+        utterance("utter_report_invalid", problem="超出范围 -90.0～90.0")
     ]
     assert cases(db) == []
 
@@ -914,7 +914,7 @@ async def test_database_down_spools_and_flush_logs_once(
     retried = await ActionSubmitCase().run(dispatcher, tracker, domain)
 
     assert events == retried == RESET
-    assert [m["text"] for m in dispatcher.messages] == [APOLOGY, APOLOGY]
+    assert dispatcher.messages == [APOLOGY, APOLOGY]
     [spooled] = pending_reports()
     assert spooled.parent == var_dir / "spool"
     report = json.loads(spooled.read_text(encoding="utf-8"))
@@ -987,9 +987,7 @@ async def test_cancel_report_stops_the_form_and_clears_it(dispatcher, domain, ma
         SlotSet("info_text", None),
         SlotSet("awaiting_description", False),
     ]
-    assert [m["text"] for m in dispatcher.messages] == [
-        "好的，已取消，本次填写的内容没有保存。还有其他需要可以随时告诉我。"
-    ]
+    assert dispatcher.messages == [utterance("utter_report_cancelled")]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from sqlalchemy import select
 
 from actions.service import (
-    FAQ_FOLLOWUP,
     ActionLogConsultation,
     ActionOutOfScope,
     ActionRateCase,
@@ -29,10 +28,11 @@ from tests.actions.conftest import (
     make_case,
     move,
     outbox,
+    rendered,
+    utterance,
 )
 
-NOT_FOUND = "没有找到工单 {number}，或您无权查看。请核对工单编号。"
-QUEUED = "正在为您转接人工客服，您前面还有 {ahead} 位，请稍候。等待期间您的留言工作人员都能看到。"
+FAQ_FOLLOWUP = utterance("utter_faq_followup")
 
 
 def conversation(db: str, sender: str = SENDER) -> tuple[str, int]:
@@ -51,7 +51,7 @@ async def test_request_human_queues_the_conversation(db, dispatcher, domain, mak
     events = await ActionRequestHuman().run(dispatcher, tracker, domain)
 
     assert events == [ActiveLoop(None), SlotSet("requested_slot", None)]
-    assert [m["text"] for m in dispatcher.messages] == [QUEUED.format(ahead=0)]
+    assert dispatcher.messages == [utterance("utter_handoff_queued", ahead=0)]
     assert conversation(db) == (handoff.WAITING, 1)
 
 
@@ -68,7 +68,7 @@ async def test_request_human_tells_the_place_in_the_queue(db, dispatcher, domain
         dispatcher, make_tracker(text="人呢", intent="request_human"), domain
     )
 
-    assert [m["text"] for m in dispatcher.messages] == [QUEUED.format(ahead=1)] * 2
+    assert dispatcher.messages == [utterance("utter_handoff_queued", ahead=1)] * 2
     assert conversation(db) == (handoff.WAITING, 1)
 
 
@@ -84,7 +84,7 @@ async def test_request_human_when_an_operator_has_it(db, dispatcher, domain, mak
     )
 
     assert events == [ActiveLoop(None), SlotSet("requested_slot", None)]
-    assert [m["text"] for m in dispatcher.messages] == ["人工客服正在为您服务，请直接留言。"]
+    assert dispatcher.messages == [utterance("utter_with_operator")]
 
 
 async def test_request_human_in_the_middle_of_a_report_stops_the_form(
@@ -100,7 +100,7 @@ async def test_request_human_in_the_middle_of_a_report_stops_the_form(
     events = await ActionRequestHuman().run(dispatcher, tracker, domain)
 
     assert events == [ActiveLoop(None), SlotSet("requested_slot", None), *RESET]
-    assert [m["text"] for m in dispatcher.messages] == [QUEUED.format(ahead=0)]
+    assert dispatcher.messages == [utterance("utter_handoff_queued", ahead=0)]
 
 
 async def test_request_human_with_the_database_down(outage, dispatcher, domain, make_tracker):
@@ -109,7 +109,7 @@ async def test_request_human_with_the_database_down(outage, dispatcher, domain, 
     events = await ActionRequestHuman().run(dispatcher, tracker, domain)
 
     assert events == [ActiveLoop(None), SlotSet("requested_slot", None)]
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]
 
 
 # --- action_log_consultation ---------------------------------------------------------------
@@ -145,10 +145,7 @@ async def test_consultation_is_logged_as_a_closed_case(db, dispatcher, domain, m
     )
 
     assert events == []
-    assert [m["text"] for m in dispatcher.messages] == [
-        "以上是否解答了您的问题？如需登记办理，请直接描述您的具体情况。"
-    ]
-    assert dispatcher.messages[0]["text"] == FAQ_FOLLOWUP
+    assert dispatcher.messages == [FAQ_FOLLOWUP]
     [case] = cases(db)
     assert (
         case.category,
@@ -198,7 +195,7 @@ async def test_unknown_topic_or_no_selector_logs_nothing(db, dispatcher, domain,
         assert await ActionLogConsultation().run(dispatcher, tracker, domain) == []
 
     assert cases(db) == []
-    assert [m["text"] for m in dispatcher.messages] == [FAQ_FOLLOWUP] * 2
+    assert dispatcher.messages == [FAQ_FOLLOWUP] * 2
 
 
 async def test_consultation_with_the_database_down_is_silent(
@@ -209,7 +206,7 @@ async def test_consultation_with_the_database_down_is_silent(
     )
 
     assert events == []
-    assert [m["text"] for m in dispatcher.messages] == [FAQ_FOLLOWUP]
+    assert dispatcher.messages == [FAQ_FOLLOWUP]
     outage.end()
     assert cases(db) == []
 
@@ -222,11 +219,11 @@ async def test_out_of_scope_names_the_services_and_other_hotlines(dispatcher, do
 
     assert await ActionOutOfScope().run(dispatcher, tracker, domain) == []
 
-    assert [m["text"] for m in dispatcher.messages] == [
-        "抱歉，这个问题不在社区服务热线的服务范围内。我们受理："
+    services = (
         "养老服务、劳动就业、社会保障、社会救助、矛盾调解、法律服务、社会治安、城市管理、物业住房、"
-        "医疗卫生、计划生育、残疾人服务、未成年人与托育、流动人口服务、家政便民、文化教育等事项。\n"
-        "其他事项可以联系：\n"
+        "医疗卫生、计划生育、残疾人服务、未成年人与托育、流动人口服务、家政便民、文化教育"
+    )
+    referrals = (
         "· 12345 政务服务便民热线（一般政务服务）\n"
         "· 12315 消费者投诉举报热线（消费和市场投诉）\n"
         "· 12333 人力资源和社会保障热线（劳动和社会保障）\n"
@@ -234,7 +231,14 @@ async def test_out_of_scope_names_the_services_and_other_hotlines(dispatcher, do
         "· 12369 环保举报热线（生态环境）\n"
         "· 12338 妇女儿童维权热线（妇女儿童权益）\n"
         "· 95598 供电服务热线（电力）"
+    )
+    assert dispatcher.messages == [
+        utterance("utter_out_of_scope", services=services, referrals=referrals)
     ]
+    assert rendered(dispatcher.messages[0]) == (
+        f"抱歉，这个问题不在社区服务热线的服务范围内。我们受理：{services}等事项。\n"
+        f"其他事项可以联系：\n{referrals}"
+    )
 
 
 # --- action_rate_case / action_save_rating_comment ------------------------------------------
@@ -268,9 +272,7 @@ async def test_satisfied_rating_closes_the_case(db, dispatcher, domain, make_tra
     events = await ActionRateCase().run(dispatcher, tracker, domain)
 
     assert events == [SlotSet("rating_needs_comment", False)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        f"感谢您的评价（满意），工单 {number} 已归档。"
-    ]
+    assert dispatcher.messages == [utterance("utter_rated", rating_label="满意", number=number)]
     [case] = cases(db)
     assert (case.status, case.satisfaction, case.flagged, case.closed_at) == (
         "closed",
@@ -292,9 +294,7 @@ async def test_rating_written_as_its_label(db, dispatcher, domain, make_tracker)
 
     await ActionRateCase().run(dispatcher, tracker, domain)
 
-    assert [m["text"] for m in dispatcher.messages] == [
-        f"感谢您的评价（非常满意），工单 {number} 已归档。"
-    ]
+    assert dispatcher.messages == [utterance("utter_rated", rating_label="非常满意", number=number)]
 
 
 async def test_dissatisfied_reopens_and_asks_for_a_comment(db, dispatcher, domain, make_tracker):
@@ -308,9 +308,7 @@ async def test_dissatisfied_reopens_and_asks_for_a_comment(db, dispatcher, domai
         SlotSet("case_number", number),
         SlotSet("rating_comment", None),
     ]
-    assert [m["text"] for m in dispatcher.messages] == [
-        f"工单 {number} 已重新办理，并已报告督办人员。"
-    ]
+    assert dispatcher.messages == [utterance("utter_case_reopened", number=number)]
     [case] = cases(db)
     assert (case.status, case.satisfaction, case.flagged, case.reopen_count) == (
         "in_progress",
@@ -337,9 +335,7 @@ async def test_comment_is_saved_on_the_reopened_case(db, dispatcher, domain, mak
     events = await ActionSaveRatingComment().run(dispatcher, commented, domain)
 
     assert events == [SlotSet("rating_needs_comment", False), SlotSet("rating_comment", None)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        "已记录您的意见，我们会尽快重新处理并回复您。"
-    ]
+    assert dispatcher.messages == [utterance("utter_comment_saved")]
     [case] = cases(db)
     assert case.satisfaction_comment == "路灯还是不亮"
     assert events_of(db, number)[-1] == (
@@ -365,7 +361,7 @@ async def test_comment_never_lands_on_someone_elses_case(db, dispatcher, domain,
     events = await ActionSaveRatingComment().run(dispatcher, commented, domain)
 
     assert events == [SlotSet("rating_needs_comment", False), SlotSet("rating_comment", None)]
-    assert [m["text"] for m in dispatcher.messages] == [NOT_FOUND.format(number=others)]
+    assert dispatcher.messages == [utterance("utter_case_not_found", number=others)]
     assert [(c.number, c.satisfaction_comment) for c in cases(db)] == [(own, None), (others, None)]
     assert [e[0] for e in events_of(db, others)] == ["create"]
 
@@ -378,7 +374,7 @@ async def test_comment_with_the_database_down(outage, dispatcher, domain, make_t
     events = await ActionSaveRatingComment().run(dispatcher, commented, domain)
 
     assert events == [SlotSet("rating_needs_comment", False), SlotSet("rating_comment", None)]
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]
 
 
 async def test_invalid_rating_asks_for_the_buttons(db, dispatcher, domain, make_tracker):
@@ -387,9 +383,7 @@ async def test_invalid_rating_asks_for_the_buttons(db, dispatcher, domain, make_
     events = await ActionRateCase().run(dispatcher, rating(make_tracker, number, "还行吧"), domain)
 
     assert events == [SlotSet("rating_needs_comment", False)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        "请点选评价按钮：非常满意、满意、基本满意或不满意。"
-    ]
+    assert dispatcher.messages == [utterance("utter_rate_with_buttons")]
     assert cases(db)[0].status == "resolved"
 
 
@@ -408,9 +402,7 @@ async def test_a_stale_rating_slot_is_not_applied_to_another_case(
     events = await ActionRateCase().run(dispatcher, tracker, domain)
 
     assert events == [SlotSet("rating_needs_comment", False)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        "请点选评价按钮：非常满意、满意、基本满意或不满意。"
-    ]
+    assert dispatcher.messages == [utterance("utter_rate_with_buttons")]
     assert cases(db)[0].status == "resolved"
 
 
@@ -418,9 +410,7 @@ async def test_rating_without_a_number(db, dispatcher, domain, make_tracker):
     events = await ActionRateCase().run(dispatcher, rating(make_tracker, None, "满意"), domain)
 
     assert events == [SlotSet("rating_needs_comment", False)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        "请点选回访消息里的评价按钮，以便对应到您的工单。"
-    ]
+    assert dispatcher.messages == [utterance("utter_rating_without_case")]
 
 
 async def test_rating_someone_elses_case(db, dispatcher, domain, make_tracker):
@@ -431,7 +421,7 @@ async def test_rating_someone_elses_case(db, dispatcher, domain, make_tracker):
     )
 
     assert events == [SlotSet("rating_needs_comment", False)]
-    assert [m["text"] for m in dispatcher.messages] == [NOT_FOUND.format(number=number)]
+    assert dispatcher.messages == [utterance("utter_case_not_found", number=number)]
     assert cases(db)[0].status == "resolved"
 
 
@@ -445,9 +435,7 @@ async def test_rating_twice(db, dispatcher, domain, make_tracker):
     )
 
     assert events == [SlotSet("rating_needs_comment", False)]
-    assert [m["text"] for m in dispatcher.messages] == [
-        f"工单 {number} 已经评价过了，感谢您的反馈。"
-    ]
+    assert dispatcher.messages == [utterance("utter_already_rated", number=number)]
     assert (cases(db)[0].status, cases(db)[0].satisfaction) == ("closed", "satisfied")
 
 
@@ -457,4 +445,4 @@ async def test_rating_with_the_database_down(outage, dispatcher, domain, make_tr
     )
 
     assert events == [SlotSet("rating_needs_comment", False)]
-    assert [m["text"] for m in dispatcher.messages] == [LOOKUP_APOLOGY]
+    assert dispatcher.messages == [LOOKUP_APOLOGY]
