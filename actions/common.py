@@ -33,6 +33,15 @@ def latest_text(tracker: Tracker) -> str:
     return str(message.get("original_text") or message.get("text") or "")
 
 
+def as_value(text: str) -> str:
+    """A resident's own words, made safe to fill into a domain response.
+
+    Rasa 3.6 sends a response's bare template when a filled-in value contains 「0[」
+    (``rasa.core.nlg.interpolator.interpolate_text``), so that bracket is made full-width.
+    """
+    return text.replace("0[", "0［")
+
+
 def with_db[T](work: Callable[[Session], T]) -> T:
     """Runs ``work`` in one transaction.
 

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import apologise, latest_text, sender_of, with_db
+from actions.common import apologise, as_value, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline.casework.actors import Actor
 from hotline.casework.cases import NewCase, create_case
@@ -109,7 +109,9 @@ class ActionEmergencyLocation(Action):
             if not located:
                 dispatcher.utter_message(response="utter_case_not_found", number=number)
                 return [SlotSet("location", None), SlotSet("emergency_case_number", None)]
-        dispatcher.utter_message(response="utter_emergency_location_recorded", place=location)
+        dispatcher.utter_message(
+            response="utter_emergency_location_recorded", place=as_value(location)
+        )
         return [SlotSet("location", None), SlotSet("emergency_case_number", None)]
 
     @staticmethod

@@ -11,7 +11,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import apologise, latest_text, sender_of, with_db
+from actions.common import apologise, as_value, latest_text, sender_of, with_db
 from actions.duplicates import (
     ANSWER_SLOT,
     MATCH_SLOT,
@@ -477,7 +477,7 @@ class ValidateReportForm(FormValidationAction):
             if not _asking(tracker, "phone"):
                 return {"phone": None}
             failures = int(tracker.get_slot("phone_failures") or 0) + 1
-            dispatcher.utter_message(response="utter_phone_invalid", problem=exc.message)
+            dispatcher.utter_message(response="utter_phone_invalid", problem=as_value(exc.message))
             if failures >= MAX_PHONE_FAILURES:
                 dispatcher.utter_message(
                     response="utter_phone_keeps_failing",
@@ -595,7 +595,7 @@ class ActionSubmitCase(Action):
             apologise(dispatcher, "utter_storage_apology")
             return reset_report()
         except ValidationError as exc:
-            dispatcher.utter_message(response="utter_report_invalid", problem=exc.message)
+            dispatcher.utter_message(response="utter_report_invalid", problem=as_value(exc.message))
             return reset_report()
         dispatcher.utter_message(text=case_logged(case, settings.timezone))
         return [*reset_report(), SlotSet("case_number", case.number)]

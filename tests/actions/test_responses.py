@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from actions.common import as_value
 from hotline.config import PROJECT_ROOT
 from tests.actions.conftest import PLACEHOLDER, rendered, utterance
 
@@ -260,3 +261,11 @@ def test_placeholders_are_not_utter_message_parameters(domain) -> None:
 )
 def test_residents_read_the_same_words(message: dict[str, Any], wording: str) -> None:
     assert rendered(message) == wording
+
+
+def test_a_residents_own_words_cannot_turn_a_response_into_its_template() -> None:
+    # Rasa 3.6 sends the bare template when a filled text contains 「0[」.
+    place = as_value("幸福路10[3]号")
+    text = rendered(utterance("utter_emergency_location_recorded", place=place))
+    assert "0[" not in text
+    assert text.startswith("位置已记录：幸福路10［3]号。")
