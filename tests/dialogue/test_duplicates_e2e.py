@@ -76,7 +76,7 @@ def first_report(stack: Stack, first: str, place: str) -> tuple[Resident, str]:
 def asked_about(resident: Resident, replies: Reply, number: str) -> None:
     """The reply asks once, naming the open case and its status, with the two buttons."""
     text = texts(replies)
-    assert f"该问题已有居民反映（工单 {number}，待受理），是否为同一问题？" in text, (
+    assert f"该问题已有居民反映（工单 {number}，已受理，等待派单），是否为同一问题？" in text, (
         resident.transcript()
     )
     assert _buttons(replies) == [("是，同一问题", "/affirm"), ("不是，新问题", "/deny")]
