@@ -50,7 +50,6 @@ STEPS: list[Step] = [
         "+ HotlineSQLTrackerStore (SQLite in WAL on pooled connections, SQL text)",
         "action_validation",
     ),
-    Step("+ kept-alive action server connections", "action_validation,endpoint_sessions"),
     Step("+ event classes from a table (all patches)", ""),
 ]
 

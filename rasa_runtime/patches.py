@@ -15,10 +15,11 @@ every event was checked against all 23; each kind's branch requires its own ``ev
 named by its ``event``. The patch checks that first, and only when it fails runs the full
 validator, which raises Rasa's own best-matching ``ValidationError`` with the same message.
 
-``endpoint_sessions``: ``EndpointConfig.request`` opened a new aiohttp session, and so a new TCP
-connection, for every call to the action server. The patch keeps one session per endpoint and
-event loop, whose idle connections are dropped after 2 s, before Sanic's 5 s keep-alive limit
-closes them from the other side.
+Kept-alive action-server connections (a class-wide ``EndpointConfig.session``) were tried and
+dropped: three interleaved rounds of ``bench/patch_steps.py`` (2026-11-26 08:32 UTC,
+docs/benchmarks.md) put their gain at 1.3 ms of Rasa CPU per message (59.4 against 58.1 ms, 2%)
+and nothing in wall time per message (67.3 against 67.0 ms), which does not pay for a patch
+that also changes model-server pulls and leaves sessions open.
 
 ``event_types``: ``Event.resolve_by_type`` walks the whole tree of ``Event`` subclasses for every
 event it deserialises (a stored conversation, an action's reply): 11% of the server's time under
@@ -144,49 +145,6 @@ def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     raise error
 
 
-_KEEPALIVE_SECONDS = 2.0
-
-
-def _patch_endpoint_sessions() -> None:
-    import asyncio
-
-    import aiohttp
-    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
-
-    class _Shared:
-        """One endpoint's session; ``async with`` leaves it open for the next call."""
-
-        def __init__(self, session: aiohttp.ClientSession) -> None:
-            self.session = session
-
-        async def __aenter__(self) -> aiohttp.ClientSession:
-            return self.session
-
-        async def __aexit__(self, *exc: object) -> None:
-            return None
-
-    def session(self: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        cached = getattr(self, "_hotline_session", None)
-        if cached is None or cached.closed or getattr(self, "_hotline_loop", None) is not loop:
-            auth = (
-                aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
-                if self.basic_auth
-                else None
-            )
-            cached = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(keepalive_timeout=_KEEPALIVE_SECONDS),
-                headers=self.headers,
-                auth=auth,
-                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-            )
-            self._hotline_session = cached
-            self._hotline_loop = loop
-        return _Shared(cached)
-
-    EndpointConfig.session = session  # type: ignore[method-assign]
-
-
 def _patch_event_types() -> None:
     from rasa.shared.core.events import Event
     from rasa.shared.utils.common import all_subclasses
@@ -222,7 +180,6 @@ def _patch_action_validation() -> None:
 
 PATCHES: dict[str, Callable[[], None]] = {
     "action_validation": _patch_action_validation,
-    "endpoint_sessions": _patch_endpoint_sessions,
     "event_types": _patch_event_types,
 }
 """Every patch by name, in the order they are applied."""

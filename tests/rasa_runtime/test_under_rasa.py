@@ -50,7 +50,6 @@ def postgres_for(module: str) -> Iterator[dict[str, str]]:
 def test_every_cases_module_is_run() -> None:
     assert CASES == [
         "action_validation_cases",
-        "endpoint_sessions_cases",
         "event_types_cases",
         "tracker_store_cases",
         "version_guard_cases",
