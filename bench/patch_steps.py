@@ -13,11 +13,13 @@ Usage on its own: .venv/bin/python -m bench.patch_steps
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,8 @@ class Step:
     label: str
     patches: str
     stock_store: bool = False
+    runtime_rev: str | None = None
+    """A commit whose ``rasa_runtime`` is run instead of the working tree's (a baseline)."""
 
 
 STEPS: list[Step] = [
@@ -52,10 +56,43 @@ STEPS: list[Step] = [
     ),
     Step("+ event classes from a table (all patches)", ""),
 ]
+BEFORE_MOVE = "92df027"
+"""The last commit before issue 13 moved ``rasa_runtime`` to Rasa's extension points: its
+patches replaced the SQL tracker store's internals and kept action-server connections alive."""
+BASELINE = Step(
+    f"baseline: `rasa_runtime` as of {BEFORE_MOVE}, before the move (all of its patches)",
+    "",
+    stock_store=True,
+    runtime_rev=BEFORE_MOVE,
+)
+"""Measured in the same rounds, so that "after the move" is compared with "before" on one
+machine in one run (docs/benchmarks.md)."""
+
+
+def runtime_at(rev: str, into: Path) -> Path | None:
+    """Extracts ``rasa_runtime/`` as of a commit of this repository into ``into``; None when
+    git or the commit is not there (a tarball without history)."""
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev, "rasa_runtime"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
 
 
 def measure_step(
-    setting: str, model: Path, endpoints: Path, conversations: int, actions_pid: int
+    setting: str,
+    model: Path,
+    endpoints: Path,
+    conversations: int,
+    actions_pid: int,
+    runtime: Path | None = None,
 ) -> dict[str, float]:
     """One run of ``bench.agent_cpu`` with the given patch setting.
 
@@ -63,7 +100,8 @@ def measure_step(
         Its figures, plus ``actions_cpu_ms``: the action server's CPU time per message
         (``actions_pid`` and its children) over the same measured conversations.
     """
-    env = rasa_env(HOTLINE_RASA_PATCHES=setting, PYTHONPATH=str(ROOT))
+    path = str(ROOT) if runtime is None else f"{runtime}{os.pathsep}{ROOT}"
+    env = rasa_env(HOTLINE_RASA_PATCHES=setting, PYTHONPATH=path)
     args = [str(RASA_PYTHON), "-m", "bench.agent_cpu", str(model), str(endpoints)]
     with subprocess.Popen(
         [*args, str(conversations)],
@@ -94,20 +132,25 @@ def run(workdir: Path) -> str:
     """Measures every step and returns the markdown section."""
     rounds = env_int("BENCH_PATCH_ROUNDS", 2)
     conversations = env_int("BENCH_PATCH_CONVERSATIONS", 30)
-    results: dict[Step, list[dict[str, float]]] = {step: [] for step in STEPS}
+    baseline = runtime_at(BEFORE_MOVE, workdir / "baseline-runtime")
+    steps = [*STEPS, BASELINE] if baseline is not None else list(STEPS)
+    results: dict[Step, list[dict[str, float]]] = {step: [] for step in steps}
     with Servers(workdir, env=fresh_case_db(workdir)) as servers:
         actions = servers.start_actions()
         for round_number in range(rounds):
-            for index, step in enumerate(STEPS):
+            for index, step in enumerate(steps):
                 tracker = f"tracker-{round_number}-{index}.db"
                 endpoints = single_endpoints(workdir, actions.port, tracker, step.stock_store)
                 print(f"  round {round_number + 1}: {step.label}", flush=True)
+                runtime = baseline if step.runtime_rev else None
                 results[step].append(
-                    measure_step(step.patches, MODEL, endpoints, conversations, actions.proc.pid)
+                    measure_step(
+                        step.patches, MODEL, endpoints, conversations, actions.proc.pid, runtime
+                    )
                 )
     rows = []
     first_cpu = statistics.median(r["cpu_ms"] for r in results[STEPS[0]])
-    for step in STEPS:
+    for step in steps:
         cpu = statistics.median(r["cpu_ms"] for r in results[step])
         wall = statistics.median(r["wall_ms"] for r in results[step])
         runs = ", ".join(f"{r['cpu_ms']:.1f}" for r in results[step])
@@ -144,7 +187,24 @@ def run(workdir: Path) -> str:
                 ],
                 rows,
             ),
+            "",
+            move_verdict(results, steps),
         ]
+    )
+
+
+def move_verdict(results: dict[Step, list[dict[str, float]]], steps: list[Step]) -> str:
+    """Whether Rasa's CPU per message with every patch is no worse than the baseline's
+    (issue 13: the move to extension points must not cost CPU)."""
+    if BASELINE not in steps:
+        return f"Baseline ({BEFORE_MOVE}) not measured: this checkout has no git history."
+    after = statistics.median(r["cpu_ms"] for r in results[STEPS[-1]])
+    before = statistics.median(r["cpu_ms"] for r in results[BASELINE])
+    verdict = "no worse" if after <= before else "WORSE"
+    return (
+        f"After the move: {after:.1f} ms of Rasa CPU per message with every patch, against "
+        f"{before:.1f} ms with `rasa_runtime` as of {BEFORE_MOVE} ({after / before - 1:+.1%}): "
+        f"{verdict}."
     )
 
 
