@@ -97,7 +97,7 @@ lint: $(VENV)/.installed lint-rasa ## ruff and mypy
 	@$(VENV)/bin/mypy
 
 # The code that runs inside Rasa, type-checked with Rasa's environment (its own annotations).
-RASA_TYPED := rasa_runtime/__main__.py rasa_runtime/patches.py rasa_runtime/tracker_store.py \
+RASA_TYPED := rasa_runtime/__main__.py rasa_runtime/channels.py rasa_runtime/patches.py rasa_runtime/tracker_store.py \
   $(wildcard tests/rasa_runtime/*_cases.py)
 lint-rasa: $(VENV)/.installed $(RASA_VENV)/.installed ## mypy of rasa_runtime against Rasa 3.6
 	@$(VENV)/bin/mypy --python-executable $(RASA_VENV)/bin/python --python-version 3.10 --follow-imports silent \

@@ -7,7 +7,9 @@ with the endpoints file (its tracker store; its action server must be running), 
 resident after the other complete the report conversation through ``Agent.handle_message``,
 without HTTP in front of Rasa. Prints ``measuring`` after a warm-up of three conversations,
 then one JSON line: wall time and this process's CPU time (all threads, TensorFlow's included)
-per message.
+per message. With ``BENCH_NODE_TIMES=1`` the line also holds ``nodes``: the CPU time per message
+spent in each node of Rasa's graph (NLU components, policies, …), clocked by a
+:class:`rasa.engine.graph.GraphNodeHook` (a separate run: the clock costs a little itself).
 
 Imports only the standard library, Rasa, ``rasa_runtime`` and ``bench.report_texts`` (standard
 library only): it runs in Rasa's environment.
@@ -19,6 +21,7 @@ import asyncio
 import itertools
 import json
 import logging
+import os
 import resource
 import sys
 import time
@@ -42,6 +45,51 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def node_clock() -> Any:
+    """A graph node hook that adds up this process's CPU time per node (``spent``, seconds).
+
+    Built in a function so that Rasa is imported only when the bench runs.
+    """
+    from rasa.engine.graph import ExecutionContext, GraphNodeHook
+
+    class NodeClock(GraphNodeHook):
+        def __init__(self) -> None:
+            self.spent: dict[str, float] = {}
+
+        def on_before_node(
+            self,
+            node_name: str,
+            execution_context: ExecutionContext,
+            config: dict[str, Any],
+            received_inputs: dict[str, Any],
+        ) -> dict[str, Any]:
+            return {"started": time.process_time()}
+
+        def on_after_node(
+            self,
+            node_name: str,
+            execution_context: ExecutionContext,
+            config: dict[str, Any],
+            output: Any,
+            input_hook_data: dict[str, Any],
+        ) -> None:
+            spent = time.process_time() - input_hook_data["started"]
+            self.spent[node_name] = self.spent.get(node_name, 0.0) + spent
+
+    return NodeClock()
+
+
+def attach(agent: Any, hook: Any) -> None:
+    """Adds ``hook`` to every node of the agent's prediction graph.
+
+    Rasa's loader builds the graph runner without hooks, so they are added to its nodes here
+    (bench only: the served assistant runs without them).
+    """
+    runner = agent.processor.graph_runner
+    for node in runner._instantiated_nodes.values():
+        node._hooks.append(hook)
+
+
 async def measure(model: str, endpoints_file: str, conversations: int) -> dict[str, Any]:
     """Runs the conversations and returns the per-message figures."""
     from rasa.core.agent import load_agent
@@ -55,6 +103,9 @@ async def measure(model: str, endpoints_file: str, conversations: int) -> dict[s
         model_path=model, endpoints=AvailableEndpoints.read_endpoints(endpoints_file)
     )
 
+    clock = node_clock() if os.environ.get("BENCH_NODE_TIMES") == "1" else None
+    if clock is not None:
+        attach(agent, clock)
     sent = 0
 
     async def say(text: str, sender: str) -> str:
@@ -85,16 +136,21 @@ async def measure(model: str, endpoints_file: str, conversations: int) -> dict[s
     if "SQ" not in last:
         raise RuntimeError(f"the conversation did not end with a case number: {last[:200]!r}")
     print(MEASURING, flush=True)  # bench.patch_steps reads the action server's CPU time here
+    if clock is not None:
+        clock.spent.clear()
     cpu, wall, sent = _cpu_seconds(), time.perf_counter(), 0
     for _ in range(conversations):
         await conversation()
     wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
     messages = sent
-    return {
+    result: dict[str, Any] = {
         "messages": messages,
         "wall_ms": 1000 * wall / messages,
         "cpu_ms": 1000 * cpu / messages,
     }
+    if clock is not None:
+        result["nodes"] = {name: 1000 * s / messages for name, s in clock.spent.items()}
+    return result
 
 
 def main(argv: list[str]) -> int:

@@ -23,6 +23,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.agent_cpu import MEASURING
 from bench.common import MODEL, ROOT, env_int, markdown_table, rasa_env
@@ -93,15 +94,21 @@ def measure_step(
     conversations: int,
     actions_pid: int,
     runtime: Path | None = None,
-) -> dict[str, float]:
+    node_times: bool = False,
+) -> dict[str, Any]:
     """One run of ``bench.agent_cpu`` with the given patch setting.
+
+    Args:
+        node_times: Also clock each node of Rasa's graph (``nodes`` in the result).
 
     Returns:
         Its figures, plus ``actions_cpu_ms``: the action server's CPU time per message
         (``actions_pid`` and its children) over the same measured conversations.
     """
     path = str(ROOT) if runtime is None else f"{runtime}{os.pathsep}{ROOT}"
-    env = rasa_env(HOTLINE_RASA_PATCHES=setting, PYTHONPATH=path)
+    env = rasa_env(
+        HOTLINE_RASA_PATCHES=setting, PYTHONPATH=path, BENCH_NODE_TIMES="1" if node_times else "0"
+    )
     args = [str(RASA_PYTHON), "-m", "bench.agent_cpu", str(model), str(endpoints)]
     with subprocess.Popen(
         [*args, str(conversations)],
@@ -134,7 +141,7 @@ def run(workdir: Path) -> str:
     conversations = env_int("BENCH_PATCH_CONVERSATIONS", 30)
     baseline = runtime_at(BEFORE_MOVE, workdir / "baseline-runtime")
     steps = [*STEPS, BASELINE] if baseline is not None else list(STEPS)
-    results: dict[Step, list[dict[str, float]]] = {step: [] for step in steps}
+    results: dict[Step, list[dict[str, Any]]] = {step: [] for step in steps}
     with Servers(workdir, env=fresh_case_db(workdir)) as servers:
         actions = servers.start_actions()
         for round_number in range(rounds):
@@ -148,6 +155,11 @@ def run(workdir: Path) -> str:
                         step.patches, MODEL, endpoints, conversations, actions.proc.pid, runtime
                     )
                 )
+        print("  per component: every patch, graph nodes clocked", flush=True)
+        endpoints = single_endpoints(workdir, actions.port, "tracker-nodes.db", False)
+        clocked = measure_step(
+            STEPS[-1].patches, MODEL, endpoints, conversations, actions.proc.pid, node_times=True
+        )
     rows = []
     first_cpu = statistics.median(r["cpu_ms"] for r in results[STEPS[0]])
     for step in steps:
@@ -189,11 +201,54 @@ def run(workdir: Path) -> str:
             ),
             "",
             move_verdict(results, steps),
+            "",
+            component_section(clocked),
         ]
     )
 
 
-def move_verdict(results: dict[Step, list[dict[str, float]]], steps: list[Step]) -> str:
+def component_name(node: str) -> str:
+    """A graph node's component (``run_JiebaTokenizer1`` → ``JiebaTokenizer``)."""
+    name = node.removeprefix("run_").rstrip("0123456789")
+    return name.rsplit(".", 1)[-1]
+
+
+def component_section(clocked: dict[str, Any]) -> str:
+    """The per-component table of one clocked run (every patch)."""
+    total = clocked["cpu_ms"]
+    nodes = sorted(clocked["nodes"].items(), key=lambda item: -item[1])
+    in_graph = sum(ms for _, ms in nodes)
+    rows = [
+        [f"`{component_name(node)}` ({node})", f"{ms:.2f}", f"{ms / total:.0%}"]
+        for node, ms in nodes
+        if ms >= 0.05
+    ]
+    small = [ms for _, ms in nodes if ms < 0.05]
+    if small:
+        rows.append([f"{len(small)} other nodes", f"{sum(small):.2f}", f"{sum(small) / total:.0%}"])
+    rows.append(
+        [
+            "outside the graph (tracker store, action calls, events, message handling)",
+            f"{total - in_graph:.2f}",
+            f"{(total - in_graph) / total:.0%}",
+        ]
+    )
+    rows.append(["**all of Rasa's CPU**", f"**{total:.2f}**", "100%"])
+    return "\n".join(
+        [
+            "#### Rasa's CPU per message, component by component",
+            "",
+            "Every patch; one more run of the same conversations with each node of Rasa's "
+            "graph clocked by a `GraphNodeHook` (`BENCH_NODE_TIMES=1` in `bench/agent_cpu.py`): "
+            "the process's CPU time between the node's start and end, summed per message. "
+            "Policies run once per predicted action, NLU components once per message.",
+            "",
+            markdown_table(["node", "CPU ms/msg", "share"], rows),
+        ]
+    )
+
+
+def move_verdict(results: dict[Step, list[dict[str, Any]]], steps: list[Step]) -> str:
     """Whether Rasa's CPU per message with every patch is no worse than the baseline's
     (issue 13: the move to extension points must not cost CPU)."""
     if BASELINE not in steps:

@@ -65,6 +65,8 @@ class SentenceEncoder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = Lock()
+        self._model_lock = Lock()
+        """The engine is called by one thread at a time (the NLU's prefetch runs in its own)."""
         self._disk = disk_cache
         self.encoded = 0
         """How many texts went through the model (cache misses), for tests and benchmarks."""
@@ -72,8 +74,20 @@ class SentenceEncoder:
     def _key(self, text: str) -> str:
         return text.strip()[: self.max_chars]
 
+    def is_cached(self, text: str) -> bool:
+        """Whether encoding this text would cost nothing (cached, or not worth encoding)."""
+        key = self._key(text)
+        if not worth_encoding(key, self.min_chars):
+            return True
+        with self._lock:
+            return key in self._cache
+
     def encode_one(self, text: str) -> np.ndarray:
-        """The L2-normalised embedding of one text (zeros when not worth encoding)."""
+        """The L2-normalised embedding of one text (zeros when not worth encoding).
+
+        Safe to call from several threads: the engine runs one text at a time, and the engine
+        call (compiled code, through ctypes) releases the GIL while it runs.
+        """
         key = self._key(text)
         if not worth_encoding(key, self.min_chars):
             return np.zeros(DIM, dtype=np.float32)
@@ -82,7 +96,8 @@ class SentenceEncoder:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        vector = np.asarray(self._model.query(key), dtype=np.float32)
+        with self._model_lock:
+            vector = np.asarray(self._model.query(key), dtype=np.float32)
         with self._lock:
             self.encoded += 1
             self._cache[key] = vector
@@ -104,7 +119,9 @@ class SentenceEncoder:
         missing = sorted(wanted - found.keys())
         for start in range(0, len(missing), BATCH):
             batch = missing[start : start + BATCH]
-            vectors = np.asarray(self._model.query(batch), dtype=np.float32).reshape(-1, DIM)
+            with self._model_lock:
+                encoded = self._model.query(batch)
+            vectors = np.asarray(encoded, dtype=np.float32).reshape(-1, DIM)
             self.encoded += len(batch)
             found.update(zip(batch, vectors, strict=True))
             self._disk_store(dict(zip(batch, vectors, strict=True)))

@@ -16,7 +16,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, METADATA, TEX
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu_components.linear import LINEAR_DEFAULTS, LinearModel, sentence_matrix
+from nlu_components.linear import LINEAR_DEFAULTS, LinearModel, sentence_matrix, sentence_row
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,9 @@ class _LinearComponent(GraphComponent):
         """The model's ranking for each message (empty when untrained)."""
         if self.model is None or not messages:
             return [[] for _ in messages]
-        return self.model.rankings(self._matrix(messages), self.config["ranking_length"])
+        weights = self.config["sparse_weight"], self.config["dense_weight"]
+        rows = [sentence_row(m, *weights) for m in messages]
+        return self.model.rankings(rows, self.config["ranking_length"])
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

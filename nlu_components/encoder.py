@@ -10,6 +10,8 @@ cached.
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -31,12 +33,14 @@ from hotline.text_encoder import (
     shared_encoder,
     worth_encoding,
 )
+from nlu_components.normaliser import normalise
 
 __all__ = [
     "DIM",
     "ENCODER_DEFAULTS",
     "SentenceEncoder",
     "SentenceEncoderFeaturizer",
+    "prefetch",
     "shared_encoder",
     "worth_encoding",
 ]
@@ -59,6 +63,8 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         self._encoder = shared_encoder(config)
+        global _live_encoder
+        _live_encoder = self._encoder
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -103,3 +109,28 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     def _add(self, message: Message, vector: np.ndarray) -> None:
         self.add_features_to_message(None, vector.reshape(1, DIM), TEXT, message)
+
+
+_live_encoder: SentenceEncoder | None = None
+"""The encoder of the featurizer built last in this process (the loaded model's)."""
+_prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder-prefetch")
+
+
+async def prefetch(text: str) -> None:
+    """Encodes a resident's message in a worker thread, before Rasa parses it.
+
+    Rasa runs its NLU graph on the event loop, so the encoder (the NLU's costliest step) would
+    hold up every other conversation while it runs. Its engine releases the GIL, so encoding
+    first in a thread lets the loop serve other conversations meanwhile, on the second core;
+    the featurizer then finds the vector in the encoder's cache. The text is normalised as
+    ``ChineseNormaliser`` (first in the pipeline) will normalise it, so the cache key is the
+    one the featurizer looks up. Does nothing before a model is loaded, for a button payload,
+    or for a text the encoder skips.
+    """
+    encoder = _live_encoder
+    if encoder is None or not text or text.startswith("/"):
+        return
+    normalised = normalise(text)
+    if encoder.is_cached(normalised):
+        return
+    await asyncio.get_running_loop().run_in_executor(_prefetcher, encoder.encode_one, normalised)

@@ -7,7 +7,8 @@ part then gets its configured weight. The model is stored as plain arrays (no pi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,6 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
 
 LINEAR_DEFAULTS: dict[str, Any] = {
     "C": 10.0,
@@ -28,50 +28,88 @@ LINEAR_DEFAULTS: dict[str, Any] = {
 }
 
 
-def sentence_matrix(
-    messages: Iterable[Message], sparse_weight: float, dense_weight: float
-) -> sp.csr_matrix:
-    """One row per message: weighted, normalised sparse and dense sentence features.
+@dataclass(frozen=True)
+class SentenceRow:
+    """One message's features as the model reads them, weighted and normalised.
 
-    Each message keeps its row (a private, non-output property), so the intent and the
-    category classifiers, which read the same features, build it once per message.
+    The model's columns are the sparse features (``sparse_width`` of them), then the dense
+    ones. Only the sparse part's non-zero entries are kept (``indices``, ``values``), so that
+    a message is scored with a few hundred multiplications instead of a sparse matrix built for
+    one row.
     """
-    messages = list(messages)
-    key = f"{_ROW_PREFIX}{sparse_weight}:{dense_weight}"
-    rows = [m.get(key) for m in messages]
-    if messages and all(r is not None for r in rows):
-        return sp.vstack(rows).tocsr()
-    matrix = _build_matrix(messages, sparse_weight, dense_weight)
-    for i, message in enumerate(messages):
-        message.set(key, matrix[i])
-    return matrix
+
+    indices: np.ndarray
+    values: np.ndarray
+    sparse_width: int
+    dense: np.ndarray | None
 
 
 _ROW_PREFIX = "__linear_row:"
 
 
-def _build_matrix(
-    messages: list[Message], sparse_weight: float, dense_weight: float
+def sentence_row(message: Message, sparse_weight: float, dense_weight: float) -> SentenceRow:
+    """The message's :class:`SentenceRow`: sparse counts log-scaled, L2-normalised and weighted;
+    the dense sentence vector weighted.
+
+    The row is kept on the message (a private, non-output property), so the intent and the
+    category classifiers, which read the same features, build it once per message.
+    """
+    key = f"{_ROW_PREFIX}{sparse_weight}:{dense_weight}"
+    cached = message.get(key)
+    if isinstance(cached, SentenceRow):
+        return cached
+    _, sparse = message.get_sparse_features(TEXT)
+    _, dense = message.get_dense_features(TEXT)
+    indices, values, width = np.zeros(0, dtype=np.int32), np.zeros(0), 0
+    if sparse is not None:
+        counts = sp.csr_matrix(sparse.features)  # sums repeated entries, as the counts mean
+        counts.sum_duplicates()
+        indices, width = counts.indices, counts.shape[1]
+        values = np.log1p(counts.data.astype(np.float64))
+        norm = float(np.sqrt(values @ values))
+        if norm > 0:
+            values = values / norm
+        values = values * sparse_weight
+    dense_part = (
+        np.asarray(dense.features, dtype=np.float64).reshape(-1) * dense_weight
+        if dense is not None
+        else None
+    )
+    row = SentenceRow(indices, values, width, dense_part)
+    message.set(key, row)
+    return row
+
+
+def sentence_matrix(
+    messages: Iterable[Message], sparse_weight: float, dense_weight: float
 ) -> sp.csr_matrix:
-    sparse_rows: list[Any] = []
-    dense_rows: list[Any] = []
-    for message in messages:
-        _, sparse = message.get_sparse_features(TEXT)
-        _, dense = message.get_dense_features(TEXT)
-        sparse_rows.append(sp.csr_matrix(sparse.features) if sparse is not None else None)
-        dense_rows.append(np.asarray(dense.features).reshape(1, -1) if dense is not None else None)
+    """One row per message (:func:`sentence_row`), as a sparse matrix (training).
+
+    A message without sparse (or dense) features gets zeros where the others have them.
+    """
+    rows = [sentence_row(m, sparse_weight, dense_weight) for m in messages]
     parts = []
-    if any(r is not None for r in sparse_rows):
-        width = next(r.shape[1] for r in sparse_rows if r is not None)
-        rows = [r if r is not None else sp.csr_matrix((1, width)) for r in sparse_rows]
-        block = sp.vstack(rows).tocsr().astype(np.float64)
-        block.data = np.log1p(block.data)
-        parts.append(normalize(block) * sparse_weight)
-    if any(r is not None for r in dense_rows):
-        width = next(r.shape[1] for r in dense_rows if r is not None)
-        rows = [r if r is not None else np.zeros((1, width)) for r in dense_rows]
-        parts.append(sp.csr_matrix(np.vstack(rows) * dense_weight))
-    return sp.hstack(parts).tocsr() if parts else sp.csr_matrix((len(sparse_rows), 0))
+    width = next((r.sparse_width for r in rows if r.sparse_width), 0)
+    if width:
+        pointers = np.cumsum([0, *(len(r.indices) for r in rows)])
+        parts.append(
+            sp.csr_matrix(
+                (
+                    np.concatenate([r.values for r in rows]),
+                    np.concatenate([r.indices for r in rows]),
+                    pointers,
+                ),
+                shape=(len(rows), width),
+            )
+        )
+    dense_width = next((len(r.dense) for r in rows if r.dense is not None), 0)
+    if dense_width:
+        block = np.zeros((len(rows), dense_width))
+        for i, row in enumerate(rows):
+            if row.dense is not None:
+                block[i] = row.dense
+        parts.append(sp.csr_matrix(block))
+    return sp.hstack(parts).tocsr() if parts else sp.csr_matrix((len(rows), 0))
 
 
 class LinearModel:
@@ -81,6 +119,9 @@ class LinearModel:
         self.coef = coef
         self.intercept = intercept
         self.classes = classes
+        self._by_feature = np.ascontiguousarray(coef.T)
+        """One row of class weights per feature: a message's few non-zero features are read
+        as a few contiguous rows."""
 
     @classmethod
     def fit(cls, x: sp.csr_matrix, labels: list[str], config: dict[str, Any]) -> LinearModel:
@@ -95,17 +136,26 @@ class LinearModel:
             intercept = np.array([-intercept[0], intercept[0]]) / 2
         return cls(coef, intercept, [str(c) for c in clf.classes_])
 
+    def row_probabilities(self, rows: Sequence[SentenceRow]) -> np.ndarray:
+        """Class probabilities of messages given as rows: the same figures as
+        :meth:`probabilities` of their :func:`sentence_matrix`, without building it."""
+        scores = np.tile(self.intercept, (len(rows), 1)).astype(np.float64)
+        for i, row in enumerate(rows):
+            if len(row.indices):
+                scores[i] += row.values @ self._by_feature[row.indices]
+            if row.dense is not None:
+                start = row.sparse_width
+                scores[i] += row.dense @ self._by_feature[start : start + len(row.dense)]
+        return _softmax(scores)
+
     def probabilities(self, x: sp.csr_matrix) -> np.ndarray:
         """Class probabilities, one row per input row."""
-        scores = np.asarray(x @ self.coef.T) + self.intercept
-        scores -= scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return _softmax(np.asarray(x @ self.coef.T) + self.intercept)
 
-    def rankings(self, x: sp.csr_matrix, length: int) -> list[list[dict[str, Any]]]:
-        """For each row, the classes by descending probability: ``{name, confidence}``."""
+    def rankings(self, rows: Sequence[SentenceRow], length: int) -> list[list[dict[str, Any]]]:
+        """For each message, the classes by descending probability: ``{name, confidence}``."""
         out = []
-        for row in self.probabilities(x):
+        for row in self.row_probabilities(rows):
             order = np.argsort(-row)[: length or None]
             out.append([{"name": self.classes[i], "confidence": float(row[i])} for i in order])
         return out
@@ -129,3 +179,9 @@ class LinearModel:
                 return cls(data["coef"], data["intercept"], [str(c) for c in data["classes"]])
         except (ValueError, FileNotFoundError):
             return None
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    scores = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(scores)
+    return exp / exp.sum(axis=1, keepdims=True)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import unittest
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from rasa.core.channels.channel import UserMessage
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import TEXT
@@ -19,10 +21,18 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 
 from nlu_components.classifiers import CATEGORY, CATEGORY_RANKING, CategoryClassifier
-from nlu_components.encoder import DIM, SentenceEncoder, SentenceEncoderFeaturizer, worth_encoding
+from nlu_components.encoder import (
+    DIM,
+    SentenceEncoder,
+    SentenceEncoderFeaturizer,
+    prefetch,
+    shared_encoder,
+    worth_encoding,
+)
 from nlu_components.faq import RESPONSE_SELECTOR, FaqRetriever
-from nlu_components.linear import LINEAR_DEFAULTS, LinearModel, sentence_matrix
+from nlu_components.linear import LINEAR_DEFAULTS, LinearModel, sentence_matrix, sentence_row
 from nlu_components.normaliser import ORIGINAL_TEXT, ChineseNormaliser, normalise
+from rasa_runtime.channels import PreEncodingRestInput, pre_encoding
 
 
 def _storage() -> tuple[LocalModelStorage, Resource]:
@@ -116,6 +126,47 @@ class EncoderPayloadCases(unittest.TestCase):
         self.assertTrue(dense[1].any())
 
 
+class PrefetchCases(unittest.TestCase):
+    def test_a_prefetched_message_is_not_encoded_again_by_the_pipeline(self) -> None:
+        config = {**SentenceEncoderFeaturizer.get_default_config(), "disk_cache": ""}
+        featurizer = SentenceEncoderFeaturizer(config, "e")
+        encoder = shared_encoder(config)
+        text = "我們樓下的路燈壞了很久，晚上看不見路"  # traditional: normalised before encoding
+        before = encoder.encoded
+        asyncio.run(prefetch(text))
+        self.assertEqual(encoder.encoded, before + 1)
+        message = Message(data={TEXT: text})
+        ChineseNormaliser().process([message])
+        featurizer.process([message])
+        self.assertEqual(encoder.encoded, before + 1)  # the featurizer found it cached
+        _, features = message.get_dense_features(TEXT)
+        assert features is not None
+        self.assertTrue(np.asarray(features.features).any())
+
+    def test_payloads_and_short_answers_are_not_prefetched(self) -> None:
+        config = {**SentenceEncoderFeaturizer.get_default_config(), "disk_cache": ""}
+        SentenceEncoderFeaturizer(config, "e")
+        encoder = shared_encoder(config)
+        before = encoder.encoded
+        for text in ("/affirm", "孙", "13512345678", ""):
+            asyncio.run(prefetch(text))
+        self.assertEqual(encoder.encoded, before)
+
+    def test_the_rest_channel_encodes_before_rasa_gets_the_message(self) -> None:
+        config = {**SentenceEncoderFeaturizer.get_default_config(), "disk_cache": ""}
+        SentenceEncoderFeaturizer(config, "e")
+        encoder = shared_encoder(config)
+        text = "反映临江小区地下车库积水严重"
+        seen: list[tuple[str, bool]] = []
+
+        async def on_new_message(message: UserMessage) -> None:
+            seen.append((message.text or "", encoder.is_cached(text)))
+
+        asyncio.run(pre_encoding(on_new_message)(UserMessage(text)))
+        self.assertEqual(seen, [(text, True)])
+        self.assertEqual(PreEncodingRestInput.name(), "rest")
+
+
 class LinearCases(unittest.TestCase):
     def test_features_are_normalised_and_weighted(self) -> None:
         message = Message(data={TEXT: "x"})
@@ -145,12 +196,37 @@ class LinearCases(unittest.TestCase):
         model = LinearModel.fit(x, labels, LINEAR_DEFAULTS)
         probabilities = model.probabilities(x)
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
-        self.assertEqual(model.rankings(x[:1], 2)[0][0]["name"], "a")
+        self.assertEqual(model.probabilities(x[:1])[0].argmax(), 0)
         storage, resource = _storage()
         model.save(storage, resource)
         loaded = LinearModel.load(storage, resource)
         assert loaded is not None
         np.testing.assert_allclose(loaded.probabilities(x), probabilities)
+
+    def test_a_message_is_scored_as_its_matrix_row_is(self) -> None:
+        rng = np.random.default_rng(5)
+        messages = []
+        for n in range(6):
+            message = Message(data={TEXT: f"m{n}"})
+            columns = rng.integers(0, 40, size=12)  # repeated columns: counts to be summed
+            counts = sp.coo_matrix(
+                (rng.integers(1, 4, size=12).astype(np.float32), (np.zeros(12), columns)),
+                shape=(1, 40),
+            )
+            message.add_features(Features(counts, "sentence", TEXT, "counts"))
+            if n != 2:  # a message without its dense part gets zeros there
+                vector = rng.normal(size=(1, 8))
+                message.add_features(Features(vector, "sentence", TEXT, "encoder"))
+            messages.append(message)
+        x = sentence_matrix(messages, 0.7, 1.3)
+        model = LinearModel(rng.normal(size=(3, 48)), rng.normal(size=3), ["a", "b", "c"])
+        rows = [sentence_row(m, 0.7, 1.3) for m in messages]
+        np.testing.assert_allclose(model.row_probabilities(rows), model.probabilities(x))
+        ranking = model.rankings(rows[:1], 2)[0]
+        self.assertEqual(len(ranking), 2)
+        self.assertEqual(
+            ranking[0]["name"], model.classes[int(np.argmax(model.probabilities(x)[0]))]
+        )
 
     def test_an_untrained_model_loads_as_none(self) -> None:
         storage, resource = _storage()
