@@ -13,6 +13,7 @@ case as ``{"number", "status"}`` for the question and the join.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from hotline.casework.duplicate_wording import status_phrase
 from hotline.casework.vocab import Urgency
 from hotline.models import Case
 from hotline.residents.resident import reported_case
-from hotline.similarity.matcher import likely_duplicate
+from hotline.similarity.matcher import likely_duplicate, prepare_draft
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,14 @@ def _match(session: Session, draft: NewCase) -> dict[str, str]:
     return {"number": suggestion.number, "status": status_phrase(suggestion.status)}
 
 
-def same_problem_events(slots: dict[str, Any], draft: Callable[[], NewCase]) -> list[EventType]:
+async def same_problem_events(
+    slots: dict[str, Any], draft: Callable[[], NewCase]
+) -> list[EventType]:
     """Looks for an open case that is probably the same problem, once per report.
+
+    The draft's problem is encoded first in a worker thread: the encoder releases the GIL, so
+    the action server answers other residents meanwhile (docs/benchmarks.md), and the lookup
+    finds the vector in the encoder's cache.
 
     Returns the slot events: the match and an unanswered question, or ``not_asked`` when
     nothing matched, the report is an emergency, or the lookup failed.
@@ -88,6 +95,7 @@ def same_problem_events(slots: dict[str, Any], draft: Callable[[], NewCase]) -> 
     found: dict[str, str] = {}
     if new.urgency != Urgency.EMERGENCY.value:
         try:
+            await asyncio.to_thread(prepare_draft, new)
             found = with_db(lambda s: _match(s, new))
         except Exception:
             # The question only saves work; whatever fails here, the report goes on as before.

@@ -404,7 +404,7 @@ class ValidateReportForm(FormValidationAction):
         open case with the same problem (once per report) before the next question."""
         events = await super().get_validation_events(dispatcher, tracker, domain)
         tracker.add_slots(events)
-        lookup = same_problem_events(tracker.slots, lambda: new_case_from(tracker))
+        lookup = await same_problem_events(tracker.slots, lambda: new_case_from(tracker))
         tracker.add_slots(lookup)
         return [*events, *lookup]
 

@@ -338,6 +338,7 @@ def section(reports: list[StackReport]) -> str:
             rows,
         )
     )
+    lines += ["", *turn_lines(reports)]
     errors = [(r.name, p) for r in reports for p in r.phases if p.first_error]
     if errors:
         lines += ["", "First error per phase:"]
@@ -354,6 +355,25 @@ def section(reports: list[StackReport]) -> str:
     lines += ["", "The duplicate question's cost (issue 14: p95 at N=10 at most 10% worse):", ""]
     lines.append(f"- {ask_verdict(by_name.get('single'), by_name.get('single-no-ask'))}")
     return "\n".join(lines)
+
+
+def turn_lines(reports: list[StackReport]) -> list[str]:
+    """Latency by kind of turn at the largest N of each stack: where the tail comes from."""
+    lines = [
+        "Latency by what the resident sent, at each stack's largest N (p50 / p95 ms, count):",
+        "",
+    ]
+    for report in reports:
+        if not report.phases:
+            continue
+        phase = max(report.phases, key=lambda p: p.residents)
+        medians = phase.turn_percentiles(50)
+        cells = [
+            f"{kind} {medians[kind][1]:.0f} / {p95:.0f} ({count})"
+            for kind, (count, p95) in sorted(phase.turn_percentiles(95).items())
+        ]
+        lines.append(f"- {report.name} N={phase.residents}: " + "; ".join(cells))
+    return lines
 
 
 def ask_verdict(single: StackReport | None, no_ask: StackReport | None) -> str:

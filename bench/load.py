@@ -96,6 +96,8 @@ class PhaseResult:
     completed: int = 0
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    turn_latencies: dict[str, list[float]] = field(default_factory=dict)
+    """Latencies by what the resident sent (:func:`turn_kind`)."""
     case_numbers: list[str] = field(default_factory=list)
     cases_in_db: int | None = None
     first_error: str = ""
@@ -118,6 +120,15 @@ class PhaseResult:
         index = min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))
         return ordered[index] * 1000
 
+    def turn_percentiles(self, q: float) -> dict[str, tuple[int, float]]:
+        """For each kind of turn: how many, and their latency percentile in milliseconds."""
+        out = {}
+        for kind, values in self.turn_latencies.items():
+            ordered = sorted(values)
+            index = min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))
+            out[kind] = (len(ordered), ordered[index] * 1000)
+        return out
+
     @property
     def median_ms(self) -> float:
         """Median latency in milliseconds."""
@@ -128,6 +139,18 @@ class PhaseResult:
         """Failed requests over attempted requests."""
         attempted = self.messages + self.errors
         return self.errors / attempted if attempted else 0.0
+
+
+def turn_kind(text: str) -> str:
+    """What a scripted message is, for latency by turn: a button payload by its intent, a
+    phone number, or a text by its length."""
+    if text.startswith("/"):
+        return text.split("{", 1)[0]
+    if text.isdigit():
+        return "digits"
+    if len(text) <= 4:
+        return "text of 1–4 characters"
+    return "text of 5–15 characters" if len(text) <= 15 else "text of 16+ characters"
 
 
 async def _resident(
@@ -149,7 +172,9 @@ async def _resident(
                 result.errors += 1
                 result.first_error = result.first_error or f"{type(exc).__name__}: {exc}"
                 raise
-            result.latencies.append(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            result.latencies.append(elapsed)
+            result.turn_latencies.setdefault(turn_kind(text), []).append(elapsed)
             result.messages += 1
             return "\n".join(str(r.get("text", "")) for r in replies)
 

@@ -64,8 +64,14 @@ class Lookups:
     def __init__(self, answer: Suggestion | Exception | None) -> None:
         self.answer = answer
         self.drafts: list[Any] = []
+        self.prepared: list[Any] = []
+
+    def prepare(self, draft: Any) -> None:
+        self.prepared.append(draft)
 
     def __call__(self, session: Any, draft: Any, *, now: Any = None) -> Suggestion | None:
+        # The draft's problem is encoded (in a thread) before the lookup, never after.
+        assert draft in self.prepared
         self.drafts.append(draft)
         if isinstance(self.answer, Exception):
             raise self.answer
@@ -79,6 +85,7 @@ def lookups(monkeypatch: pytest.MonkeyPatch):
     def install(answer: Suggestion | Exception | None) -> Lookups:
         fake = Lookups(answer)
         monkeypatch.setattr("actions.duplicates.likely_duplicate", fake)
+        monkeypatch.setattr("actions.duplicates.prepare_draft", fake.prepare)
         return fake
 
     return install
@@ -277,7 +284,7 @@ async def test_an_emergency_never_asks(db, dispatcher, domain, make_tracker, loo
     assert case.urgency == "emergency"
 
 
-def test_an_emergency_draft_is_never_looked_up(lookups) -> None:
+async def test_an_emergency_draft_is_never_looked_up(lookups) -> None:
     matcher = lookups(suggestion("SQ20250609-0001"))
     draft = NewCase(
         category="public_security",
@@ -287,10 +294,11 @@ def test_an_emergency_draft_is_never_looked_up(lookups) -> None:
         resident_ref=SENDER,
     )
 
-    events = same_problem_events(FORM, lambda: draft)
+    events = await same_problem_events(FORM, lambda: draft)
 
     assert events == [SlotSet("same_problem", "not_asked")]
     assert matcher.drafts == []
+    assert matcher.prepared == []
 
 
 # --- the question and the answer ----------------------------------------------------------

@@ -12,6 +12,7 @@ from hotline.similarity.matcher import (
     Signals,
     combine,
     likely_duplicate,
+    prepare_draft,
     reason_for,
     similar_cases,
     similar_to_draft,
@@ -154,8 +155,16 @@ def test_an_ask_threshold_of_one_turns_the_question_off(
     assert likely_duplicate(db, draft, now=NOW) is not None
     encoded = fake_encoder.encoded
     monkeypatch.setenv("HOTLINE_SIMILAR_ASK_THRESHOLD", "1")
+    prepare_draft(draft)
     assert likely_duplicate(db, draft, now=NOW) is None
-    assert fake_encoder.encoded == encoded  # nothing was looked up
+    assert fake_encoder.encoded == encoded  # nothing was encoded or looked up
+
+
+def test_preparing_a_draft_encodes_its_problem_once(fake_encoder: FakeEncoder) -> None:
+    draft = NewCase(category="city_management", description=LAMP, location="幸福小区3栋")
+    encoded = fake_encoder.encoded
+    prepare_draft(draft)
+    assert fake_encoder.encoded == encoded + 1
 
 
 def test_coordinates_alone_place_two_reports_together(db: Session) -> None:
