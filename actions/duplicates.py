@@ -7,8 +7,10 @@ resident a co-reporter of that case (progress notices and the satisfaction surve
 no new case); anything else logs a new case as before.
 
 Slots: ``same_problem`` is the form's slot for the question (``yes``, ``no``, or ``not_asked``
-when nothing matched, which also marks the lookup as done); ``similar_case`` holds the matched
-case as ``{"number", "status"}`` for the question and the join.
+when nothing matched, which also marks the lookup as done); ``similar_case_number`` and
+``similar_case_status`` hold the matched case's number and how its state reads. The question is
+the domain response ``utter_ask_same_problem``, filled from those two slots by Rasa itself: no
+action-server round trip while the resident waits (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -19,10 +21,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.common import with_db
@@ -37,7 +37,8 @@ from hotline.similarity.matcher import likely_duplicate, prepare_draft, prepare_
 log = logging.getLogger(__name__)
 
 ANSWER_SLOT = "same_problem"
-MATCH_SLOT = "similar_case"
+MATCH_SLOT = "similar_case_number"
+STATUS_SLOT = "similar_case_status"
 YES, NO, NOT_ASKED = "yes", "no", "not_asked"
 
 _YES = re.compile(r"是|对|没错|同一|一样|一回事|就是|嗯")
@@ -118,7 +119,7 @@ async def same_problem_events(
             # The question only saves work; whatever fails here, the report goes on as before.
             log.exception("duplicate lookup failed; the report goes on without it")
     if found:
-        return [SlotSet(MATCH_SLOT, found)]
+        return [SlotSet(MATCH_SLOT, found["number"]), SlotSet(STATUS_SLOT, found["status"])]
     return [SlotSet(ANSWER_SLOT, NOT_ASKED)]
 
 
@@ -131,10 +132,10 @@ def form_slots(domain_slots: list[str], slots: dict[str, Any]) -> list[str]:
 
 def matched_number(tracker: Tracker) -> str | None:
     """The case the resident said their report is about, if they said yes to one."""
-    match = tracker.get_slot(MATCH_SLOT) or {}
-    if tracker.get_slot(ANSWER_SLOT) != YES or not isinstance(match, dict):
+    number = tracker.get_slot(MATCH_SLOT)
+    if tracker.get_slot(ANSWER_SLOT) != YES or not number:
         return None
-    return str(match.get("number") or "") or None
+    return str(number)
 
 
 def join(number: str, new: NewCase) -> Case:
@@ -155,21 +156,3 @@ def join(number: str, new: NewCase) -> Case:
             contact_name=new.contact_name,
         )
     )
-
-
-class ActionAskSameProblem(Action):
-    """Asks, once, whether the report is the problem an open case already has."""
-
-    def name(self) -> str:
-        return "action_ask_same_problem"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        match = tracker.get_slot(MATCH_SLOT) or {}
-        dispatcher.utter_message(
-            response="utter_same_problem",
-            number=match.get("number", ""),
-            status=match.get("status", ""),
-        )
-        return []

@@ -15,6 +15,7 @@ from actions.common import apologise, as_value, latest_text, sender_of, with_db
 from actions.duplicates import (
     ANSWER_SLOT,
     MATCH_SLOT,
+    STATUS_SLOT,
     answer_value,
     encode_ahead,
     form_slots,
@@ -55,6 +56,7 @@ REPORT_SLOTS = (
     "phone_failures",
     "publish_consent",
     MATCH_SLOT,
+    STATUS_SLOT,
     ANSWER_SLOT,
 )
 MAX_PHONE_FAILURES = 2

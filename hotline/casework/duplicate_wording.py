@@ -1,6 +1,6 @@
 """Every text of the similar-case features that operators or residents read, in one place
-(the assistant's question to a resident is the domain response ``utter_same_problem``, filled
-with :func:`status_phrase`)."""
+(the assistant's question to a resident is the domain response ``utter_ask_same_problem``,
+filled with :func:`status_phrase`)."""
 
 from __future__ import annotations
 

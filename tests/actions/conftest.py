@@ -49,7 +49,8 @@ RESET = [
     SlotSet("confirmed", None),
     SlotSet("phone_failures", None),
     SlotSet("publish_consent", None),
-    SlotSet("similar_case", None),
+    SlotSet("similar_case_number", None),
+    SlotSet("similar_case_status", None),
     SlotSet("same_problem", None),
 ]
 """What one report collected, cleared (phone and name stay for the next report)."""

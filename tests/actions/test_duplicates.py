@@ -15,7 +15,6 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions.duplicates import (
-    ActionAskSameProblem,
     answer_value,
     same_problem_events,
     says_same,
@@ -123,7 +122,8 @@ async def test_a_match_is_kept_for_the_question_once_the_place_is_known(
 
     assert events == [
         SlotSet("location", "幸福小区3栋2单元"),
-        SlotSet("similar_case", {"number": number, "status": "正在办理"}),
+        SlotSet("similar_case_number", number),
+        SlotSet("similar_case_status", "正在办理"),
     ]
     assert dispatcher.messages == []
     [draft] = matcher.drafts
@@ -200,7 +200,8 @@ async def test_the_real_matcher_finds_the_same_lamp_in_other_words(
 
     assert events == [
         SlotSet("location", "幸福小区3栋2单元"),
-        SlotSet("similar_case", {"number": number, "status": "已受理，等待派单"}),
+        SlotSet("similar_case_number", number),
+        SlotSet("similar_case_status", "已受理，等待派单"),
     ]
     assert unrelated != number
 
@@ -246,7 +247,8 @@ async def test_choosing_the_category_after_the_place_looks_then(
 
     assert events == [
         SlotSet("category", "city_management"),
-        SlotSet("similar_case", {"number": number, "status": "已受理，等待派单"}),
+        SlotSet("similar_case_number", number),
+        SlotSet("similar_case_status", "已受理，等待派单"),
     ]
     assert len(matcher.drafts) == 1
 
@@ -269,7 +271,7 @@ async def test_the_question_is_looked_up_and_asked_once_per_report(
 
     assert matcher.drafts == []
     assert SlotSet("phone", PHONE) in events
-    assert not [e for e in events if e["name"] in ("similar_case", "same_problem")]
+    assert not [e for e in events if e["name"] in ("similar_case_number", "same_problem")]
 
 
 async def test_an_emergency_never_asks(db, dispatcher, domain, make_tracker, lookups):
@@ -305,25 +307,14 @@ async def test_an_emergency_draft_is_never_looked_up(lookups) -> None:
 # --- the question and the answer ----------------------------------------------------------
 
 
-async def test_the_question_names_the_case_and_its_status(dispatcher, domain, make_tracker):
-    tracker = make_tracker(
-        slots=FORM | {"similar_case": {"number": "SQ20250609-0001", "status": "正在办理"}},
-        active_loop="report_form",
+def test_the_question_is_a_domain_response_filled_from_the_match_slots(domain) -> None:
+    # Rasa asks it itself (no action server call): there must be no action of that name.
+    assert "action_ask_same_problem" not in domain["actions"]
+    [response] = domain["responses"]["utter_ask_same_problem"]
+    filled = response["text"].format(
+        similar_case_number="SQ20250609-0001", similar_case_status="正在办理"
     )
-
-    assert await ActionAskSameProblem().run(dispatcher, tracker, domain) == []
-
-    [message] = dispatcher.messages
-    assert (message["response"], message["number"], message["status"]) == (
-        "utter_same_problem",
-        "SQ20250609-0001",
-        "正在办理",
-    )
-    # The wording and buttons live in domain.yml, and fill from the variables.
-    [response] = domain["responses"]["utter_same_problem"]
-    assert response["text"].format(number="SQ20250609-0001", status="正在办理") == ASKED.format(
-        number="SQ20250609-0001", status="正在办理"
-    )
+    assert filled == ASKED.format(number="SQ20250609-0001", status="正在办理")
     assert response["buttons"] == [
         {"title": "是，同一问题", "payload": "/affirm"},
         {"title": "不是，新问题", "payload": "/deny"},
@@ -384,7 +375,8 @@ async def test_the_answer_is_a_form_answer(
     tracker = make_tracker(
         slots=FORM
         | {
-            "similar_case": {"number": "SQ20250609-0001", "status": "正在办理"},
+            "similar_case_number": "SQ20250609-0001",
+            "similar_case_status": "正在办理",
             "requested_slot": "same_problem",
         },
         active_loop="report_form",
@@ -410,7 +402,8 @@ async def test_a_yes_in_traditional_characters_is_read_as_normalised(
     tracker = make_tracker(
         slots=FORM
         | {
-            "similar_case": {"number": "SQ20250609-0001", "status": "正在办理"},
+            "similar_case_number": "SQ20250609-0001",
+            "similar_case_status": "正在办理",
             "requested_slot": "same_problem",
         },
         active_loop="report_form",
@@ -434,7 +427,8 @@ def answered_yes(make_tracker, number: str, **slots: Any):
     return make_tracker(
         slots=FORM
         | {
-            "similar_case": {"number": number, "status": "正在办理"},
+            "similar_case_number": number,
+            "similar_case_status": "正在办理",
             "same_problem": "yes",
             "phone": None,
             "contact_name": None,
