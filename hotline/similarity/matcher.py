@@ -356,7 +356,7 @@ def signals_for(
     detail = candidates.details[candidates.ids[index]]
     place = candidates.places[index]
     coords = (candidates.latitudes[index], candidates.longitudes[index])
-    known = bool(probe.place and candidates.places[index]) or (
+    known = bool(probe.place and place) or (
         geo_similarity(probe_coords, coords) is not None
     )
     return Signals(
