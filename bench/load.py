@@ -84,6 +84,12 @@ async def stock_mood(say: Say) -> str | None:
 Script = Callable[[Say], Awaitable[str | None]]
 
 
+def nearest_rank(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile of some values, by nearest rank (at least one value)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
 @dataclass
 class PhaseResult:
     """The measurements of one load phase (one N on one stack)."""
@@ -114,20 +120,14 @@ class PhaseResult:
 
     def percentile(self, q: float) -> float:
         """Latency percentile in milliseconds (nearest rank)."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        index = min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))
-        return ordered[index] * 1000
+        return nearest_rank(self.latencies, q) * 1000 if self.latencies else float("nan")
 
     def turn_percentiles(self, q: float) -> dict[str, tuple[int, float]]:
         """For each kind of turn: how many, and their latency percentile in milliseconds."""
-        out = {}
-        for kind, values in self.turn_latencies.items():
-            ordered = sorted(values)
-            index = min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))
-            out[kind] = (len(ordered), ordered[index] * 1000)
-        return out
+        return {
+            kind: (len(values), nearest_rank(values, q) * 1000)
+            for kind, values in self.turn_latencies.items()
+        }
 
     @property
     def median_ms(self) -> float:

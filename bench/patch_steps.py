@@ -139,7 +139,8 @@ def run(workdir: Path) -> str:
     """Measures every step and returns the markdown section."""
     rounds = env_int("BENCH_PATCH_ROUNDS", 2)
     conversations = env_int("BENCH_PATCH_CONVERSATIONS", 30)
-    baseline = runtime_at(BEFORE_MOVE, workdir / "baseline-runtime")
+    rev = BASELINE.runtime_rev
+    baseline = runtime_at(rev, workdir / "baseline-runtime") if rev else None
     steps = [*STEPS, BASELINE] if baseline is not None else list(STEPS)
     results: dict[Step, list[dict[str, Any]]] = {step: [] for step in steps}
     with Servers(workdir, env=fresh_case_db(workdir)) as servers:

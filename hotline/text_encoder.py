@@ -77,10 +77,15 @@ class SentenceEncoder:
     def is_cached(self, text: str) -> bool:
         """Whether encoding this text would cost nothing (cached, or not worth encoding)."""
         key = self._key(text)
-        if not worth_encoding(key, self.min_chars):
-            return True
+        return not worth_encoding(key, self.min_chars) or self._cached(key) is not None
+
+    def _cached(self, key: str) -> np.ndarray | None:
+        """The cached vector of a key (now the most recently used), or None."""
         with self._lock:
-            return key in self._cache
+            vector = self._cache.get(key)
+            if vector is not None:
+                self._cache.move_to_end(key)
+            return vector
 
     def encode_one(self, text: str) -> np.ndarray:
         """The L2-normalised embedding of one text (zeros when not worth encoding).
@@ -91,11 +96,9 @@ class SentenceEncoder:
         key = self._key(text)
         if not worth_encoding(key, self.min_chars):
             return np.zeros(DIM, dtype=np.float32)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
         with self._model_lock:
             vector = np.asarray(self._model.query(key), dtype=np.float32)
         with self._lock:

@@ -356,9 +356,7 @@ def signals_for(
     detail = candidates.details[candidates.ids[index]]
     place = candidates.places[index]
     coords = (candidates.latitudes[index], candidates.longitudes[index])
-    known = bool(probe.place and place) or (
-        geo_similarity(probe_coords, coords) is not None
-    )
+    known = bool(probe.place and place) or (geo_similarity(probe_coords, coords) is not None)
     return Signals(
         cosine=cosine,
         place=place_similarity(probe.place, place, probe_coords, coords),
@@ -558,12 +556,18 @@ def similar_to_draft(
     )
 
 
+def asks(settings: Settings) -> bool:
+    """Whether the assistant asks residents about likely duplicates at all (an ask threshold
+    of 1 turns the question off)."""
+    return settings.similar_ask_threshold < 1.0
+
+
 def prepare_problem(description: str, location: str | None) -> None:
     """Encodes a report's problem ahead of :func:`likely_duplicate`, which then finds the vector
     in the encoder's cache. A caller on an event loop runs it in a worker thread: the encoder
     releases the GIL while it runs. Nothing is encoded when the question is turned off; a
     failure is logged and left to the lookup."""
-    if load_settings().similar_ask_threshold < 1.0:
+    if asks(load_settings()):
         vectors.try_encode(description, location)
 
 
@@ -579,7 +583,7 @@ def likely_duplicate(
     ``similar_ask_threshold`` (then the assistant asks the resident); else None. A threshold
     of 1 turns the question off: nothing is looked up."""
     settings = load_settings()
-    if settings.similar_ask_threshold >= 1.0:
+    if not asks(settings):
         return None
     now = now or utcnow()
     found = _suggest(
