@@ -32,7 +32,7 @@ from hotline.casework.duplicate_wording import status_phrase
 from hotline.casework.vocab import Urgency
 from hotline.models import Case
 from hotline.residents.resident import reported_case
-from hotline.similarity.matcher import likely_duplicate, prepare_draft, prepare_problem
+from hotline.similarity.matcher import likely_duplicate, prepare_draft
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +56,6 @@ def answer_value(value: Any, text: str) -> str:
     if value in (YES, NO):
         return str(value)
     return YES if says_same(text) else NO
-
-
-_ahead: set[asyncio.Future[None]] = set()
-
-
-def encode_ahead(description: str, location: str | None) -> None:
-    """Starts encoding a new report's problem in a worker thread, without waiting for it.
-
-    Called when the description arrives: by the time the place is known and the lookup runs
-    (:func:`same_problem_events`), the vector is usually in the encoder's cache, unless the
-    description names the place, which then changes the text encoded.
-    """
-    future = asyncio.get_running_loop().run_in_executor(
-        None, prepare_problem, description, location
-    )
-    _ahead.add(future)  # keeps the future referenced until it is done
-    future.add_done_callback(_ahead.discard)
 
 
 def wants_lookup(slots: dict[str, Any]) -> bool:

@@ -17,7 +17,6 @@ from actions.duplicates import (
     MATCH_SLOT,
     STATUS_SLOT,
     answer_value,
-    encode_ahead,
     form_slots,
     join,
     matched_number,
@@ -232,11 +231,9 @@ class ActionStartReport(Action):
         ]
         if tracker.get_slot("awaiting_description"):
             events.append(SlotSet("awaiting_description", False))
-        known_place = place[:500] if place and not is_vague_location(place) else None
-        if known_place:
+        if place and not is_vague_location(place):
             # The first message named the place: keep it rather than ask again.
-            events.append(SlotSet("location", known_place))
-        encode_ahead(text, known_place)
+            events.append(SlotSet("location", place[:500]))
         surname = _STATED_SURNAME.search(str(message.get("text") or text))
         if surname:
             # 我姓孙，…: the resident gave their name too.

@@ -562,18 +562,13 @@ def asks(settings: Settings) -> bool:
     return settings.similar_ask_threshold < 1.0
 
 
-def prepare_problem(description: str, location: str | None) -> None:
-    """Encodes a report's problem ahead of :func:`likely_duplicate`, which then finds the vector
+def prepare_draft(draft: NewCase) -> None:
+    """Encodes a draft's problem ahead of :func:`likely_duplicate`, which then finds the vector
     in the encoder's cache. A caller on an event loop runs it in a worker thread: the encoder
     releases the GIL while it runs. Nothing is encoded when the question is turned off; a
     failure is logged and left to the lookup."""
     if asks(load_settings()):
-        vectors.try_encode(description, location)
-
-
-def prepare_draft(draft: NewCase) -> None:
-    """:func:`prepare_problem` for a draft report."""
-    prepare_problem(draft.description or "", draft.location)
+        vectors.try_encode(draft.description or "", draft.location)
 
 
 def likely_duplicate(

@@ -112,17 +112,6 @@ def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def encoded_ahead(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None]]:
-    """Records the problems the report action would start encoding in the background (the
-    encoder itself is tested with the matcher and in Rasa's environment)."""
-    calls: list[tuple[str, str | None]] = []
-    monkeypatch.setattr(
-        "actions.report.encode_ahead", lambda text, place: calls.append((text, place))
-    )
-    return calls
-
-
-@pytest.fixture(autouse=True)
 def fresh_lookup_limits() -> None:
     """Each test starts with empty per-address counters (they live in the process)."""
     from hotline.access.ratelimit import shared_limiter

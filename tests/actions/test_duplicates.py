@@ -7,7 +7,6 @@ action joins the case or logs a new one.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -522,22 +521,3 @@ async def test_no_logs_a_new_case_as_before(db, dispatcher, domain, make_tracker
     assert events[-1] == SlotSet("case_number", "SQ20250609-0002")
     assert len(cases(db)) == 2
     assert [e[0] for e in events_of(db, number)] == ["create"]
-
-
-async def test_encoding_ahead_runs_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
-    from actions import duplicates
-
-    seen: list[tuple[str, str | None, str]] = []
-    monkeypatch.setattr(
-        "actions.duplicates.prepare_problem",
-        lambda text, place: seen.append((text, place, threading.current_thread().name)),
-    )
-
-    duplicates.encode_ahead("楼下路灯坏了好几天", None)
-    await asyncio.gather(*duplicates._ahead)
-
-    assert [(text, place) for text, place, _ in seen] == [("楼下路灯坏了好几天", None)]
-    assert seen[0][2] != threading.main_thread().name
-    assert not duplicates._ahead

@@ -107,23 +107,6 @@ async def test_start_report_routes_a_confident_intent(dispatcher, domain, make_t
     ]
 
 
-async def test_start_report_starts_encoding_the_problem_with_the_place_it_names(
-    dispatcher, domain, make_tracker, encoded_ahead
-):
-    said = "幸福小区3栋门口那盏路灯晚上不亮了"
-    tracker = make_tracker(
-        text=said,
-        intent="report",
-        category_ranking=ranking(("city_management", 0.9)),
-        entities={"location": "幸福小区3栋门口"},
-    )
-
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
-
-    assert SlotSet("location", "幸福小区3栋门口") in events
-    assert encoded_ahead == [(said, "幸福小区3栋门口")]
-
-
 async def test_start_report_keeps_a_surname_the_resident_gave(dispatcher, domain, make_tracker):
     said = "你好，我姓孙，住滨湖花园5栋，单元门门禁坏了半个月了"
     tracker = make_tracker(
