@@ -22,6 +22,7 @@ from actions.duplicates import (
     matched_number,
     same_problem_events,
 )
+from actions.shared_vectors import remember_shared_vectors
 from hotline.casework.cases import NewCase
 from hotline.casework.catalogue import get_catalogue
 from hotline.casework.messages import case_logged
@@ -406,6 +407,7 @@ class ValidateReportForm(FormValidationAction):
         open case with the same problem (once per report) before the next question."""
         events = await super().get_validation_events(dispatcher, tracker, domain)
         tracker.add_slots(events)
+        remember_shared_vectors(tracker)
         lookup = await same_problem_events(tracker.slots, lambda: new_case_from(tracker))
         tracker.add_slots(lookup)
         return [*events, *lookup]
@@ -584,6 +586,7 @@ class ActionSubmitCase(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         new = new_case_from(tracker)
+        remember_shared_vectors(tracker)
         number = matched_number(tracker)
         if number is not None:
             joined = joined_case(dispatcher, number, new)

@@ -16,6 +16,8 @@ a digit string, a phone number) get a zero vector, and recent texts are cached i
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import re
@@ -108,6 +110,29 @@ class SentenceEncoder:
                 self._cache.popitem(last=False)
         return vector
 
+    def encodes_whole(self, text: str) -> bool:
+        """Whether this encoder encodes the text whole (not cut to ``max_chars``)."""
+        return len(text.strip()) <= self.max_chars
+
+    def remember(self, text: str, vector: np.ndarray) -> bool:
+        """Caches a vector that another process's encoder made of this very text (the same
+        model, :func:`shared_vector`), so that encoding the text here costs nothing.
+
+        Only a text both encoders encode whole is remembered: its key is then the same text
+        on both sides. Returns whether the vector was kept.
+        """
+        key = self._key(text)
+        if not self.encodes_whole(text) or not worth_encoding(key, self.min_chars):
+            return False
+        if vector.shape != (DIM,):
+            return False
+        with self._lock:
+            self._cache[key] = vector.astype(np.float32)
+            self._cache.move_to_end(key)
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return True
+
     def encode_many(self, texts: Sequence[str], *, keep: bool = False) -> np.ndarray:
         """Embeddings of many texts, through the disk cache when one is configured.
 
@@ -187,6 +212,33 @@ class SentenceEncoder:
                 )
         finally:
             conn.close()
+
+
+SHARED_VECTOR = "text_vector"
+"""The key under which Rasa's parse result carries a report's embedding to the action server
+(``nlu_components.encoder.ReportVectorSharer``), so that the text is not encoded twice."""
+
+
+def share_vector(vector: np.ndarray) -> dict[str, str]:
+    """A vector as it travels in a parse result: the model's name and the float32 bytes in
+    base64 (about 2 KB; JSON numbers would be four times that)."""
+    raw = np.asarray(vector, dtype="<f4").reshape(-1).tobytes()
+    return {"model": MODEL_NAME, "vector": base64.b64encode(raw).decode("ascii")}
+
+
+def shared_vector(payload: Any) -> np.ndarray | None:
+    """The vector of a :func:`share_vector` payload; None when it is missing, malformed or
+    made by another model."""
+    if not isinstance(payload, dict) or payload.get("model") != MODEL_NAME:
+        return None
+    try:
+        raw = base64.b64decode(str(payload.get("vector", "")), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != DIM * 4:
+        return None
+    vector = np.frombuffer(raw, dtype="<f4").astype(np.float32)
+    return vector if np.all(np.isfinite(vector)) else None
 
 
 ENCODER_DEFAULTS: dict[str, Any] = {

@@ -20,7 +20,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -29,7 +29,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from hotline.text_encoder import (
     DIM,
     ENCODER_DEFAULTS,
+    SHARED_VECTOR,
     SentenceEncoder,
+    share_vector,
     shared_encoder,
     worth_encoding,
 )
@@ -38,9 +40,11 @@ from nlu_components.normaliser import normalise
 __all__ = [
     "DIM",
     "ENCODER_DEFAULTS",
+    "ReportVectorSharer",
     "SentenceEncoder",
     "SentenceEncoderFeaturizer",
     "prefetch",
+    "sentence_vector",
     "shared_encoder",
     "worth_encoding",
 ]
@@ -109,6 +113,65 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     def _add(self, message: Message, vector: np.ndarray) -> None:
         self.add_features_to_message(None, vector.reshape(1, DIM), TEXT, message)
+
+
+def sentence_vector(message: Message) -> np.ndarray:
+    """The encoder's embedding of a featurized message (empty when it has none)."""
+    _, dense = message.get_dense_features(TEXT)
+    if dense is None:
+        return np.zeros(0, dtype=np.float32)
+    return np.asarray(dense.features, dtype=np.float32).reshape(-1)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class ReportVectorSharer(GraphComponent):
+    """Puts the embedding of a report's text on the parse result (``text_vector``).
+
+    The action server encodes the report's problem again, for the similar-case lookup and the
+    case's stored vector (``hotline.casework.case_vectors``). When the resident gave the place
+    apart from the description, that is the very text encoded here, and the action server
+    takes this vector instead (``actions.shared_vectors``): one encoding less per report
+    (docs/benchmarks.md). Only messages whose final intent is one of ``intents`` carry it, so
+    the conversation grows by about 2 KB per report, not per message.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """``intents``: the intents whose text may become a case's description."""
+        return {"intents": ["report"]}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._intents = set(config["intents"])
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ReportVectorSharer:
+        """Creates the component (nothing to train)."""
+        return cls({**cls.get_default_config(), **config})
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Adds ``text_vector`` to reports the featurizer's encoder encoded whole (a vector of a
+        cut text would not be the action server's vector of the whole text)."""
+        encoder = _live_encoder
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            text = message.get(TEXT)
+            if (
+                encoder is None
+                or intent.get("name") not in self._intents
+                or not isinstance(text, str)
+                or not encoder.encodes_whole(text)
+            ):
+                continue
+            vector = sentence_vector(message)
+            if vector.shape == (DIM,) and np.any(vector):
+                message.set(SHARED_VECTOR, share_vector(vector), add_to_output=True)
+        return messages
 
 
 _live_encoder: SentenceEncoder | None = None

@@ -27,6 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu_components.classifiers import CATEGORY
+from nlu_components.encoder import sentence_vector
 
 RESPONSE_SELECTOR = "response_selector"
 QUESTION_WORDS = (
@@ -39,13 +40,6 @@ COMPLAINT_WORDS = (
     "为什么", "为何", "凭什么", "不作为",
 )  # fmt: skip
 """Words that make it a complaint, which a policy answer would not settle."""
-
-
-def _sentence_vector(message: Message) -> np.ndarray:
-    _, dense = message.get_dense_features(TEXT)
-    if dense is None:
-        return np.zeros(0, dtype=np.float32)
-    return np.asarray(dense.features, dtype=np.float32).reshape(-1)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -166,7 +160,7 @@ class FaqRetriever(GraphComponent):
             intent = message.get(INTENT) or {}
             if intent.get("name") not in (intent_name, *self.config["question_intents"]):
                 continue
-            ranked = self.topics(_sentence_vector(message))
+            ranked = self.topics(sentence_vector(message))
             if (
                 intent.get("name") in self.config["question_intents"]
                 and ranked

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
@@ -29,6 +30,7 @@ from hotline.channels.handoff import IN, OUT, record_message
 from hotline.config import PROJECT_ROOT
 from hotline.db import dispose_engines, transaction
 from hotline.residents.self_service import request_deletion
+from hotline.text_encoder import DIM, share_vector
 from rasa_runtime.command import RASA_PYTHON
 from tests.services import fresh_postgres_database
 
@@ -54,7 +56,9 @@ RASA_WRITER = textwrap.dedent(
     async def write():
         first = [ActionExecuted("action_session_start", timestamp=t0),
                  SessionStarted(timestamp=t0), ActionExecuted("action_listen", timestamp=t0 + 1),
-                 UserUttered(words, intent={"name": "report_problem"}, timestamp=t0 + 2),
+                 UserUttered(words, intent={"name": "report"}, timestamp=t0 + 2,
+                             parse_data={"text": words, "intent": {"name": "report"},
+                                         "text_vector": spec["vector"]}),
                  BotUttered("请留下您的手机号", timestamp=t0 + 3),
                  UserUttered(phone, intent={"name": "inform"}, timestamp=t0 + 4),
                  SlotSet("phone", phone, timestamp=t0 + 5),
@@ -100,6 +104,8 @@ class Resident:
     phone: str
     name: str
     words: str
+    vector: np.ndarray
+    """The embedding of the words Rasa puts on the report (``ReportVectorSharer``)."""
 
     @property
     def secrets(self) -> dict[str, bytes]:
@@ -112,6 +118,7 @@ class Resident:
         # Rasa stores events as JSON with ASCII escapes (\\uXXXX) for Chinese text.
         found["name (json)"] = json.dumps(self.name).strip('"').encode()
         found["words (json)"] = json.dumps(self.words).strip('"').encode()
+        found["words (vector)"] = share_vector(self.vector)["vector"].encode()
         return found
 
 
@@ -122,6 +129,7 @@ def new_resident() -> Resident:
         phone=f"139{random.randint(0, 10**8 - 1):08d}",
         name=_unique_name(),
         words=f"紫藤{uuid.uuid4().hex[:10]}小区楼道灯坏了",
+        vector=np.random.default_rng().standard_normal(DIM).astype(np.float32),
     )
 
 
@@ -139,6 +147,7 @@ class RasaWriter:
             "phone": resident.phone,
             "name": resident.name,
             "words": resident.words,
+            "vector": share_vector(resident.vector),
             "t0": t0,
             "now": time.time(),
         }

@@ -29,6 +29,7 @@ from hotline.config import load_settings
 from hotline.db import checkpoint, get_engine, sqlite_path
 from hotline.errors import StorageUnavailableError
 from hotline.privacy.redact import remove_numbers
+from hotline.text_encoder import SHARED_VECTOR
 
 log = logging.getLogger(__name__)
 TABLE = "events"
@@ -85,11 +86,12 @@ def delete_senders(senders: Iterable[str], url: str | None = None) -> int:
 
 
 def _scrubbed(value: Any) -> Any:
-    """``value`` with phone and ID numbers removed from every string inside it."""
+    """``value`` with phone and ID numbers removed from every string inside it, and without
+    the embeddings of the texts (``text_vector``): they were made from the unscrubbed text."""
     if isinstance(value, str):
         return remove_numbers(value)
     if isinstance(value, dict):
-        return {key: _scrubbed(inner) for key, inner in value.items()}
+        return {key: _scrubbed(inner) for key, inner in value.items() if key != SHARED_VECTOR}
     if isinstance(value, list):
         return [_scrubbed(inner) for inner in value]
     return value

@@ -7,15 +7,21 @@ different slots, and that exactly one case is logged with the resident's words a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 
 import pytest
 import yaml
+from sqlalchemy import create_engine
+from sqlalchemy import text as sa_text
 
+from hotline.casework.case_vectors import pack
 from hotline.casework.catalogue import get_catalogue
 from hotline.config import PROJECT_ROOT
-from hotline.models import Case
+from hotline.db import transaction
+from hotline.models import Case, CaseVector
+from hotline.text_encoder import SHARED_VECTOR, shared_vector
 from tests.dialogue.conversation import Conversation, Reply, texts
 from tests.servers import Stack
 
@@ -492,3 +498,42 @@ def test_words_tagged_as_a_place_are_not_taken_for_the_place(
         talk, talk.say(place), {"phone": "13812345678", "contact_name": "刘女士"}
     )
     assert confirm(talk, summary).location == place
+
+
+# ---------------------------------------------------------------------------------------------
+# The report's embedding travels from Rasa to the action server (nlu_components.encoder).
+
+
+def test_a_report_carries_its_embedding_and_the_case_stores_that_vector(
+    rasa_stack: Stack,
+) -> None:
+    talk = Talk(rasa_stack)
+    first = "小区北门的路灯坏了好几天，晚上看不清路"
+    replies = route(talk, talk.say(first), {"city_management"})
+    summary = answer_until_summary(
+        talk,
+        replies,
+        {"location": "幸福小区7栋", "phone": "13912345678", "contact_name": "孙"},
+    )
+    case = confirm(talk, summary)
+    engine = create_engine(rasa_stack.tracker_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa_text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user'"),
+                {"s": talk.sender},
+            ).scalars()
+            shared = [
+                json.loads(row)["parse_data"].get(SHARED_VECTOR)
+                for row in rows
+                if json.loads(row)["text"] == first
+            ]
+    finally:
+        engine.dispose()
+    assert len(shared) == 1 and shared[0] is not None, talk.transcript()
+    vector = shared_vector(shared[0])
+    assert vector is not None
+    with transaction(rasa_stack.db_url) as session:
+        stored = session.get(CaseVector, case.id)
+        # The place was given apart: the stored vector is the one Rasa made of the report.
+        assert stored is not None and stored.vector == pack(vector)

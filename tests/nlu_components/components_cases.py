@@ -16,13 +16,15 @@ import scipy.sparse as sp
 from rasa.core.channels.channel import UserMessage
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 
+from hotline.text_encoder import SHARED_VECTOR, shared_vector
 from nlu_components.classifiers import CATEGORY, CATEGORY_RANKING, CategoryClassifier
 from nlu_components.encoder import (
     DIM,
+    ReportVectorSharer,
     SentenceEncoder,
     SentenceEncoderFeaturizer,
     prefetch,
@@ -165,6 +167,35 @@ class PrefetchCases(unittest.TestCase):
         asyncio.run(pre_encoding(on_new_message)(UserMessage(text)))
         self.assertEqual(seen, [(text, True)])
         self.assertEqual(PreEncodingRestInput.name(), "rest")
+
+
+class ReportVectorCases(unittest.TestCase):
+    def _parsed(self, text: str, intent: str) -> Message:
+        config = {**SentenceEncoderFeaturizer.get_default_config(), "disk_cache": ""}
+        featurizer = SentenceEncoderFeaturizer(config, "e")
+        message = Message(data={TEXT: text, INTENT: {"name": intent, "confidence": 0.9}})
+        featurizer.process([message])
+        sharer = ReportVectorSharer.create({}, *_storage(), None)  # type: ignore[arg-type]
+        sharer.process([message])
+        return message
+
+    def test_a_report_carries_the_vector_the_featurizer_made(self) -> None:
+        text = "反映桂园路北段路灯不亮已经一周"
+        message = self._parsed(text, "report")
+        vector = shared_vector(message.get(SHARED_VECTOR))
+        assert vector is not None
+        encoder = shared_encoder(
+            {**SentenceEncoderFeaturizer.get_default_config(), "disk_cache": ""}
+        )
+        np.testing.assert_array_equal(vector, encoder.encode_one(text))
+        self.assertIn(SHARED_VECTOR, message.as_dict(only_output_properties=True))
+
+    def test_other_intents_and_cut_texts_carry_none(self) -> None:
+        self.assertIsNone(
+            self._parsed("你是机器人吗，还是人工客服", "bot_challenge").get(SHARED_VECTOR)
+        )
+        long_text = "小区北门外的路灯坏了" * 20  # cut to max_chars before encoding
+        self.assertIsNone(self._parsed(long_text, "report").get(SHARED_VECTOR))
 
 
 class LinearCases(unittest.TestCase):

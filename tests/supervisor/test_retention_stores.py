@@ -57,7 +57,7 @@ def test_nothing_of_the_resident_is_left_in_sqlite_stores(
     try:
         planted = files_holding(var_dir, resident)
         # The search finds every secret where the product put it before the deletion.
-        for expected in ("phone", "name (json)", "words (json)"):
+        for expected in ("phone", "name (json)", "words (json)", "words (vector)"):
             assert any(f.startswith("rasa_tracker.db") and f.endswith(expected) for f in planted), (
                 planted
             )
@@ -98,7 +98,11 @@ def test_nothing_of_the_resident_is_left_in_postgresql_stores(
     rasa = RasaWriter(store, resident, when.timestamp())
     try:
         planted = rows_holding(tracker_url, resident)
-        assert {"events.data: phone", "events.data: words (json)"} <= set(planted), planted
+        assert {
+            "events.data: phone",
+            "events.data: words (json)",
+            "events.data: words (vector)",
+        } <= set(planted), planted
         planted = rows_holding(pg_url, resident)
         assert {"cases.phone: phone", "cases.description: words"} <= set(planted), planted
         carry_out(how, request_id)
@@ -126,6 +130,8 @@ def test_an_open_case_keeps_its_conversation_without_numbers_until_retention(
         # The open case keeps its phone and words; the conversation only its words.
         assert "hotline.db: phone" in left and "hotline.db: words" in left
         assert not any(f.startswith("rasa_tracker.db") and ": phone" in f for f in left), left
+        # The words' embedding was made from the text with its numbers: it goes with them.
+        assert not any(f.startswith("rasa_tracker.db") and "(vector)" in f for f in left), left
         assert any(f.startswith("rasa_tracker.db") and "words" in f for f in left), left
         # Rasa still has the conversation, scrubbed.
         assert rasa.read_back()["mine"] == 6
