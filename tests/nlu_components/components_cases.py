@@ -32,7 +32,13 @@ from nlu_components.encoder import (
     worth_encoding,
 )
 from nlu_components.faq import RESPONSE_SELECTOR, FaqRetriever
-from nlu_components.linear import LINEAR_DEFAULTS, LinearModel, sentence_matrix, sentence_row
+from nlu_components.linear import (
+    LINEAR_DEFAULTS,
+    LinearModel,
+    sentence_counts,
+    sentence_matrix,
+    sentence_row,
+)
 from nlu_components.normaliser import ORIGINAL_TEXT, ChineseNormaliser, normalise
 from rasa_runtime.channels import PreEncodingRestInput, pre_encoding
 
@@ -258,6 +264,27 @@ class LinearCases(unittest.TestCase):
         self.assertEqual(
             ranking[0]["name"], model.classes[int(np.argmax(model.probabilities(x)[0]))]
         )
+
+    def test_sentence_counts_are_rasas_combined_sentence_features(self) -> None:
+        rng = np.random.default_rng(7)
+        message = Message(data={TEXT: "路灯坏了"})
+        for origin, width in (("regex", 5), ("words", 30), ("chars", 70)):
+            columns = rng.integers(0, width, size=9)  # repeated columns: counts to be summed
+            counts = sp.coo_matrix(
+                (rng.integers(1, 4, size=9).astype(np.float32), (np.zeros(9), columns)),
+                shape=(1, width),
+            )
+            tokens = sp.coo_matrix(rng.integers(0, 2, size=(4, width)).astype(np.float32))
+            message.add_features(Features(tokens, "sequence", TEXT, origin))
+            message.add_features(Features(counts, "sentence", TEXT, origin))
+        message.add_features(Features(rng.normal(size=(1, 8)), "sentence", TEXT, "encoder"))
+        _, rasas = message.get_sparse_features(TEXT)
+        assert rasas is not None
+        ours = sentence_counts(message)
+        assert ours is not None
+        self.assertEqual(ours.shape, rasas.features.shape)
+        np.testing.assert_array_equal(ours.toarray(), rasas.features.toarray())
+        self.assertIsNone(sentence_counts(Message(data={TEXT: "你好"})))
 
     def test_an_untrained_model_loads_as_none(self) -> None:
         storage, resource = _storage()
