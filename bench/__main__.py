@@ -12,7 +12,8 @@ Settings (environment variables, all optional):
   category), scored as it is.
 - ``BENCH_RESIDENTS`` (default ``1,10,50``), ``BENCH_LOAD_ROUNDS`` (conversations per
   resident, default 1), ``BENCH_PHASE_SECONDS`` (deadline per phase, default 600),
-  ``BENCH_STACKS`` (default ``single,single-no-ask,single-unpatched,scaled,stock``),
+  ``BENCH_STACKS`` (default ``single,single-no-ask,single-unpatched,scaled,stock``; also
+  ``single-no-share``),
   ``BENCH_SANIC_WORKERS`` and ``BENCH_ACTION_WORKERS`` (scaled stack, default 2 each).
 - ``BENCH_CASES`` (cases per case-creation run, default 200); ``BENCH_FULL_TRAIN=0`` skips
   timing a full ``rasa train`` of the project.

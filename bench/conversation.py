@@ -147,24 +147,32 @@ def _record_memory(report: StackReport, servers: Servers) -> None:
         report.actions_rss_mib = servers.memory("actions")[0]
 
 
-def run_single(workdir: Path, run_id: str, patched: bool = True, ask: bool = True) -> StackReport:
+def run_single(
+    workdir: Path, run_id: str, patched: bool = True, ask: bool = True, share: bool = True
+) -> StackReport:
     """The project as ``make run`` starts it (``patched=False``: plain ``rasa run``;
-    ``ask=False``: without the duplicate question, ``HOTLINE_SIMILAR_ASK_THRESHOLD=1``)."""
+    ``ask=False``: without the duplicate question, ``HOTLINE_SIMILAR_ASK_THRESHOLD=1``;
+    ``share=False``: the action server encodes every report itself, ``bench.unshared_actions``)."""
     name = "single" if patched else "single-unpatched"
     if not ask:
         name = "single-no-ask"
+    if not share:
+        name = "single-no-share"
     report = StackReport(
         name,
         "1 Rasa process, SQLite tracker + case DB, 1 action server"
         + ("" if patched else "; plain `rasa run` and tracker store, without rasa_runtime")
-        + ("" if ask else "; no similar-case lookup in the report form"),
+        + ("" if ask else "; no similar-case lookup in the report form")
+        + ("" if share else "; the action server ignores the report vectors Rasa shares"),
     )
     env = fresh_case_db(workdir)
     if not ask:
         env["HOTLINE_SIMILAR_ASK_THRESHOLD"] = "1"
     db_url = env["HOTLINE_DATABASE_URL"]
     with Servers(workdir, env=env) as servers:
-        actions = servers.start_actions()
+        actions = servers.start_actions(
+            module="actions.server" if share else "bench.unshared_actions"
+        )
         endpoints = single_endpoints(workdir, actions.port, stock_store=not patched)
         servers.start_rasa(MODEL, endpoints, patched=patched)
         _phases(report, servers.url("rasa"), hotline_report, run_id, db_url)
@@ -257,6 +265,10 @@ def run(workdir: Path, stock_project: Path | None, stock_model: Path | None) -> 
     if "single-no-ask" in wanted:
         reports.append(
             _guarded("single-no-ask", run_single, workdir / "no-ask", run_id, True, False)
+        )
+    if "single-no-share" in wanted:
+        reports.append(
+            _guarded("single-no-share", run_single, workdir / "no-share", run_id, True, True, False)
         )
     if "single-unpatched" in wanted:
         reports.append(
@@ -354,6 +366,9 @@ def section(reports: list[StackReport]) -> str:
             lines.append(f"- {name}: not measured at N=10 in this run")
     lines += ["", "The duplicate question's cost (issue 14: p95 at N=10 at most 10% worse):", ""]
     lines.append(f"- {ask_verdict(by_name.get('single'), by_name.get('single-no-ask'))}")
+    if "single-no-share" in by_name:
+        lines += ["", "Rasa's report vectors shared with the action server (N=10):", ""]
+        lines.append(f"- {share_line(by_name.get('single'), by_name['single-no-share'])}")
     return "\n".join(lines)
 
 
@@ -374,6 +389,22 @@ def turn_lines(reports: list[StackReport]) -> list[str]:
         ]
         lines.append(f"- {report.name} N={phase.residents}: " + "; ".join(cells))
     return lines
+
+
+def share_line(single: StackReport | None, no_share: StackReport) -> str:
+    """msgs/s and p95 at N=10 of the stack as shipped against the same stack whose action
+    server encodes every report itself."""
+    shared = {p.residents: p for p in single.phases} if single else {}
+    unshared = {p.residents: p for p in no_share.phases}
+    if 10 not in shared or 10 not in unshared:
+        return "not measured at N=10 in this run (needs single and single-no-share)"
+    mine, base = shared[10], unshared[10]
+    return (
+        f"shared: {mine.throughput:.1f} msgs/s, p95 {mine.percentile(95):.0f} ms; "
+        f"not shared: {base.throughput:.1f} msgs/s, p95 {base.percentile(95):.0f} ms "
+        f"({mine.throughput / base.throughput - 1:+.1%} msgs/s, "
+        f"{mine.percentile(95) / base.percentile(95) - 1:+.1%} p95)"
+    )
 
 
 def ask_verdict(single: StackReport | None, no_ask: StackReport | None) -> str:

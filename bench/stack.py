@@ -163,13 +163,16 @@ class Servers:
         self.servers[name] = server
         return server
 
-    def start_actions(self, name: str = "actions", workers: int = 1) -> Server:
-        """Starts the project's action server on a free port (Sanic workers via the env)."""
+    def start_actions(
+        self, name: str = "actions", workers: int = 1, module: str = "actions.server"
+    ) -> Server:
+        """Starts the project's action server on a free port (Sanic workers via the env;
+        ``module``: what ``python -m`` runs, for a benchmark's baseline)."""
         port = free_port()
         env = rasa_env(**self.env, ACTION_SERVER_SANIC_WORKERS=str(workers))
         server = self._spawn(
             name,
-            [str(PYTHON), "-m", "actions.server", "-p", str(port)],
+            [str(PYTHON), "-m", module, "-p", str(port)],
             ROOT,
             env,
             port,
