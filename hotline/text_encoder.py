@@ -105,10 +105,18 @@ class SentenceEncoder:
             vector = np.asarray(self._model.query(key), dtype=np.float32)
         with self._lock:
             self.encoded += 1
-            self._cache[key] = vector
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        self._keep({key: vector})
         return vector
+
+    def _keep(self, vectors: dict[str, np.ndarray]) -> None:
+        """Puts vectors in the in-memory cache as the most recently used, dropping the least
+        recently used beyond the cache's size."""
+        with self._lock:
+            for key, vector in vectors.items():
+                self._cache[key] = vector
+                self._cache.move_to_end(key)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
     def encodes_whole(self, text: str) -> bool:
         """Whether this encoder encodes the text whole (not cut to ``max_chars``)."""
@@ -126,11 +134,7 @@ class SentenceEncoder:
             return False
         if vector.shape != (DIM,):
             return False
-        with self._lock:
-            self._cache[key] = vector.astype(np.float32)
-            self._cache.move_to_end(key)
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        self._keep({key: vector.astype(np.float32)})
         return True
 
     def encode_many(self, texts: Sequence[str], *, keep: bool = False) -> np.ndarray:
@@ -157,12 +161,7 @@ class SentenceEncoder:
             if key in found:
                 out[i] = found[key]
         if keep:
-            with self._lock:
-                for key in wanted:
-                    self._cache[key] = found[key]
-                    self._cache.move_to_end(key)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            self._keep({key: found[key] for key in wanted})
         return out
 
     def _connect(self) -> sqlite3.Connection | None:
