@@ -356,12 +356,12 @@ def section(reports: list[StackReport]) -> str:
         lines += ["", "First error per phase:"]
         lines += [f"- {name} N={p.residents}: `{p.first_error[:200]}`" for name, p in errors]
     by_name = {r.name: r for r in reports}
-    stock = {p.residents: p for p in by_name["stock"].phases} if "stock" in by_name else {}
+    stock = phase_at(by_name.get("stock"), 10)
     lines += ["", "Goal at N=10 (≥ 2× stock msgs/s, p95 < 300 ms):", ""]
     for name in ("single", "scaled", "single-unpatched"):
-        mine = {p.residents: p for p in by_name[name].phases} if name in by_name else {}
-        if 10 in mine and 10 in stock:
-            lines.append(f"- {name}: {goal_verdict(mine[10], stock[10])}")
+        mine = phase_at(by_name.get(name), 10)
+        if mine is not None and stock is not None:
+            lines.append(f"- {name}: {goal_verdict(mine, stock)}")
         else:
             lines.append(f"- {name}: not measured at N=10 in this run")
     lines += ["", "The duplicate question's cost (issue 14: p95 at N=10 at most 10% worse):", ""]
@@ -391,14 +391,19 @@ def turn_lines(reports: list[StackReport]) -> list[str]:
     return lines
 
 
+def phase_at(report: StackReport | None, residents: int) -> PhaseResult | None:
+    """The stack's phase with this many concurrent residents, if it ran one."""
+    if report is None:
+        return None
+    return next((p for p in report.phases if p.residents == residents), None)
+
+
 def share_line(single: StackReport | None, no_share: StackReport) -> str:
     """msgs/s and p95 at N=10 of the stack as shipped against the same stack whose action
     server encodes every report itself."""
-    shared = {p.residents: p for p in single.phases} if single else {}
-    unshared = {p.residents: p for p in no_share.phases}
-    if 10 not in shared or 10 not in unshared:
+    mine, base = phase_at(single, 10), phase_at(no_share, 10)
+    if mine is None or base is None:
         return "not measured at N=10 in this run (needs single and single-no-share)"
-    mine, base = shared[10], unshared[10]
     return (
         f"shared: {mine.throughput:.1f} msgs/s, p95 {mine.percentile(95):.0f} ms; "
         f"not shared: {base.throughput:.1f} msgs/s, p95 {base.percentile(95):.0f} ms "
@@ -410,11 +415,10 @@ def share_line(single: StackReport | None, no_share: StackReport) -> str:
 def ask_verdict(single: StackReport | None, no_ask: StackReport | None) -> str:
     """Whether the similar-case lookup keeps the report conversation's p95 at N=10 within 10%
     of the same stack without it."""
-    with_ask = {p.residents: p for p in single.phases} if single else {}
-    without = {p.residents: p for p in no_ask.phases} if no_ask else {}
-    if 10 not in with_ask or 10 not in without:
+    with_ask, without = phase_at(single, 10), phase_at(no_ask, 10)
+    if with_ask is None or without is None:
         return "not measured at N=10 in this run (needs single and single-no-ask)"
-    mine, base = with_ask[10].percentile(95), without[10].percentile(95)
+    mine, base = with_ask.percentile(95), without.percentile(95)
     change = mine / base - 1 if base else float("inf")
     verdict = "met" if change <= 0.10 else "NOT MET"
     return (
