@@ -214,6 +214,7 @@ def features(signals: Signals) -> list[float]:
         math.log1p(max(signals.days_apart, 0.0)),
         signals.place_or_mention,
         1.0 if signals.top_description else 0.0,
+        1.0 if signals.far_place else 0.0,
     ]
 
 
@@ -241,6 +242,7 @@ def fit_weights(queries: Sequence[Query], l2: float = 1.0, rounds: int = 50) -> 
         age=round(float(w[5]), 2),
         mention=round(float(w[6]), 2),
         top_description=round(float(w[7]), 2),
+        far_place=round(float(w[8]), 2),
     )
 
 

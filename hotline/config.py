@@ -72,10 +72,10 @@ class Settings:
     """A PostgreSQL database to connect to while creating others (scaled setup, benchmarks)."""
     action_server_host: str = "127.0.0.1"
     """The address the action server listens on."""
-    similar_ask_threshold: float = 0.75
+    similar_ask_threshold: float = 0.73
     """Score from which the assistant asks a resident whether their report is an open case's
     problem (:func:`hotline.similarity.likely_duplicate`)."""
-    similar_show_threshold: float = 0.52
+    similar_show_threshold: float = 0.58
     """Score from which the console suggests a case as similar."""
     similar_window_days: int = 30
     """Resolved and closed cases this recent are still matched (open cases always are)."""
@@ -146,10 +146,16 @@ def load_settings() -> Settings:
         ),
         calendar_horizon_days=_positive_int("HOTLINE_CALENDAR_HORIZON_DAYS", 45),
         similar_ask_threshold=_number(
-            "HOTLINE_SIMILAR_ASK_THRESHOLD", 0.75, at_least=0.0, at_most=1.0
+            "HOTLINE_SIMILAR_ASK_THRESHOLD",
+            Settings.similar_ask_threshold,
+            at_least=0.0,
+            at_most=1.0,
         ),
         similar_show_threshold=_number(
-            "HOTLINE_SIMILAR_SHOW_THRESHOLD", 0.52, at_least=0.0, at_most=1.0
+            "HOTLINE_SIMILAR_SHOW_THRESHOLD",
+            Settings.similar_show_threshold,
+            at_least=0.0,
+            at_most=1.0,
         ),
         similar_window_days=_positive_int("HOTLINE_SIMILAR_WINDOW_DAYS", 30),
         hotspot_alert_size=_positive_int("HOTLINE_HOTSPOT_ALERT_SIZE", 5),

@@ -137,6 +137,21 @@ def place_parts(key: str) -> PlaceParts:
     )
 
 
+def buildings(text: str) -> frozenset[str]:
+    """The building numbers a place-key-form text names (「滨湖花园5栋|我家住7栋顶楼」 → 5, 7)."""
+    return frozenset(_BUILDING.findall(text))
+
+
+def other_buildings(a: str, b: str) -> bool:
+    """Whether two reports (place-key-form texts) each name a building and share none.
+
+    「反映滨湖花园5栋2单元电梯频繁故障」 and 「滨湖花园1栋电梯按钮失灵」 are at one estate and
+    name it alike, but not at one place.
+    """
+    ours, theirs = buildings(a), buildings(b)
+    return bool(ours and theirs) and not ours & theirs
+
+
 def roads(key: str) -> frozenset[str]:
     """The road names in a place key (「桂园路与石桥路交叉口」 → 桂园路, 石桥路)."""
     return place_parts(key).roads

@@ -31,8 +31,10 @@ from hotline.casework import duplicate_wording as wording
 from hotline.casework.cases import NewCase
 from hotline.casework.catalogue import Catalogue, get_catalogue
 from hotline.casework.places import (
+    SAME_SITE_OTHER_BUILDING,
     geo_similarity,
     mentioned,
+    other_buildings,
     place_key,
     place_parts,
     place_similarity,
@@ -94,27 +96,35 @@ class Weights:
     place in the other's text (:func:`hotline.casework.places.mentioned`)."""
     top_description: float
     """Added to the candidate whose description is the most similar of all candidates."""
+    far_place: float = 0.0
+    """Added when both sides name a place and nothing about the places is alike
+    (:attr:`Signals.far_place`)."""
 
     def best_place_logit(self) -> float:
         """The most the place signals can add (the hotspots' prefilter bound)."""
-        return max(self.place + self.mention, self.unknown_place + self.mention, 0.0)
+        return max(
+            self.place + self.mention, self.unknown_place + self.mention, self.far_place, 0.0
+        )
 
 
 WEIGHTS = Weights(
-    bias=-6.03,
-    cosine=3.9,
-    place=0.63,
-    unknown_place=1.79,
-    related_category=-2.05,
-    age=-2.02,
-    mention=4.58,
-    top_description=0.5,
+    bias=-4.51,
+    cosine=4.02,
+    place=0.25,
+    unknown_place=0.44,
+    related_category=-1.98,
+    age=-2.0,
+    mention=3.09,
+    top_description=0.46,
+    far_place=-2.56,
 )
 """Fitted on the tune half of ``tests/similarity/dev_cases.tsv`` by ``bench/similarity.py``
 (logistic regression over every (report, earlier candidate) pair; docs/benchmarks.md)."""
 COSINE_CENTRE = 0.85
 COSINE_SCALE = 0.05
 TOP_COSINE_TOLERANCE = 1e-6
+FAR_PLACE_BELOW = 0.2
+"""Known places this little alike (and no mention this strong) are different places."""
 
 
 @dataclass(frozen=True)
@@ -320,6 +330,12 @@ class Signals:
         """The better of the place similarity (when known) and the mention."""
         return max(self.place if self.place_known else 0.0, self.mention)
 
+    @property
+    def far_place(self) -> bool:
+        """Whether both sides name a place and neither it nor a mention is alike: two
+        similar descriptions at unrelated places (the same kind of problem elsewhere)."""
+        return self.place_known and self.place_or_mention < FAR_PLACE_BELOW
+
 
 def combine(signals: Signals, weights: Weights = WEIGHTS) -> float:
     """The score from the signals (logistic model, :class:`Weights`)."""
@@ -331,6 +347,7 @@ def combine(signals: Signals, weights: Weights = WEIGHTS) -> float:
         + weights.age * math.log1p(max(signals.days_apart, 0.0))
         + weights.mention * signals.place_or_mention
         + (weights.top_description if signals.top_description else 0.0)
+        + (weights.far_place if signals.far_place else 0.0)
     )
     return 1.0 / (1.0 + math.exp(-max(min(logit, 40.0), -40.0)))
 
@@ -357,13 +374,20 @@ def signals_for(
     place = candidates.places[index]
     coords = (candidates.latitudes[index], candidates.longitudes[index])
     known = bool(probe.place and place) or (geo_similarity(probe_coords, coords) is not None)
+    similarity = place_similarity(probe.place, place, probe_coords, coords)
+    mention = max(mentioned(probe.place, detail.text), mentioned(place, probe.text))
+    if other_buildings(probe.text, detail.text):
+        # Buildings are left out of mentions, and a description's building out of the
+        # location's comparison: two named buildings that differ are other places.
+        similarity = min(similarity, SAME_SITE_OTHER_BUILDING)
+        mention = min(mention, SAME_SITE_OTHER_BUILDING)
     return Signals(
         cosine=cosine,
-        place=place_similarity(probe.place, place, probe_coords, coords),
+        place=similarity,
         place_known=known,
         related_category=candidates.categories[index] != probe.category,
         days_apart=abs((probe.at - detail.created_at).total_seconds()) / 86400,
-        mention=max(mentioned(probe.place, detail.text), mentioned(place, probe.text)),
+        mention=mention,
         top_description=cosine >= best_cosine - TOP_COSINE_TOLERANCE,
     )
 

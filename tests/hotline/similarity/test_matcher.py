@@ -203,6 +203,27 @@ def test_the_score_rises_with_each_signal() -> None:
     )
 
 
+def test_a_similar_description_at_an_unrelated_place_is_not_enough() -> None:
+    """The same kind of problem elsewhere (「丽景苑二期今晚停电」 against 「康泰小区晚上突然整片
+    停电」, cosine 0.925 in the dev set): two places that share nothing count against the pair."""
+    far = Signals(0.925, 0.0, True, False, 0, top_description=True)
+    assert far.far_place
+    assert not Signals(0.95, 0.0, False, False, 0).far_place
+    assert not Signals(0.95, 0.1, True, False, 0, mention=0.5).far_place
+    assert combine(far) < load_settings().similar_show_threshold
+    assert combine(Signals(0.925, 0.0, False, False, 0, top_description=True)) > combine(far)
+
+
+def test_another_building_named_in_a_description_is_another_place(db: Session) -> None:
+    """Both reports name the estate (a full mention), but different buildings."""
+    log(db, "反映滨湖花园1栋电梯按钮失灵的问题", "滨湖花园1栋", at=NOW - days(1))
+    same = log(db, "反映滨湖花园5栋电梯按钮失灵的问题", "滨湖花园5栋", at=NOW - days(1))
+    new = log(db, "滨湖花园5栋电梯按钮又失灵了", "滨湖花园", resident="tg:2002", at=NOW)
+    found = similar_cases(db, new, now=NOW, min_score=0.0)
+    assert found[0].number == same.number
+    assert found[0].score > 2 * found[1].score
+
+
 @pytest.mark.parametrize(
     ("signals", "reason"),
     [

@@ -12,6 +12,7 @@ from hotline.casework.places import (
     distance_m,
     geo_similarity,
     mentioned,
+    other_buildings,
     place_key,
     place_similarity,
     text_similarity,
@@ -98,3 +99,26 @@ def test_a_place_named_in_the_other_reports_text_is_a_mention(
 ) -> None:
     text = mention_text(description, other_location)
     assert mentioned(place_key(location), text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "other"),
+    [
+        # The building in a location or in a description, in any wording.
+        (
+            ("反映滨湖花园5栋2单元电梯频繁故障的问题", "滨湖花园5栋2单元"),
+            ("电梯按钮失灵", "滨湖花园1栋"),
+            True,
+        ),
+        (("我家住7栋顶楼，一下雨就漏水", "翠柳苑"), ("楼上漏水", "翠柳苑三号楼"), True),
+        (("五栋电梯又坏了", "滨湖花园"), ("电梯困人", "滨湖花园5栋"), False),
+        # Another unit of the same building, or no building on one side, is no conflict.
+        (("电梯坏了", "银杏苑2栋1单元"), ("电梯异响", "银杏苑2栋3单元"), False),
+        (("小区监控坏了", "滨湖花园"), ("防火门坏了", "滨湖花园5栋"), False),
+    ],
+)
+def test_reports_naming_different_buildings_are_at_other_places(
+    a: tuple[str, str], b: tuple[str, str], other: bool
+) -> None:
+    assert other_buildings(mention_text(*a), mention_text(*b)) is other
+    assert other_buildings(mention_text(*b), mention_text(*a)) is other
