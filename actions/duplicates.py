@@ -78,14 +78,20 @@ def _match(session: Session, draft: NewCase) -> dict[str, str]:
     return {"number": suggestion.number, "status": status_phrase(suggestion.status)}
 
 
+def _look_up(draft: NewCase) -> dict[str, str]:
+    prepare_draft(draft)
+    return with_db(lambda s: _match(s, draft))
+
+
 async def same_problem_events(
     slots: dict[str, Any], draft: Callable[[], NewCase]
 ) -> list[EventType]:
     """Looks for an open case that is probably the same problem, once per report.
 
-    The draft's problem is encoded first in a worker thread: the encoder releases the GIL, so
-    the action server answers other residents meanwhile (docs/benchmarks.md), and the lookup
-    finds the vector in the encoder's cache.
+    The draft's problem is encoded and looked up in a worker thread: the encoder releases the
+    GIL, and the lookup (a query and numpy over every candidate, tens of milliseconds at a
+    hotspot) would otherwise hold the event loop, so the action server answers other
+    residents meanwhile (docs/benchmarks.md).
 
     Returns the slot events: the match and an unanswered question, or ``not_asked`` when
     nothing matched, the report is an emergency, or the lookup failed.
@@ -96,8 +102,7 @@ async def same_problem_events(
     found: dict[str, str] = {}
     if new.urgency != Urgency.EMERGENCY.value:
         try:
-            await asyncio.to_thread(prepare_draft, new)
-            found = with_db(lambda s: _match(s, new))
+            found = await asyncio.to_thread(_look_up, new)
         except Exception:
             # The question only saves work; whatever fails here, the report goes on as before.
             log.exception("duplicate lookup failed; the report goes on without it")

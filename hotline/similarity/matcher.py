@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -145,8 +146,14 @@ class Probe:
 def mention_text(description: str | None, location: str | None) -> str:
     """A report's place and description in place-key form, where another report's place is
     looked for (:func:`hotline.casework.places.mentioned`)."""
-    # Descriptions are unique: normalised uncached, so they do not push places out of the cache.
-    return f"{place_key(location)}|{place_key.__wrapped__(description)}"
+    return f"{place_key(location)}|{_description_key(description or '')}"
+
+
+@lru_cache(maxsize=8192)
+def _description_key(description: str) -> str:
+    # A cache of its own: at a hotspot every lookup reads the same candidates' descriptions
+    # again, and descriptions, unique per case, would push places out of place_key's cache.
+    return place_key.__wrapped__(description)
 
 
 @dataclass(frozen=True)
