@@ -136,7 +136,17 @@ def machine() -> Machine:
         cores=os.cpu_count() or 0,
         ram_gib=_ram_gib(),
         commit=_git("rev-parse", "--short", "HEAD") or "unknown",
-        dirty=bool(_git("status", "--porcelain", "--untracked-files=no")),
+        # The runs this file appends do not make the next run's code uncommitted.
+        dirty=bool(
+            _git(
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                f":!{RESULTS.relative_to(ROOT)}",
+            )
+        ),
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
