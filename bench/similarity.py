@@ -211,7 +211,7 @@ def features(signals: Signals) -> list[float]:
         signals.place if signals.place_known else 0.0,
         0.0 if signals.place_known else 1.0,
         1.0 if signals.related_category else 0.0,
-        math.log1p(max(signals.days_apart, 0.0)),
+        matcher.age_term(signals.days_apart),
         signals.place_or_mention,
         1.0 if signals.top_description else 0.0,
         1.0 if signals.far_place else 0.0,

@@ -72,10 +72,10 @@ class Settings:
     """A PostgreSQL database to connect to while creating others (scaled setup, benchmarks)."""
     action_server_host: str = "127.0.0.1"
     """The address the action server listens on."""
-    similar_ask_threshold: float = 0.73
+    similar_ask_threshold: float = 0.65
     """Score from which the assistant asks a resident whether their report is an open case's
     problem (:func:`hotline.similarity.likely_duplicate`)."""
-    similar_show_threshold: float = 0.58
+    similar_show_threshold: float = 0.52
     """Score from which the console suggests a case as similar."""
     similar_window_days: int = 30
     """Resolved and closed cases this recent are still matched (open cases always are)."""

@@ -208,24 +208,32 @@ MIN_MENTION = 2
 
 def mentioned(key: str, text: str) -> float:
     """How much of a place key another report's text names: the longest stretch of the key
-    (at least :data:`MIN_MENTION` characters) found in the text, over the key's length.
+    found in the text, by the characters it shares besides words every place has, over as
+    many of the key's.
 
     Residents name the place in their description as often as in the location
     (「石桥站C口上行扶梯坏了」 at 「地铁石桥站C口」), and two reports of one problem often put
     the place in different fields. Both ``key`` and ``text`` are :func:`place_key` forms.
-    Numbered parts (3栋, 2单元, 88号) are left out of the key: every estate has a building 3;
-    and a stretch counts only with two characters besides words every place has (小区, 路口 …).
+    Numbered parts (3栋, 2单元, 88号) are left out of the key: every estate has a building 3.
+    Words every place has (小区, 路口 …) count neither way: a stretch needs
+    :data:`MIN_MENTION` other characters, and 「幸福里」 named in a text is the whole of
+    「幸福里小区」.
     """
     key = _NUMBERED.sub("", key)
     size = len(key)
-    if size < MIN_MENTION or not text:
+    named = len(_GENERIC.sub("", key))
+    if named < MIN_MENTION or not text:
         return 0.0
+    best = 0
     for length in range(size, MIN_MENTION - 1, -1):
+        if length < best:
+            break
         for start in range(size - length + 1):
             stretch = key[start : start + length]
-            if stretch in text and len(_GENERIC.sub("", stretch)) >= MIN_MENTION:
-                return length / size
-    return 0.0
+            own = len(_GENERIC.sub("", stretch))
+            if own >= MIN_MENTION and own > best and stretch in text:
+                best = own
+    return min(best / named, 1.0)
 
 
 EARTH_RADIUS_M = 6_371_000.0

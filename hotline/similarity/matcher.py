@@ -91,7 +91,7 @@ class Weights:
     related_category: float
     """Added when the categories differ (related ones)."""
     age: float
-    """Per log(1 + days between the two reports)."""
+    """Per unit of :func:`age_term` (the log of the days between the reports, after a day)."""
     mention: float
     """Per unit of the better of the place similarity and the mention of either report's
     place in the other's text (:func:`hotline.casework.places.mentioned`)."""
@@ -109,21 +109,23 @@ class Weights:
 
 
 WEIGHTS = Weights(
-    bias=-4.51,
-    cosine=4.02,
-    place=0.25,
-    unknown_place=0.44,
-    related_category=-1.98,
-    age=-2.0,
-    mention=3.09,
-    top_description=0.46,
-    far_place=-2.56,
+    bias=-5.81,
+    cosine=4.05,
+    place=0.93,
+    unknown_place=0.75,
+    related_category=-1.9,
+    age=-1.78,
+    mention=2.76,
+    top_description=0.55,
+    far_place=-2.25,
 )
 """Fitted on the tune half of ``tests/similarity/dev_cases.tsv`` by ``bench/similarity.py``
 (logistic regression over every (report, earlier candidate) pair; docs/benchmarks.md)."""
 COSINE_CENTRE = 0.85
 COSINE_SCALE = 0.05
 TOP_COSINE_TOLERANCE = 1e-6
+AGE_GRACE_DAYS = 1.0
+"""Reports this close in time are not told apart by time: 'since yesterday' is one event."""
 FAR_PLACE_BELOW = 0.2
 """Known places this little alike (and no mention this strong) are different places."""
 
@@ -344,6 +346,12 @@ class Signals:
         return self.place_known and self.place_or_mention < FAR_PLACE_BELOW
 
 
+def age_term(days_apart: float) -> float:
+    """How far apart in time two reports are, as the model reads it: log(1 + days) after the
+    first :data:`AGE_GRACE_DAYS` (0 within it)."""
+    return math.log1p(max(days_apart - AGE_GRACE_DAYS, 0.0))
+
+
 def combine(signals: Signals, weights: Weights = WEIGHTS) -> float:
     """The score from the signals (logistic model, :class:`Weights`)."""
     logit = (
@@ -351,7 +359,7 @@ def combine(signals: Signals, weights: Weights = WEIGHTS) -> float:
         + weights.cosine * (signals.cosine - COSINE_CENTRE) / COSINE_SCALE
         + (weights.place * signals.place if signals.place_known else weights.unknown_place)
         + (weights.related_category if signals.related_category else 0.0)
-        + weights.age * math.log1p(max(signals.days_apart, 0.0))
+        + weights.age * age_term(signals.days_apart)
         + weights.mention * signals.place_or_mention
         + (weights.top_description if signals.top_description else 0.0)
         + (weights.far_place if signals.far_place else 0.0)

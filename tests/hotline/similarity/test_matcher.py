@@ -203,6 +203,14 @@ def test_the_score_rises_with_each_signal() -> None:
     )
 
 
+def test_time_apart_counts_only_after_a_day() -> None:
+    """「昨天就坏了」 and 「今天还是坏的」 are one event; from the second day on, the further
+    apart two reports are, the less likely they are one problem."""
+    at = [combine(Signals(0.9, 0.8, True, False, days)) for days in (0, 0.5, 1, 2, 7)]
+    assert at[0] == at[1] == at[2]
+    assert at[2] > at[3] > at[4]
+
+
 def test_a_similar_description_at_an_unrelated_place_is_not_enough() -> None:
     """The same kind of problem elsewhere (「丽景苑二期今晚停电」 against 「康泰小区晚上突然整片
     停电」, cosine 0.925 in the dev set): two places that share nothing count against the pair."""
