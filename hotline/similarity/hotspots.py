@@ -37,11 +37,11 @@ from hotline.config import load_settings
 from hotline.models import Case, CaseReporter, CaseVector, HotspotAlert, utcnow
 from hotline.privacy.redact import remove_numbers
 from hotline.similarity.matcher import (
-    AGE_GRACE_DAYS,
     COSINE_CENTRE,
     COSINE_SCALE,
     WEIGHTS,
     Signals,
+    age_terms,
     combine,
 )
 from hotline.text_encoder import DIM
@@ -190,12 +190,7 @@ def _clusters(cases: _Cases, threshold: float) -> list[list[int]]:
             partial = (
                 WEIGHTS.bias
                 + WEIGHTS.cosine * (cosines - COSINE_CENTRE) / COSINE_SCALE
-                + WEIGHTS.age
-                * np.log1p(
-                    np.maximum(
-                        np.abs(days[rows][:, None] - days[cols][None, :]) - AGE_GRACE_DAYS, 0.0
-                    )
-                )
+                + WEIGHTS.age * age_terms(days[rows][:, None] - days[cols][None, :])
                 + (WEIGHTS.related_category if related != category else 0.0)
             )
             possible = (

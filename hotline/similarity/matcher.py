@@ -346,10 +346,15 @@ class Signals:
         return self.place_known and self.place_or_mention < FAR_PLACE_BELOW
 
 
+def age_terms(days_apart: np.ndarray) -> np.ndarray:
+    """How far apart in time pairs of reports are, as the model reads it: log(1 + days) after
+    the first :data:`AGE_GRACE_DAYS` (0 within it)."""
+    return np.log1p(np.maximum(np.abs(days_apart) - AGE_GRACE_DAYS, 0.0))
+
+
 def age_term(days_apart: float) -> float:
-    """How far apart in time two reports are, as the model reads it: log(1 + days) after the
-    first :data:`AGE_GRACE_DAYS` (0 within it)."""
-    return math.log1p(max(days_apart - AGE_GRACE_DAYS, 0.0))
+    """:func:`age_terms` of one pair."""
+    return float(age_terms(np.asarray(days_apart, dtype=float)))
 
 
 def combine(signals: Signals, weights: Weights = WEIGHTS) -> float:
