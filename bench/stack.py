@@ -212,8 +212,8 @@ class Servers:
             patched=patched,
         )
         env = rasa_env(**self.env, SANIC_WORKERS=str(workers))
-        if patched:
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        # The model's own components (nlu_components/) import from the project, patched or not.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         server = self._spawn(name, args, cwd or self.workdir, env, port)
         wait_until_up(
             server,
