@@ -97,7 +97,7 @@ class Weights:
     place in the other's text (:func:`hotline.casework.places.mentioned`)."""
     top_description: float
     """Added to the candidate whose description is the most similar of all candidates."""
-    far_place: float = 0.0
+    far_place: float
     """Added when both sides name a place and nothing about the places is alike
     (:attr:`Signals.far_place`)."""
 
@@ -353,8 +353,9 @@ def age_terms(days_apart: np.ndarray) -> np.ndarray:
 
 
 def age_term(days_apart: float) -> float:
-    """:func:`age_terms` of one pair."""
-    return float(age_terms(np.asarray(days_apart, dtype=float)))
+    """:func:`age_terms` of one pair, in plain floats: :func:`combine` runs it for every
+    scored pair, where numpy's per-call overhead would cost ten times the arithmetic."""
+    return math.log1p(max(abs(days_apart) - AGE_GRACE_DAYS, 0.0))
 
 
 def combine(signals: Signals, weights: Weights = WEIGHTS) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
@@ -10,6 +11,8 @@ from hotline.casework.cases import ActionInput, NewCase, apply_action
 from hotline.config import load_settings
 from hotline.similarity.matcher import (
     Signals,
+    age_term,
+    age_terms,
     combine,
     likely_duplicate,
     prepare_draft,
@@ -206,9 +209,12 @@ def test_the_score_rises_with_each_signal() -> None:
 def test_time_apart_counts_only_after_a_day() -> None:
     """「昨天就坏了」 and 「今天还是坏的」 are one event; from the second day on, the further
     apart two reports are, the less likely they are one problem."""
-    at = [combine(Signals(0.9, 0.8, True, False, days)) for days in (0, 0.5, 1, 2, 7)]
+    apart = (0, 0.5, 1, 2, 7)
+    at = [combine(Signals(0.9, 0.8, True, False, days)) for days in apart]
     assert at[0] == at[1] == at[2]
     assert at[2] > at[3] > at[4]
+    # The hotspots' numpy prefilter reads time the same way.
+    assert age_terms(np.array(apart)).tolist() == pytest.approx([age_term(d) for d in apart])
 
 
 def test_a_similar_description_at_an_unrelated_place_is_not_enough() -> None:
