@@ -170,9 +170,9 @@ def kpis(dash: Dashboard, links: Links) -> list[Kpi]:
         Kpi(
             "overdue",
             "超时未办结",
-            str(len(dash.overdue)),
+            str(dash.overdue_total),
             links.log(None, overdue="1"),
-            tone="bad" if dash.overdue else "good",
+            tone="bad" if dash.overdue_total else "good",
         ),
         Kpi(
             "on_time",

@@ -8,7 +8,8 @@ Which cases a figure counts, so that every number can be reproduced as a case li
   已归档 (a case reopened since is not counted as completed);
 - satisfaction and reopen rate: cases resolved in the period, whatever their state now;
 - time to accept: cases *accepted* in the period;
-- the overdue list: open cases past their deadline now, whatever the period;
+- the overdue list: open cases past their deadline now, whatever the period (all counted,
+  the longest overdue listed);
 - handoff: conversations with a message in the period, and handoffs requested in it;
 - workload: cases registered in the period per assignee, and the actions operators took
   in the period.
@@ -23,7 +24,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, distinct, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from hotline.casework.vocab import ActorKind, Satisfaction
 from hotline.casework.workflow import OPEN_STATUSES, TRANSITIONS, CaseStatus
@@ -41,6 +42,8 @@ SATISFIED_VALUES = (
 WORK_ACTIONS = frozenset({"create", *TRANSITIONS})
 """Audit actions that count as work on a case (not e.g. looking at a phone number)."""
 NO_DEPARTMENT = "（未指定）"
+OVERDUE_LISTED = 50
+"""How many of the longest-overdue cases the dashboard lists; the case log has them all."""
 REASON_ACTIONS = ("return", "extend", "reroute", "note")
 """Audit actions whose note explains why a case is late, most telling first."""
 
@@ -199,6 +202,9 @@ class Dashboard:
     time_to_accept: Median
     time_to_resolve: Median
     overdue: list[OverdueCase]
+    """The longest-overdue open cases, at most :data:`OVERDUE_LISTED`."""
+    overdue_total: int
+    """Every open case past its deadline now."""
     extended: int
     satisfaction: SatisfactionStats
     reopen: Ratio
@@ -313,13 +319,25 @@ def time_to_accept(session: Session, period: Period, flt: StatsFilter) -> Median
     return _median([(a - c).total_seconds() for c, a in session.execute(stmt)])
 
 
-def overdue_cases(session: Session, flt: StatsFilter, now: datetime) -> list[OverdueCase]:
-    """Open cases past their deadline, longest overdue first, with the latest reason given
-    (a return, an extension, a re-routing or a note) and any extension."""
+def _overdue(stmt: Select[Any], flt: StatsFilter, now: datetime) -> Select[Any]:
+    return _filtered(stmt, flt).where(Case.status.in_(OPEN_VALUES), Case.due_at < now)
+
+
+def overdue_count(session: Session, flt: StatsFilter, now: datetime) -> int:
+    """Open cases past their deadline now, whatever the period."""
+    return int(session.scalar(_overdue(select(func.count(Case.id)), flt, now)) or 0)
+
+
+def overdue_cases(
+    session: Session, flt: StatsFilter, now: datetime, limit: int = OVERDUE_LISTED
+) -> list[OverdueCase]:
+    """The ``limit`` open cases longest past their deadline, longest first, with the latest
+    reason given (a return, an extension, a re-routing or a note) and any extension."""
     stmt = (
-        _filtered(select(Case), flt)
-        .where(Case.status.in_(OPEN_VALUES), Case.due_at < now)
+        _overdue(select(Case), flt, now)
+        .options(selectinload(Case.assignee))
         .order_by(Case.due_at, Case.id)
+        .limit(limit)
     )
     cases = list(session.scalars(stmt))
     reasons: dict[int, tuple[str, str]] = {}
@@ -534,7 +552,8 @@ def dashboard(
         on_time=on_time,
         time_to_accept=time_to_accept(session, period, flt),
         time_to_resolve=resolve_median,
-        overdue=overdue_cases(session, flt, now),
+        overdue=overdue_cases(session, flt, now, OVERDUE_LISTED),
+        overdue_total=overdue_count(session, flt, now),
         extended=extended_count(session, period, flt),
         satisfaction=satisfaction(session, period, flt),
         reopen=reopen_rate(session, period, flt),

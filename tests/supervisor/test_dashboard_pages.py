@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from hotline.casework.cases import get_case
 from hotline.db import transaction
 from hotline.models import OutboxMessage, utcnow
+from hotline.reporting import stats
 from tests.supervisor.seed import CITY, TZ, World
 
 KPI = re.compile(r'<a class="kpi-value" href="([^"]+)" data-kpi="(\w+)">([^<]+)</a>')
@@ -100,6 +101,20 @@ def test_dashboard_tables_link_to_their_cases(supervisor: TestClient, recent_wor
     assert len(bar_links) >= 10
     day = html.unescape(next(link for link in bar_links if "city_management" in link))
     assert total_behind(supervisor, day) == 2
+
+
+def test_overdue_list_names_the_longest_overdue_and_links_to_all(
+    supervisor: TestClient, recent_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stats, "OVERDUE_LISTED", 0)
+    page = supervisor.get("/dashboard").text
+    assert kpis(page)["overdue"][0] == "1"  # counted though not listed
+    start = page.index('id="overdue"')
+    section = page[start : page.index("</section>", start)]
+    assert "下表列出超时最久的 0 件" in section
+    assert "没有超时未办结的工单" not in section
+    link = html.unescape(re.search(r'<a href="([^"]+)">查看全部</a>', section).group(1))
+    assert total_behind(supervisor, link) == 1
 
 
 def test_charts_are_inline_svg_allowed_by_their_style_hashes(

@@ -103,6 +103,21 @@ def test_overdue_list_with_reason(session: Session, world: World) -> None:
     assert (row.reason_action, row.reason) == ("return", "不属于本单位职责")
     assert row.overdue_seconds == 50 * HOUR  # due d4 10:00, now d6 12:00
     assert row.department == LABOUR and row.assignee == "王芳"
+    assert d.overdue_total == 1
+
+
+def test_overdue_list_is_capped_and_the_count_is_not(session: Session, world: World) -> None:
+    # Two months on, every open case (C, D, G, H) is past its deadline.
+    later = world.now + timedelta(days=60)
+    flt = StatsFilter()
+    assert stats.overdue_count(session, flt, later) == 4
+    listed = stats.overdue_cases(session, flt, later, limit=2)
+    assert len(listed) == 2
+    every = stats.overdue_cases(session, flt, later, limit=10)
+    assert [o.number for o in every[:2]] == [o.number for o in listed]
+    assert [o.overdue_seconds for o in every] == sorted(
+        (o.overdue_seconds for o in every), reverse=True
+    )
 
 
 def test_satisfaction_and_reopen(session: Session, world: World) -> None:
