@@ -2,8 +2,9 @@
 
 Training data: every NLU file under data/ (recursively, so data/nlu/reports/*.yml counts too).
 Evaluation data: tests/nlu/dev_civic.tsv, tests/nlu/dev_oos.tsv (the independent development
-sets, see tests/nlu/README.md), tests/nlu/dev_faq.tsv (the FAQ development set),
-tests/nlu/test_nlu.yml and tests/nlu/routing_holdout.tsv.
+sets, see tests/nlu/README.md), tests/nlu/sealed_civic.tsv and tests/nlu/sealed_oos.tsv (the
+sealed set), tests/nlu/dev_faq.tsv (the FAQ development set), tests/nlu/test_nlu.yml and
+tests/nlu/routing_holdout.tsv.
 
 No evaluation sentence may be a copy or a near copy of a training example: a near copy is a
 difflib ratio of at least NEAR_COPY once punctuation and whitespace are removed.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from hotline.config import PROJECT_ROOT
@@ -29,6 +31,8 @@ DATA_DIR = PROJECT_ROOT / "data"
 NLU_TESTS = PROJECT_ROOT / "tests" / "nlu"
 DEV_CIVIC = NLU_TESTS / "dev_civic.tsv"
 DEV_OOS = NLU_TESTS / "dev_oos.tsv"
+SEALED_CIVIC = NLU_TESTS / "sealed_civic.tsv"
+SEALED_OOS = NLU_TESTS / "sealed_oos.tsv"
 DEV_FAQ = NLU_TESTS / "dev_faq.tsv"
 TEST_NLU = NLU_TESTS / "test_nlu.yml"
 ROUTING_HOLDOUT = NLU_TESTS / "routing_holdout.tsv"
@@ -126,6 +130,8 @@ def dev_sentences() -> list[tuple[str, str]]:
     """(sentence, source) for every evaluation sentence."""
     out = [(text, DEV_CIVIC.name) for text, _ in read_tsv(DEV_CIVIC)]
     out += [(text, DEV_OOS.name) for text in read_lines(DEV_OOS)]
+    out += [(text, SEALED_CIVIC.name) for text, _ in read_tsv(SEALED_CIVIC)]
+    out += [(text, SEALED_OOS.name) for text in read_lines(SEALED_OOS)]
     out += [(text, DEV_FAQ.name) for text, _ in read_tsv(DEV_FAQ)]  # text<TAB>topic
     out += [(ex.text, TEST_NLU.name) for ex in nlu_examples(TEST_NLU)]
     out += [(text, ROUTING_HOLDOUT.name) for text, _ in read_tsv(ROUTING_HOLDOUT)]
@@ -249,25 +255,35 @@ def test_no_evaluation_sentence_is_in_or_near_the_training_data() -> None:
     assert elapsed < 60, f"the near-copy check took {elapsed:.1f} s"
 
 
-def test_the_development_sets_are_big_enough_and_use_catalogue_codes() -> None:
+@pytest.mark.parametrize(
+    ("civic_path", "oos_path", "min_civic", "min_oos", "min_per_category"),
+    [
+        (DEV_CIVIC, DEV_OOS, MIN_DEV_CIVIC, MIN_DEV_OOS, MIN_DEV_PER_CATEGORY),
+        (SEALED_CIVIC, SEALED_OOS, 400, 190, 8),
+    ],
+    ids=["dev", "sealed"],
+)
+def test_the_evaluation_sets_are_big_enough_and_use_catalogue_codes(
+    civic_path: Path, oos_path: Path, min_civic: int, min_oos: int, min_per_category: int
+) -> None:
     from hotline.casework.catalogue import get_catalogue
 
     codes = {category.code for category in get_catalogue().categories}
-    civic = read_tsv(DEV_CIVIC)
-    oos = read_lines(DEV_OOS)
-    assert len(civic) >= MIN_DEV_CIVIC, f"{DEV_CIVIC.name}: {len(civic)} lines"
-    assert len(oos) >= MIN_DEV_OOS, f"{DEV_OOS.name}: {len(oos)} lines"
+    civic = read_tsv(civic_path)
+    oos = read_lines(oos_path)
+    assert len(civic) >= min_civic, f"{civic_path.name}: {len(civic)} lines"
+    assert len(oos) >= min_oos, f"{oos_path.name}: {len(oos)} lines"
     assert all("\t" not in line for line in oos)
     unknown = sorted({c for _, labels in civic for c in labels} - codes)
-    assert unknown == [], f"{DEV_CIVIC.name}: codes not in the catalogue: {unknown}"
+    assert unknown == [], f"{civic_path.name}: codes not in the catalogue: {unknown}"
     assert all(text and labels for text, labels in civic)
     assert all(len(set(labels)) == len(labels) for _, labels in civic)
     texts = [text for text, _ in civic]
-    assert len(set(texts)) == len(texts), "duplicate lines in dev_civic.tsv"
-    assert len(set(oos)) == len(oos), "duplicate lines in dev_oos.tsv"
+    assert len(set(texts)) == len(texts), f"duplicate lines in {civic_path.name}"
+    assert len(set(oos)) == len(oos), f"duplicate lines in {oos_path.name}"
     best = Counter(labels[0] for _, labels in civic)
-    thin = {code: best[code] for code in sorted(codes) if best[code] < MIN_DEV_PER_CATEGORY}
-    assert thin == {}, f"categories with fewer than {MIN_DEV_PER_CATEGORY} lines: {thin}"
+    thin = {code: best[code] for code in sorted(codes) if best[code] < min_per_category}
+    assert thin == {}, f"categories with fewer than {min_per_category} lines: {thin}"
 
 
 def test_each_category_has_enough_training_examples() -> None:
