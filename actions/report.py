@@ -34,6 +34,7 @@ from hotline.casework.routing import (
     infer_case_type,
     is_vague_location,
     plausible_place,
+    unclear_message_is_report,
 )
 from hotline.casework.spool import spool_report
 from hotline.casework.vocab import channel_of_sender
@@ -102,8 +103,6 @@ def declines_phone(text: str) -> bool:
     return not any(ch.isdigit() for ch in compact) and any(w in compact for w in _DECLINE_WORDS)
 
 
-REPORT_MIN_CHARS = 10
-"""Characters of words (entities aside) that make an unclear message a description."""
 _STATED_SURNAME = re.compile(r"(?:^|[，,。\s])(?:我|本人|免贵)姓([\u4e00-\u9fff])")
 _NAME_PREFIXES = ("免贵姓", "本人姓", "称呼我", "我叫", "我姓", "叫我", "姓")
 """What residents say before their name, longest first (免贵姓孙 → 孙)."""
@@ -266,28 +265,6 @@ def named_place(message: dict[str, Any]) -> str | None:
     return max(places, key=len) if places else None
 
 
-def reads_as_report(message: dict[str, Any], min_chars: int = REPORT_MIN_CHARS) -> bool:
-    """Whether a message the NLU did not take for a report still describes a problem.
-
-    A long message that, once its place, phone and other entities are taken out, still has
-    ``min_chars`` characters of words is a description (我是光明路88号的居民，楼下垃圾好几天
-    没人清了，我手机138…), not a bare answer (幸福小区3栋2单元, 13812345678, 王先生).
-    """
-    text = str(message.get("text") or "")
-    spans = sorted(
-        (int(e["start"]), int(e["end"]))
-        for e in message.get("entities") or []
-        if isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
-    )
-    kept, at = [], 0
-    for start, end in spans:
-        kept.append(text[at:start])
-        at = max(at, end)
-    kept.append(text[at:])
-    words = [ch for ch in "".join(kept) if ch.isalpha()]
-    return len(words) >= min_chars
-
-
 class ActionUnclearMessage(Action):
     """A message outside any form that the NLU did not take for a report or a request.
 
@@ -302,11 +279,7 @@ class ActionUnclearMessage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        message = tracker.latest_message
-        intent = str((message.get("intent") or {}).get("name") or "")
-        ranked = category_ranking(message)
-        confident = bool(ranked) and ranked[0].confidence >= CONFIDENT_ROUTE
-        if reads_as_report(message) and (intent == "inform" or confident):
+        if unclear_message_is_report(tracker.latest_message):
             events = await ActionStartReport().run(dispatcher, tracker, domain)
             return [*events, FollowupAction("report_form")]
         dispatcher.utter_message(response="utter_default")

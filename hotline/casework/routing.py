@@ -46,6 +46,10 @@ VAGUE_PLACES = frozenset(
 
 CONFIDENT_ROUTE = 0.55
 """Below this intent confidence the resident chooses the category from buttons."""
+REPORT_MIN_CHARS = 10
+"""Characters of words (entities aside) that make an unclear message a description."""
+UNCLEAR_INTENTS = frozenset({"inform", "nlu_fallback"})
+"""Intents that, outside a form, say the NLU could not tell what the message asks for."""
 
 _CASE_TYPE_WORDS: tuple[tuple[CaseType, tuple[str, ...]], ...] = (
     (CaseType.PRAISE, ("表扬", "点赞", "感谢信", "锦旗")),
@@ -215,17 +219,53 @@ def faq_topic_of(parse: dict[str, Any]) -> FaqTopic | None:
     return faq_topics().get(key.split("/", 1)[-1]) if key else None
 
 
+def reads_as_report(message: dict[str, Any], min_chars: int = REPORT_MIN_CHARS) -> bool:
+    """Whether a message the NLU did not take for a report still describes a problem.
+
+    A long message that, once its place, phone and other entities are taken out, still has
+    ``min_chars`` characters of words is a description (我是光明路88号的居民，楼下垃圾好几天
+    没人清了，我手机138…), not a bare answer (幸福小区3栋2单元, 13812345678, 王先生).
+    """
+    text = str(message.get("text") or "")
+    spans = sorted(
+        (int(e["start"]), int(e["end"]))
+        for e in message.get("entities") or []
+        if isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
+    )
+    kept, at = [], 0
+    for start, end in spans:
+        kept.append(text[at:start])
+        at = max(at, end)
+    kept.append(text[at:])
+    words = [ch for ch in "".join(kept) if ch.isalpha()]
+    return len(words) >= min_chars
+
+
+def unclear_message_is_report(parse: dict[str, Any], catalogue: Catalogue | None = None) -> bool:
+    """Whether a message outside any form that the NLU took for a form answer (``inform``) or
+    could not place (``nlu_fallback``) still starts a report: it reads as a description, and
+    either the NLU took it for an answer or the category stage is confident."""
+    intent = parse.get("intent") or {}
+    name = str(intent.get("name") or "") if isinstance(intent, dict) else ""
+    if name not in UNCLEAR_INTENTS or not reads_as_report(parse):
+        return False
+    ranked = category_ranking(parse, catalogue)
+    return name == "inform" or (bool(ranked) and ranked[0].confidence >= CONFIDENT_ROUTE)
+
+
 def category_for_parse(parse: dict[str, Any], catalogue: Catalogue | None = None) -> str | None:
     """The category the assistant would open a case under for a parsed message, or None.
 
-    Reports take the category stage's best guess; emergencies their kind's category; policy
-    questions their topic's category. Everything else (greetings, chit-chat, out of scope,
-    fallback, status lookups) opens no case.
+    Reports take the category stage's best guess, and so does a long description the NLU
+    took for a form answer or could not place (:func:`unclear_message_is_report`: the
+    assistant starts the report for it); emergencies their kind's category; policy questions
+    their topic's category. Everything else (greetings, chit-chat, out of scope, other
+    fallbacks, status lookups) opens no case.
     """
     catalogue = catalogue or get_catalogue()
     intent = parse.get("intent") or {}
     name = str(intent.get("name") or "") if isinstance(intent, dict) else ""
-    if name == REPORT_INTENT:
+    if name == REPORT_INTENT or unclear_message_is_report(parse, catalogue):
         ranked = category_ranking(parse, catalogue)
         return ranked[0].code if ranked else None
     if name == "emergency":

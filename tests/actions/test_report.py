@@ -16,7 +16,6 @@ from actions.report import (
     ActionSubmitCase,
     ActionUnclearMessage,
     ValidateReportForm,
-    reads_as_report,
 )
 from hotline.casework.routing import CONFIDENT_ROUTE
 from hotline.casework.spool import flush_spool, pending_reports
@@ -132,26 +131,6 @@ async def test_start_report_takes_no_name_from_other_words(dispatcher, domain, m
 def _entity(text: str, entity: str, value: str) -> dict[str, Any]:
     start = text.index(value)
     return {"entity": entity, "value": value, "start": start, "end": start + len(value)}
-
-
-@pytest.mark.parametrize(
-    ("text", "entities", "expected"),
-    [
-        (
-            "你好我是光明路88号的居民，楼下垃圾好几天没人清了，我手机13812345678",
-            [("location", "光明路88号"), ("phone", "13812345678")],
-            True,
-        ),
-        ("幸福小区3栋2单元门口", [("location", "幸福小区3栋2单元")], False),
-        ("联系电话：13712345678", [("phone", "13712345678")], False),
-        ("王先生", [], False),
-        ("谢谢，我住在幸福小区3栋", [("location", "幸福小区3栋")], False),
-    ],
-)
-def test_reads_as_report_when_words_remain_beside_the_entities(text, entities, expected):
-    message = {"text": text, "entities": [_entity(text, e, v) for e, v in entities]}
-
-    assert reads_as_report(message) is expected
 
 
 async def test_a_long_description_taken_for_an_answer_starts_the_report(

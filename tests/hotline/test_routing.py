@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from hotline.casework.catalogue import get_catalogue
@@ -12,6 +14,7 @@ from hotline.casework.routing import (
     faq_topics,
     infer_case_type,
     plausible_place,
+    reads_as_report,
 )
 from hotline.casework.vocab import CaseType
 from hotline.errors import ValidationError
@@ -42,6 +45,24 @@ def test_category_for_parse() -> None:
         "response_selector": {"faq": {"response": {"intent_response_key": "faq/gaoling_jintie"}}},
     }
     assert category_for_parse(faq) == "elderly_care"
+
+
+def test_category_for_parse_follows_the_dialogue_for_unclear_long_descriptions() -> None:
+    title = "417路公交站台顶棚破损多日无人维修"
+    ranking = [{"name": "city_management", "confidence": 0.4}]
+    # Taken for a form answer outside any form: the assistant starts the report.
+    inform = {"text": title, "intent": {"name": "inform"}, "category_ranking": ranking}
+    assert category_for_parse(inform) == "city_management"
+    # Not placed at all: a report only when the category stage is confident.
+    fallback = {**inform, "intent": {"name": "nlu_fallback"}}
+    assert category_for_parse(fallback) is None
+    confident = [{"name": "city_management", "confidence": 0.9}]
+    assert category_for_parse({**fallback, "category_ranking": confident}) == "city_management"
+    # A bare answer is no description, whatever the category stage says.
+    place = {"text": "滨湖花园5栋", "intent": {"name": "inform"}, "category_ranking": confident}
+    assert category_for_parse(place) is None
+    # Out of scope stays out of scope.
+    assert category_for_parse({**inform, "intent": {"name": "out_of_scope"}}) is None
 
 
 def test_every_faq_topic_names_a_catalogue_category() -> None:
@@ -126,3 +147,28 @@ def test_score_known_answer() -> None:
     ]
     text = format_report(report)
     assert "accuracy  0.750" in text and "mediation -> city_management: 1" in text
+
+
+def _entity(text: str, entity: str, value: str) -> dict[str, Any]:
+    start = text.index(value)
+    return {"entity": entity, "value": value, "start": start, "end": start + len(value)}
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "expected"),
+    [
+        (
+            "你好我是光明路88号的居民，楼下垃圾好几天没人清了，我手机13812345678",
+            [("location", "光明路88号"), ("phone", "13812345678")],
+            True,
+        ),
+        ("幸福小区3栋2单元门口", [("location", "幸福小区3栋2单元")], False),
+        ("联系电话：13712345678", [("phone", "13712345678")], False),
+        ("王先生", [], False),
+        ("谢谢，我住在幸福小区3栋", [("location", "幸福小区3栋")], False),
+    ],
+)
+def test_reads_as_report_when_words_remain_beside_the_entities(text, entities, expected):
+    message = {"text": text, "entities": [_entity(text, e, v) for e, v in entities]}
+
+    assert reads_as_report(message) is expected
