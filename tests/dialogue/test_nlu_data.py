@@ -2,8 +2,8 @@
 
 Training data: every NLU file under data/ (recursively, so data/nlu/reports/*.yml counts too).
 Evaluation data: tests/nlu/dev_civic.tsv, tests/nlu/dev_oos.tsv (the independent development
-sets, see tests/nlu/README.md), tests/nlu/sealed_civic.tsv and tests/nlu/sealed_oos.tsv (the
-sealed set), tests/nlu/dev_faq.tsv (the FAQ development set), tests/nlu/test_nlu.yml and
+sets, see tests/nlu/README.md), tests/nlu/sealed_civic.tsv, tests/nlu/sealed_oos.tsv,
+tests/nlu/sealed2_civic.tsv and tests/nlu/sealed2_oos.tsv (the sealed sets), tests/nlu/dev_faq.tsv (the FAQ development set), tests/nlu/test_nlu.yml and
 tests/nlu/routing_holdout.tsv.
 
 No evaluation sentence may be a copy or a near copy of a training example: a near copy is a
@@ -33,6 +33,8 @@ DEV_CIVIC = NLU_TESTS / "dev_civic.tsv"
 DEV_OOS = NLU_TESTS / "dev_oos.tsv"
 SEALED_CIVIC = NLU_TESTS / "sealed_civic.tsv"
 SEALED_OOS = NLU_TESTS / "sealed_oos.tsv"
+SEALED2_CIVIC = NLU_TESTS / "sealed2_civic.tsv"
+SEALED2_OOS = NLU_TESTS / "sealed2_oos.tsv"
 DEV_FAQ = NLU_TESTS / "dev_faq.tsv"
 TEST_NLU = NLU_TESTS / "test_nlu.yml"
 ROUTING_HOLDOUT = NLU_TESTS / "routing_holdout.tsv"
@@ -132,6 +134,8 @@ def dev_sentences() -> list[tuple[str, str]]:
     out += [(text, DEV_OOS.name) for text in read_lines(DEV_OOS)]
     out += [(text, SEALED_CIVIC.name) for text, _ in read_tsv(SEALED_CIVIC)]
     out += [(text, SEALED_OOS.name) for text in read_lines(SEALED_OOS)]
+    out += [(text, SEALED2_CIVIC.name) for text, _ in read_tsv(SEALED2_CIVIC)]
+    out += [(text, SEALED2_OOS.name) for text in read_lines(SEALED2_OOS)]
     out += [(text, DEV_FAQ.name) for text, _ in read_tsv(DEV_FAQ)]  # text<TAB>topic
     out += [(ex.text, TEST_NLU.name) for ex in nlu_examples(TEST_NLU)]
     out += [(text, ROUTING_HOLDOUT.name) for text, _ in read_tsv(ROUTING_HOLDOUT)]
@@ -260,8 +264,9 @@ def test_no_evaluation_sentence_is_in_or_near_the_training_data() -> None:
     [
         (DEV_CIVIC, DEV_OOS, MIN_DEV_CIVIC, MIN_DEV_OOS, MIN_DEV_PER_CATEGORY),
         (SEALED_CIVIC, SEALED_OOS, 400, 190, 8),
+        (SEALED2_CIVIC, SEALED2_OOS, 390, 190, 7),
     ],
-    ids=["dev", "sealed"],
+    ids=["dev", "sealed", "sealed2"],
 )
 def test_the_evaluation_sets_are_big_enough_and_use_catalogue_codes(
     civic_path: Path, oos_path: Path, min_civic: int, min_oos: int, min_per_category: int
