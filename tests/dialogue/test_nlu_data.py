@@ -3,7 +3,8 @@
 Training data: every NLU file under data/ (recursively, so data/nlu/reports/*.yml counts too).
 Evaluation data: tests/nlu/dev_civic.tsv, tests/nlu/dev_oos.tsv (the independent development
 sets, see tests/nlu/README.md), tests/nlu/sealed_civic.tsv, tests/nlu/sealed_oos.tsv,
-tests/nlu/sealed2_civic.tsv and tests/nlu/sealed2_oos.tsv (the sealed sets), tests/nlu/dev_faq.tsv (the FAQ development set), tests/nlu/test_nlu.yml and
+tests/nlu/sealed2_civic.tsv and tests/nlu/sealed2_oos.tsv (the sealed sets),
+tests/nlu/dev_faq.tsv (the FAQ development set), tests/nlu/test_nlu.yml and
 tests/nlu/routing_holdout.tsv.
 
 No evaluation sentence may be a copy or a near copy of a training example: a near copy is a
