@@ -209,6 +209,18 @@ def category_ranking(
     return out
 
 
+def intent_name(parse: dict[str, Any]) -> str:
+    """The name of the intent on a parsed message, or ``""`` when it carries none."""
+    intent = parse.get("intent") or {}
+    return str(intent.get("name") or "") if isinstance(intent, dict) else ""
+
+
+def top_category(parse: dict[str, Any], catalogue: Catalogue | None = None) -> str | None:
+    """The code the category stage ranks first on a parsed message, or None."""
+    ranked = category_ranking(parse, catalogue)
+    return ranked[0].code if ranked else None
+
+
 def faq_topic_of(parse: dict[str, Any]) -> FaqTopic | None:
     """The FAQ topic chosen for a parsed policy question, if any."""
     selector = parse.get("response_selector") or {}
@@ -245,8 +257,7 @@ def unclear_message_is_report(parse: dict[str, Any], catalogue: Catalogue | None
     """Whether a message outside any form that the NLU took for a form answer (``inform``) or
     could not place (``nlu_fallback``) still starts a report: it reads as a description, and
     either the NLU took it for an answer or the category stage is confident."""
-    intent = parse.get("intent") or {}
-    name = str(intent.get("name") or "") if isinstance(intent, dict) else ""
+    name = intent_name(parse)
     if name not in UNCLEAR_INTENTS or not reads_as_report(parse):
         return False
     ranked = category_ranking(parse, catalogue)
@@ -263,17 +274,12 @@ def category_for_parse(parse: dict[str, Any], catalogue: Catalogue | None = None
     fallbacks, status lookups) opens no case.
     """
     catalogue = catalogue or get_catalogue()
-    intent = parse.get("intent") or {}
-    name = str(intent.get("name") or "") if isinstance(intent, dict) else ""
+    name = intent_name(parse)
     if name == REPORT_INTENT or unclear_message_is_report(parse, catalogue):
-        ranked = category_ranking(parse, catalogue)
-        return ranked[0].code if ranked else None
+        return top_category(parse, catalogue)
     if name == "emergency":
         return classify_emergency(str(parse.get("text") or "")).category
     if name == "faq":
         topic = faq_topic_of(parse)
-        if topic is not None:
-            return topic.category
-        ranked = category_ranking(parse, catalogue)
-        return ranked[0].code if ranked else None
+        return topic.category if topic is not None else top_category(parse, catalogue)
     return None

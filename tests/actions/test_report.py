@@ -33,6 +33,7 @@ from tests.actions.conftest import (
     report_submitted,
     utterance,
 )
+from tests.parses import entity_at, ranking
 
 DESCRIPTION = "我家楼下的路灯坏了好几天了"
 COLLECTED = {
@@ -53,10 +54,6 @@ SUBMITTED = (
     "办理时限：2025年6月16日前\n"
     "查询进度请发送「查询 {number}」。处理有进展时我们会通知您。"
 )
-
-
-def ranking(*pairs: tuple[str, float]) -> list[dict[str, Any]]:
-    return [{"name": name, "confidence": confidence} for name, confidence in pairs]
 
 
 def button(title: str, code: str) -> dict[str, str]:
@@ -128,11 +125,6 @@ async def test_start_report_takes_no_name_from_other_words(dispatcher, domain, m
     assert not [e for e in events if e.get("name") == "contact_name"]
 
 
-def _entity(text: str, entity: str, value: str) -> dict[str, Any]:
-    start = text.index(value)
-    return {"entity": entity, "value": value, "start": start, "end": start + len(value)}
-
-
 async def test_a_long_description_taken_for_an_answer_starts_the_report(
     dispatcher, domain, make_tracker
 ):
@@ -142,7 +134,10 @@ async def test_a_long_description_taken_for_an_answer_starts_the_report(
         intent="inform",
         confidence=0.77,
         category_ranking=ranking(("household_services", 0.31), ("property_housing", 0.22)),
-        entities=[_entity(said, "location", "滨湖花园5栋"), _entity(said, "phone", "13512345678")],
+        entities=[
+            entity_at(said, "location", "滨湖花园5栋"),
+            entity_at(said, "phone", "13512345678"),
+        ],
     )
 
     events = await ActionUnclearMessage().run(dispatcher, tracker, domain)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from hotline.casework.catalogue import get_catalogue
@@ -19,6 +17,7 @@ from hotline.casework.routing import (
 from hotline.casework.vocab import CaseType
 from hotline.errors import ValidationError
 from hotline.reporting.evaluation import Example, format_report, parse_tsv, score
+from tests.parses import entity_at
 
 
 def test_category_for_parse() -> None:
@@ -149,11 +148,6 @@ def test_score_known_answer() -> None:
     assert "accuracy  0.750" in text and "mediation -> city_management: 1" in text
 
 
-def _entity(text: str, entity: str, value: str) -> dict[str, Any]:
-    start = text.index(value)
-    return {"entity": entity, "value": value, "start": start, "end": start + len(value)}
-
-
 @pytest.mark.parametrize(
     ("text", "entities", "expected"),
     [
@@ -169,6 +163,6 @@ def _entity(text: str, entity: str, value: str) -> dict[str, Any]:
     ],
 )
 def test_reads_as_report_when_words_remain_beside_the_entities(text, entities, expected):
-    message = {"text": text, "entities": [_entity(text, e, v) for e, v in entities]}
+    message = {"text": text, "entities": [entity_at(text, e, v) for e, v in entities]}
 
     assert reads_as_report(message) is expected
