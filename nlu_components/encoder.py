@@ -115,9 +115,10 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         self.add_features_to_message(None, vector.reshape(1, DIM), TEXT, message)
 
 
-def sentence_vector(message: Message) -> np.ndarray:
-    """The encoder's embedding of a featurized message (empty when it has none)."""
-    _, dense = message.get_dense_features(TEXT)
+def sentence_vector(message: Message, featurizers: list[str] | None = None) -> np.ndarray:
+    """The dense sentence features of a featurized message (empty when it has none): those
+    of the named featurizers (aliases), or of all of them."""
+    _, dense = message.get_dense_features(TEXT, featurizers or None)
     if dense is None:
         return np.zeros(0, dtype=np.float32)
     return np.asarray(dense.features, dtype=np.float32).reshape(-1)

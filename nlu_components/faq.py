@@ -53,7 +53,9 @@ class FaqRetriever(GraphComponent):
         ``retrieval_intent``: the retrieval intent; ``threshold``: least cosine to answer;
         ``consult_intent``: the intent of a question no topic answers whose category
         confidence is at least ``consult_min_category``; ``fallback_intent``: the intent of
-        the other unanswered questions.
+        the other unanswered questions; ``featurizers``: the names (aliases) of the dense
+        featurizers whose embedding is compared, all of them when empty (the threshold
+        belongs to one encoder's cosines).
         """
         return {
             "retrieval_intent": "faq",
@@ -66,6 +68,7 @@ class FaqRetriever(GraphComponent):
             "question_words": list(QUESTION_WORDS),
             "complaint_words": list(COMPLAINT_WORDS),
             "ranking_length": 5,
+            "featurizers": [],
         }
 
     def __init__(
@@ -99,7 +102,7 @@ class FaqRetriever(GraphComponent):
         rows, keys = [], []
         for message in training_data.training_examples:
             key = message.get(INTENT_RESPONSE_KEY)
-            _, dense = message.get_dense_features(TEXT)
+            _, dense = message.get_dense_features(TEXT, self.config["featurizers"])
             if key and str(key).startswith(prefix) and dense is not None:
                 rows.append(np.asarray(dense.features, dtype=np.float32).reshape(-1))
                 keys.append(str(key))
@@ -160,7 +163,7 @@ class FaqRetriever(GraphComponent):
             intent = message.get(INTENT) or {}
             if intent.get("name") not in (intent_name, *self.config["question_intents"]):
                 continue
-            ranked = self.topics(sentence_vector(message))
+            ranked = self.topics(sentence_vector(message, self.config["featurizers"]))
             if (
                 intent.get("name") in self.config["question_intents"]
                 and ranked

@@ -3,7 +3,8 @@
 Training data: every NLU file under data/ (recursively, so data/nlu/reports/*.yml counts too).
 Evaluation data: tests/nlu/dev_civic.tsv, tests/nlu/dev_oos.tsv (the independent development
 sets, see tests/nlu/README.md), tests/nlu/sealed_civic.tsv, tests/nlu/sealed_oos.tsv,
-tests/nlu/sealed2_civic.tsv and tests/nlu/sealed2_oos.tsv (the sealed sets),
+tests/nlu/sealed2_civic.tsv, tests/nlu/sealed2_oos.tsv, tests/nlu/sealed3_civic.tsv and
+tests/nlu/sealed3_oos.tsv (the sealed sets),
 tests/nlu/dev_faq.tsv (the FAQ development set), tests/nlu/test_nlu.yml and
 tests/nlu/routing_holdout.tsv.
 
@@ -32,10 +33,8 @@ DATA_DIR = PROJECT_ROOT / "data"
 NLU_TESTS = PROJECT_ROOT / "tests" / "nlu"
 DEV_CIVIC = NLU_TESTS / "dev_civic.tsv"
 DEV_OOS = NLU_TESTS / "dev_oos.tsv"
-SEALED_CIVIC = NLU_TESTS / "sealed_civic.tsv"
-SEALED_OOS = NLU_TESTS / "sealed_oos.tsv"
-SEALED2_CIVIC = NLU_TESTS / "sealed2_civic.tsv"
-SEALED2_OOS = NLU_TESTS / "sealed2_oos.tsv"
+SEALED_SETS = ("sealed", "sealed2", "sealed3")
+"""The prefixes of the sealed sets: ``{prefix}_civic.tsv`` and ``{prefix}_oos.tsv``."""
 DEV_FAQ = NLU_TESTS / "dev_faq.tsv"
 TEST_NLU = NLU_TESTS / "test_nlu.yml"
 ROUTING_HOLDOUT = NLU_TESTS / "routing_holdout.tsv"
@@ -129,14 +128,18 @@ def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def sealed_paths(prefix: str) -> tuple[Path, Path]:
+    """The civic and out-of-scope files of one sealed set."""
+    return NLU_TESTS / f"{prefix}_civic.tsv", NLU_TESTS / f"{prefix}_oos.tsv"
+
+
 def dev_sentences() -> list[tuple[str, str]]:
     """(sentence, source) for every evaluation sentence."""
     out = [(text, DEV_CIVIC.name) for text, _ in read_tsv(DEV_CIVIC)]
     out += [(text, DEV_OOS.name) for text in read_lines(DEV_OOS)]
-    out += [(text, SEALED_CIVIC.name) for text, _ in read_tsv(SEALED_CIVIC)]
-    out += [(text, SEALED_OOS.name) for text in read_lines(SEALED_OOS)]
-    out += [(text, SEALED2_CIVIC.name) for text, _ in read_tsv(SEALED2_CIVIC)]
-    out += [(text, SEALED2_OOS.name) for text in read_lines(SEALED2_OOS)]
+    for civic, oos in map(sealed_paths, SEALED_SETS):
+        out += [(text, civic.name) for text, _ in read_tsv(civic)]
+        out += [(text, oos.name) for text in read_lines(oos)]
     out += [(text, DEV_FAQ.name) for text, _ in read_tsv(DEV_FAQ)]  # text<TAB>topic
     out += [(ex.text, TEST_NLU.name) for ex in nlu_examples(TEST_NLU)]
     out += [(text, ROUTING_HOLDOUT.name) for text, _ in read_tsv(ROUTING_HOLDOUT)]
@@ -264,10 +267,11 @@ def test_no_evaluation_sentence_is_in_or_near_the_training_data() -> None:
     ("civic_path", "oos_path", "min_civic", "min_oos", "min_per_category"),
     [
         (DEV_CIVIC, DEV_OOS, MIN_DEV_CIVIC, MIN_DEV_OOS, MIN_DEV_PER_CATEGORY),
-        (SEALED_CIVIC, SEALED_OOS, 400, 190, 8),
-        (SEALED2_CIVIC, SEALED2_OOS, 390, 190, 7),
+        (*sealed_paths("sealed"), 400, 190, 8),
+        (*sealed_paths("sealed2"), 390, 190, 7),
+        (*sealed_paths("sealed3"), 390, 190, 6),
     ],
-    ids=["dev", "sealed", "sealed2"],
+    ids=["dev", *SEALED_SETS],
 )
 def test_the_evaluation_sets_are_big_enough_and_use_catalogue_codes(
     civic_path: Path, oos_path: Path, min_civic: int, min_oos: int, min_per_category: int
