@@ -19,6 +19,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from hotline.text_encoder import SHARED_VECTOR, shared_vector
 from nlu_components.classifiers import CATEGORY, CATEGORY_RANKING, CategoryClassifier
@@ -40,6 +41,7 @@ from nlu_components.linear import (
     sentence_row,
 )
 from nlu_components.normaliser import ORIGINAL_TEXT, ChineseNormaliser, normalise
+from nlu_components.use_encoder import USE_DIM, UniversalSentenceEncoderFeaturizer
 from rasa_runtime.channels import PreEncodingRestInput, pre_encoding
 
 
@@ -405,6 +407,56 @@ class FaqCases(unittest.TestCase):
         self._retriever().process([message])
         self.assertIsNone(message.get(RESPONSE_SELECTOR))
         self.assertEqual(message.get("intent")["name"], "greet")
+
+    def test_only_the_named_featurizers_vectors_are_compared(self) -> None:
+        storage, resource = _storage()
+        retriever = FaqRetriever(
+            {**FaqRetriever.get_default_config(), "featurizers": ["e5"]},
+            storage,
+            resource,
+            np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32),
+            ["faq/a", "faq/b"],
+        )
+        message = Message(data={TEXT: "q", INTENT: {"name": "faq", "confidence": 0.9}})
+        message.add_features(Features(np.array([[0.0, 1.0]]), "sentence", TEXT, "e5"))
+        message.add_features(Features(np.array([[1.0, 0.0, 0.0]]), "sentence", TEXT, "other"))
+        retriever.process([message])
+        key = message.get(RESPONSE_SELECTOR)["faq"]["response"]["intent_response_key"]
+        self.assertEqual(key, "faq/b")
+
+
+class UniversalSentenceEncoderCases(unittest.TestCase):
+    featurizer: UniversalSentenceEncoderFeaturizer
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        config = UniversalSentenceEncoderFeaturizer.get_default_config()
+        cls.featurizer = UniversalSentenceEncoderFeaturizer(config, "use")
+
+    def _vector(self, text: str) -> np.ndarray:
+        message = Message(data={TEXT: text})
+        self.featurizer.process([message])
+        _, dense = message.get_dense_features(TEXT)
+        assert dense is not None
+        return np.asarray(dense.features).reshape(-1)
+
+    def test_a_sentence_gets_a_unit_vector_and_a_payload_or_a_surname_zeros(self) -> None:
+        vector = self._vector("小区门口的路灯坏了好几天了")
+        self.assertEqual(vector.shape, (USE_DIM,))
+        self.assertAlmostEqual(float(np.linalg.norm(vector)), 1.0, places=3)
+        self.assertFalse(self._vector("/affirm").any())
+        self.assertFalse(self._vector("孙").any())
+
+    def test_training_examples_get_the_same_vectors_as_live_messages(self) -> None:
+        texts = ["小区门口的路灯坏了好几天了", "孙", "欠薪三个月了"]
+        messages = [Message(data={TEXT: t}) for t in texts]
+        self.featurizer.process_training_data(TrainingData(messages))
+        for text, message in zip(texts, messages, strict=True):
+            _, dense = message.get_dense_features(TEXT)
+            assert dense is not None
+            np.testing.assert_allclose(
+                np.asarray(dense.features).reshape(-1), self._vector(text), atol=1e-5
+            )
 
 
 if __name__ == "__main__":
