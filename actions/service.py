@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from actions.cases import number_in
 from actions.common import apologise, latest_text, sender_of, with_db
-from actions.report import reset_report
+from actions.report import ActionUnclearMessage, reset_report
 from hotline.casework.catalogue import get_catalogue
 from hotline.casework.duplicate_wording import co_reporter_rated
-from hotline.casework.routing import faq_topics
+from hotline.casework.routing import faq_topics, unclear_message_is_report
 from hotline.casework.vocab import Satisfaction, channel_of_sender
 from hotline.channels import handoff
 from hotline.errors import InvalidTransitionError, StorageUnavailableError, ValidationError
@@ -78,7 +78,9 @@ class ActionLogConsultation(Action):
 
 
 class ActionOutOfScope(Action):
-    """Says what the hotline handles and names the hotlines for everything else."""
+    """Says what the hotline handles and names the hotlines for everything else; a message
+    that only looked out of scope to an unsure intent stage starts the report instead
+    (:func:`hotline.casework.routing.unclear_message_is_report`)."""
 
     def name(self) -> str:
         return "action_out_of_scope"
@@ -86,6 +88,9 @@ class ActionOutOfScope(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if unclear_message_is_report(tracker.latest_message):
+            # A terse complaint the intent stage was unsure of, whose category is clear.
+            return await ActionUnclearMessage().run(dispatcher, tracker, domain)
         catalogue = get_catalogue()
         services = "、".join(c.name for c in catalogue.categories if c.code != "other")
         referrals = "\n".join(f"· {r.number} {r.name}（{r.covers}）" for r in catalogue.referrals)

@@ -50,6 +50,13 @@ REPORT_MIN_CHARS = 10
 """Characters of words (entities aside) that make an unclear message a description."""
 UNCLEAR_INTENTS = frozenset({"inform", "nlu_fallback"})
 """Intents that, outside a form, say the NLU could not tell what the message asks for."""
+OUT_OF_SCOPE = "out_of_scope"
+UNSURE_OUT_OF_SCOPE = 0.8
+"""Below this intent confidence, ``out_of_scope`` may be a terse or angry report (docs/nlu.md)."""
+CLEAR_CATEGORY = 0.6
+"""The category confidence that makes such a message a report."""
+OUT_OF_SCOPE_REPORT_MIN_CHARS = 12
+"""Characters of words (entities aside) that such a message needs to be a description."""
 
 _CASE_TYPE_WORDS: tuple[tuple[CaseType, tuple[str, ...]], ...] = (
     (CaseType.PRAISE, ("表扬", "点赞", "感谢信", "锦旗")),
@@ -59,12 +66,19 @@ _CASE_TYPE_WORDS: tuple[tuple[CaseType, tuple[str, ...]], ...] = (
 )
 
 
+_POSITION_WORDS = ("附近", "周边", "里面", "外面", "内", "里", "外", "旁", "边", "中")
+
+
 def is_vague_location(text: str) -> bool:
-    """Whether a location names no findable place (``小区``, ``楼下`` …)."""
+    """Whether a location names no findable place (``小区``, ``楼下``, ``小区内`` …)."""
     cleaned = (text or "").strip().strip("，。,.!！ ")
     for prefix in ("在", "就在", "我们", "我", "这个", "那个"):
         if cleaned.startswith(prefix):
             cleaned = cleaned[len(prefix) :]
+    for word in _POSITION_WORDS:
+        if cleaned.endswith(word) and cleaned[: -len(word)] in VAGUE_PLACES:
+            cleaned = cleaned[: -len(word)]
+            break
     return len(cleaned) < 2 or cleaned in VAGUE_PLACES
 
 
@@ -254,14 +268,29 @@ def reads_as_report(message: dict[str, Any], min_chars: int = REPORT_MIN_CHARS) 
 
 
 def unclear_message_is_report(parse: dict[str, Any], catalogue: Catalogue | None = None) -> bool:
-    """Whether a message outside any form that the NLU took for a form answer (``inform``) or
-    could not place (``nlu_fallback``) still starts a report: it reads as a description, and
-    either the NLU took it for an answer or the category stage is confident."""
+    """Whether a message outside any form that the NLU did not take for a report still starts
+    one.
+
+    A message taken for a form answer (``inform``) or not placed (``nlu_fallback``) does when
+    it reads as a description and either the NLU took it for an answer or the category stage
+    is confident. A message taken for ``out_of_scope`` without conviction does when it reads as
+    a longer description and its category is clear: residents' terse or angry complaints
+    (城北大排档的油烟能把人熏死) have neither report verbs nor politeness, and the intent
+    stage leans to ``out_of_scope`` on them.
+    """
     name = intent_name(parse)
+    ranked = category_ranking(parse, catalogue)
+    best = ranked[0].confidence if ranked else 0.0
+    if name == OUT_OF_SCOPE:
+        intent = parse.get("intent") or {}
+        return (
+            float(intent.get("confidence") or 0.0) < UNSURE_OUT_OF_SCOPE
+            and best >= CLEAR_CATEGORY
+            and reads_as_report(parse, OUT_OF_SCOPE_REPORT_MIN_CHARS)
+        )
     if name not in UNCLEAR_INTENTS or not reads_as_report(parse):
         return False
-    ranked = category_ranking(parse, catalogue)
-    return name == "inform" or (bool(ranked) and ranked[0].confidence >= CONFIDENT_ROUTE)
+    return name == "inform" or best >= CONFIDENT_ROUTE
 
 
 def category_for_parse(parse: dict[str, Any], catalogue: Catalogue | None = None) -> str | None:

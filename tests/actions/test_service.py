@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from sqlalchemy import select
 
 from actions.service import (
@@ -212,6 +212,27 @@ async def test_consultation_with_the_database_down_is_silent(
 
 
 # --- action_out_of_scope -------------------------------------------------------------------
+
+
+async def test_an_unsure_out_of_scope_with_a_clear_category_starts_the_report(
+    dispatcher, domain, make_tracker
+):
+    said = "城北大排档的油烟能把人熏死，天天这样"
+    tracker = make_tracker(
+        text=said,
+        intent="out_of_scope",
+        confidence=0.45,
+        category_ranking=[{"name": "city_management", "confidence": 0.72}],
+    )
+
+    events = await ActionOutOfScope().run(dispatcher, tracker, domain)
+
+    assert events[-1] == FollowupAction("report_form")
+    assert SlotSet("description", said) in events
+    assert SlotSet("category", "city_management") in events
+    assert [(m["response"], m["department"]) for m in dispatcher.messages] == [
+        ("utter_routed", "街道城管执法中队")
+    ]
 
 
 async def test_out_of_scope_names_the_services_and_other_hotlines(dispatcher, domain, make_tracker):

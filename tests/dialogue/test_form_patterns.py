@@ -198,6 +198,9 @@ def test_a_long_first_message_taken_for_an_answer_is_still_a_report(
 EVERYDAY = {
     "spoken": "小区有人把电动车推进电梯里充电，说了也不听",
     "written": "反映小区内有居民将电动车推入电梯充电、多次劝阻无效的问题",
+    # The plain registers: no report verb, no politeness (docs/nlu.md).
+    "terse": "楼下烧烤店的油烟天天往三楼灌",
+    "angry": "楼下烧烤店油烟熏死人了 窗户都不敢开 说了多少回了 到底有没有人管",
 }
 
 

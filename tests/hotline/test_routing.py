@@ -60,8 +60,31 @@ def test_category_for_parse_follows_the_dialogue_for_unclear_long_descriptions()
     # A bare answer is no description, whatever the category stage says.
     place = {"text": "滨湖花园5栋", "intent": {"name": "inform"}, "category_ranking": confident}
     assert category_for_parse(place) is None
-    # Out of scope stays out of scope.
-    assert category_for_parse({**inform, "intent": {"name": "out_of_scope"}}) is None
+    # Out of scope, said with conviction, stays out of scope.
+    sure = {"name": "out_of_scope", "confidence": 0.9}
+    assert category_for_parse({**inform, "intent": sure, "category_ranking": confident}) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent_confidence", "category_confidence", "expected"),
+    [
+        # A terse complaint the intent stage was unsure of, with a clear category.
+        ("城北大排档的油烟能把人熏死，天天这样", 0.45, 0.72, "city_management"),
+        ("城北大排档的油烟能把人熏死，天天这样", 0.85, 0.72, None),  # out of scope for sure
+        ("城北大排档的油烟能把人熏死，天天这样", 0.45, 0.55, None),  # category not clear
+        ("城北大排档油烟熏人", 0.45, 0.9, None),  # too short to be a description
+    ],
+)
+def test_an_unsure_out_of_scope_with_a_clear_category_is_a_report(
+    text, intent_confidence, category_confidence, expected
+) -> None:
+    parse = {
+        "text": text,
+        "intent": {"name": "out_of_scope", "confidence": intent_confidence},
+        "category_ranking": [{"name": "city_management", "confidence": category_confidence}],
+    }
+
+    assert category_for_parse(parse) == expected
 
 
 def test_every_faq_topic_names_a_catalogue_category() -> None:
@@ -82,6 +105,10 @@ def test_every_faq_topic_names_a_catalogue_category() -> None:
         ("看不清路", False),
         ("没人管的路口", False),
         ("小区", False),
+        ("小区内", False),
+        ("楼道里", False),
+        ("学校附近", False),
+        ("东湖小区内", True),
     ],
 )
 def test_plausible_place(tagged: str, plausible: bool) -> None:
