@@ -49,8 +49,6 @@ from hotline.reporting.evaluation import (
 from rasa_runtime.command import RASA, RASA_PYTHON
 
 DEV_DIR = ROOT / "tests" / "nlu"
-# Sets written by writers who saw neither the training data nor the dev set: only scored
-# (tests/nlu/README.md). Each is the prefix of its ``_civic.tsv`` and ``_oos.tsv`` files.
 _WRITTEN_APART = "written by a writer who had seen neither the training data nor the dev set"
 SEALED_SETS = {
     "sealed": f"{_WRITTEN_APART}; it judged the choice of encoder on 2026-11-27 and is no "
