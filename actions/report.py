@@ -32,6 +32,8 @@ from hotline.casework.routing import (
     category_from_text,
     category_ranking,
     infer_case_type,
+    intent_confidence,
+    intent_name,
     is_vague_location,
     plausible_place,
     unclear_message_is_report,
@@ -156,12 +158,11 @@ def small_talk(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) ->
     """
     if not _asking(tracker, slot):
         return False
-    intent = tracker.latest_message.get("intent") or {}
-    response = _SMALL_TALK.get(str(intent.get("name") or ""))
+    response = _SMALL_TALK.get(intent_name(tracker.latest_message))
     text = latest_text(tracker).strip()
     if (
         response is None
-        or float(intent.get("confidence") or 0.0) < SMALL_TALK_CONFIDENCE
+        or intent_confidence(tracker.latest_message) < SMALL_TALK_CONFIDENCE
         or text.startswith("/")
         or _answers(slot, str(tracker.latest_message.get("text") or text))
     ):

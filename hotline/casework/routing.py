@@ -229,6 +229,18 @@ def intent_name(parse: dict[str, Any]) -> str:
     return str(intent.get("name") or "") if isinstance(intent, dict) else ""
 
 
+def intent_confidence(parse: dict[str, Any]) -> float:
+    """The confidence of the intent on a parsed message, 0 when it carries none."""
+    intent = parse.get("intent") or {}
+    return float(intent.get("confidence") or 0.0) if isinstance(intent, dict) else 0.0
+
+
+def _best_confidence(parse: dict[str, Any], catalogue: Catalogue | None) -> float:
+    """The category stage's confidence in its first choice, 0 when it ranked nothing."""
+    ranked = category_ranking(parse, catalogue)
+    return ranked[0].confidence if ranked else 0.0
+
+
 def top_category(parse: dict[str, Any], catalogue: Catalogue | None = None) -> str | None:
     """The code the category stage ranks first on a parsed message, or None."""
     ranked = category_ranking(parse, catalogue)
@@ -279,18 +291,15 @@ def unclear_message_is_report(parse: dict[str, Any], catalogue: Catalogue | None
     stage leans to ``out_of_scope`` on them.
     """
     name = intent_name(parse)
-    ranked = category_ranking(parse, catalogue)
-    best = ranked[0].confidence if ranked else 0.0
     if name == OUT_OF_SCOPE:
-        intent = parse.get("intent") or {}
         return (
-            float(intent.get("confidence") or 0.0) < UNSURE_OUT_OF_SCOPE
-            and best >= CLEAR_CATEGORY
+            intent_confidence(parse) < UNSURE_OUT_OF_SCOPE
             and reads_as_report(parse, OUT_OF_SCOPE_REPORT_MIN_CHARS)
+            and _best_confidence(parse, catalogue) >= CLEAR_CATEGORY
         )
     if name not in UNCLEAR_INTENTS or not reads_as_report(parse):
         return False
-    return name == "inform" or best >= CONFIDENT_ROUTE
+    return name == "inform" or _best_confidence(parse, catalogue) >= CONFIDENT_ROUTE
 
 
 def category_for_parse(parse: dict[str, Any], catalogue: Catalogue | None = None) -> str | None:

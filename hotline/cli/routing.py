@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from hotline.casework.catalogue import get_catalogue
-from hotline.casework.routing import category_for_parse
+from hotline.casework.routing import category_for_parse, intent_confidence
 from hotline.channels.rasa_auth import rasa_jwt
 from hotline.config import load_settings
 from hotline.errors import HotlineError
@@ -58,7 +58,7 @@ def route_line(client: httpx.Client, base_url: str, token: str, text: str) -> di
         "text": text,
         "category": category_for_parse(parsed),
         "intent": intent.get("name"),
-        "confidence": round(float(intent.get("confidence") or 0.0), 4),
+        "confidence": round(intent_confidence(parsed), 4),
     }
 
 
