@@ -55,7 +55,8 @@ STEPS: list[Step] = [
         "+ HotlineSQLTrackerStore (SQLite in WAL on pooled connections, SQL text)",
         "action_validation",
     ),
-    Step("+ event classes from a table (all patches)", ""),
+    Step("+ event classes from a table", "action_validation,event_types"),
+    Step("+ prediction graph run in a fixed order, without dask (all patches)", ""),
 ]
 BEFORE_MOVE = "92df027"
 """The last commit before issue 13 moved ``rasa_runtime`` to Rasa's extension points: its

@@ -51,6 +51,7 @@ def test_every_cases_module_is_run() -> None:
     assert CASES == [
         "action_validation_cases",
         "event_types_cases",
+        "graph_runner_cases",
         "tracker_store_cases",
         "version_guard_cases",
     ]
