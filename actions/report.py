@@ -270,8 +270,9 @@ class ActionUnclearMessage(Action):
     """A message outside any form that the NLU did not take for a report or a request.
 
     A long description that the NLU read as a form answer (inform), or could not place with
-    any confidence but whose category is clear, starts the report; anything else gets the
-    「没太明白」 reply.
+    any confidence but whose category is clear or whose intent was either a report or a
+    policy question, starts the report (:func:`unclear_message_is_report`); anything else gets
+    the 「没太明白」 reply.
     """
 
     def name(self) -> str:

@@ -57,6 +57,8 @@ CLEAR_CATEGORY = 0.6
 """The category confidence that makes such a message a report."""
 OUT_OF_SCOPE_REPORT_MIN_CHARS = 12
 """Characters of words (entities aside) that such a message needs to be a description."""
+CIVIC_INTENTS = frozenset({"report", "faq"})
+"""Intents that both say the message is a matter for the hotline (a problem or a question)."""
 
 _CASE_TYPE_WORDS: tuple[tuple[CaseType, tuple[str, ...]], ...] = (
     (CaseType.PRAISE, ("表扬", "点赞", "感谢信", "锦旗")),
@@ -279,16 +281,28 @@ def reads_as_report(message: dict[str, Any], min_chars: int = REPORT_MIN_CHARS) 
     return len(words) >= min_chars
 
 
+def _torn_between_civic_intents(parse: dict[str, Any]) -> bool:
+    """Whether the intent stage's two best guesses, under the fallback, were report and FAQ."""
+    ranking = [
+        str(entry.get("name") or "")
+        for entry in parse.get("intent_ranking") or []
+        if isinstance(entry, dict) and entry.get("name") != "nlu_fallback"
+    ]
+    return set(ranking[:2]) == CIVIC_INTENTS
+
+
 def unclear_message_is_report(parse: dict[str, Any], catalogue: Catalogue | None = None) -> bool:
     """Whether a message outside any form that the NLU did not take for a report still starts
     one.
 
     A message taken for a form answer (``inform``) or not placed (``nlu_fallback``) does when
-    it reads as a description and either the NLU took it for an answer or the category stage
-    is confident. A message taken for ``out_of_scope`` without conviction does when it reads as
-    a longer description and its category is clear: residents' terse or angry complaints
-    (城北大排档的油烟能把人熏死) have neither report verbs nor politeness, and the intent
-    stage leans to ``out_of_scope`` on them.
+    it reads as a description and either the NLU took it for an answer, or the category stage
+    is confident, or the intent stage only hesitated between a report and a policy question
+    (二手房过户以后不动产证一般多久能拿到: a matter for the hotline either way; the form then
+    confirms the category or offers the likeliest ones). A message taken for ``out_of_scope``
+    without conviction does when it reads as a longer description and its category is clear:
+    residents' terse or angry complaints (城北大排档的油烟能把人熏死) have neither report verbs
+    nor politeness, and the intent stage leans to ``out_of_scope`` on them.
     """
     name = intent_name(parse)
     if name == OUT_OF_SCOPE:
@@ -299,7 +313,11 @@ def unclear_message_is_report(parse: dict[str, Any], catalogue: Catalogue | None
         )
     if name not in UNCLEAR_INTENTS or not reads_as_report(parse):
         return False
-    return name == "inform" or _best_confidence(parse, catalogue) >= CONFIDENT_ROUTE
+    return (
+        name == "inform"
+        or _torn_between_civic_intents(parse)
+        or _best_confidence(parse, catalogue) >= CONFIDENT_ROUTE
+    )
 
 
 def category_for_parse(parse: dict[str, Any], catalogue: Catalogue | None = None) -> str | None:

@@ -66,6 +66,33 @@ def test_category_for_parse_follows_the_dialogue_for_unclear_long_descriptions()
 
 
 @pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("faq", "report", "property_housing"),  # a question or a report: either way a case
+        ("report", "faq", "property_housing"),
+        ("faq", "out_of_scope", None),  # maybe nothing for the hotline
+        ("report", "greet", None),
+    ],
+)
+def test_a_fallback_torn_between_report_and_faq_is_a_report(first, second, expected) -> None:
+    parse = {
+        "text": "二手房过户以后不动产证一般多久能拿到",
+        "intent": {"name": "nlu_fallback", "confidence": 0.3},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.3},
+            {"name": first, "confidence": 0.41},
+            {"name": second, "confidence": 0.39},
+            {"name": "out_of_scope" if second != "out_of_scope" else "greet", "confidence": 0.1},
+        ],
+        "category_ranking": [{"name": "property_housing", "confidence": 0.33}],
+    }
+
+    assert category_for_parse(parse) == expected
+    # Not for a bare answer, whatever the intents.
+    assert category_for_parse({**parse, "text": "滨湖花园5栋"}) is None
+
+
+@pytest.mark.parametrize(
     ("text", "intent_confidence", "category_confidence", "expected"),
     [
         # A terse complaint the intent stage was unsure of, with a clear category.
