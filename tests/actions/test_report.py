@@ -223,7 +223,8 @@ async def test_start_report_names_the_other_hotlines_for_other(dispatcher, domai
         utterance(
             "utter_other_hotlines",
             referrals="12345（一般政务服务）、12315（消费和市场投诉）、12333（劳动和社会保障）、"
-            "12348（法律援助）、12369（生态环境）、12338（妇女儿童权益）、95598（电力）",
+            "12348（法律援助）、12369（生态环境）、12338（妇女儿童权益）、95598（电力）、"
+            "12328（公交、出租车和客运）",
         ),
     ]
 

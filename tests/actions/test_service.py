@@ -251,7 +251,8 @@ async def test_out_of_scope_names_the_services_and_other_hotlines(dispatcher, do
         "· 12348 公共法律服务热线（法律援助）\n"
         "· 12369 环保举报热线（生态环境）\n"
         "· 12338 妇女儿童维权热线（妇女儿童权益）\n"
-        "· 95598 供电服务热线（电力）"
+        "· 95598 供电服务热线（电力）\n"
+        "· 12328 交通运输服务监督电话（公交、出租车和客运）"
     )
     assert dispatcher.messages == [
         utterance("utter_out_of_scope", services=services, referrals=referrals)
