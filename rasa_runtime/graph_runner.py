@@ -55,17 +55,11 @@ class SequentialGraphRunner(DaskGraphRunner):
     ) -> dict[str, Any]:
         """Runs the graph (see :meth:`rasa.engine.runner.interface.GraphRunner.run`)."""
         run_targets = list(targets) if targets else self._graph_schema.target_names
-        # Each node's output travels as ``(name, value)``, and so does each input: that is
-        # what Rasa's ``GraphNode.__call__`` takes from dask.
-        outputs: dict[str, Any] = {}
-        for name, value in (inputs or {}).items():
-            if isinstance(value, str) and value in self._graph_schema.nodes:
-                raise GraphRunError(
-                    f"Input value '{value}' clashes with a node name. Make sure that none of "
-                    f"the input names passed to the `run` method are the same as node names "
-                    f"in the graph schema."
-                )
-            outputs[name] = (name, value)
+        # Rasa's own helper checks the inputs against the node names and gives each the
+        # ``(name, value)`` form that ``GraphNode.__call__`` takes, as node outputs have.
+        graph: dict[str, Any] = dict.fromkeys(self._graph_schema.nodes)
+        self._add_inputs_to_graph(inputs, graph)
+        outputs = {name: graph[name] for name in inputs or {}}
         try:
             for name in self._order_for(run_targets):
                 needs = self._graph_schema.nodes[name].needs.values()
