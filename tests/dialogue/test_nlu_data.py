@@ -3,7 +3,7 @@
 Training data: every NLU file under data/ (recursively, so data/nlu/reports/*.yml counts too).
 Evaluation data: tests/nlu/dev_civic.tsv, tests/nlu/dev_oos.tsv (the independent development
 sets, see tests/nlu/README.md), tests/nlu/sealed_civic.tsv, tests/nlu/sealed_oos.tsv,
-tests/nlu/sealed{2,3,4}_civic.tsv and tests/nlu/sealed{2,3,4}_oos.tsv (the sealed sets, and
+tests/nlu/sealed{2,3,4,5}_civic.tsv and tests/nlu/sealed{2,3,4,5}_oos.tsv (the sealed sets, and
 the first one, now a development set),
 tests/nlu/dev_faq.tsv (the FAQ development set), tests/nlu/test_nlu.yml and
 tests/nlu/routing_holdout.tsv.
@@ -33,7 +33,7 @@ DATA_DIR = PROJECT_ROOT / "data"
 NLU_TESTS = PROJECT_ROOT / "tests" / "nlu"
 DEV_CIVIC = NLU_TESTS / "dev_civic.tsv"
 DEV_OOS = NLU_TESTS / "dev_oos.tsv"
-SEALED_SETS = ("sealed", "sealed2", "sealed3", "sealed4")
+SEALED_SETS = ("sealed", "sealed2", "sealed3", "sealed4", "sealed5")
 """The prefixes of the sealed sets: ``{prefix}_civic.tsv`` and ``{prefix}_oos.tsv``."""
 DEV_FAQ = NLU_TESTS / "dev_faq.tsv"
 TEST_NLU = NLU_TESTS / "test_nlu.yml"
@@ -271,6 +271,7 @@ def test_no_evaluation_sentence_is_in_or_near_the_training_data() -> None:
         (*sealed_paths("sealed2"), 390, 190, 7),
         (*sealed_paths("sealed3"), 390, 190, 6),
         (*sealed_paths("sealed4"), 390, 190, 6),
+        (*sealed_paths("sealed5"), 390, 190, 6),
     ],
     ids=["dev", *SEALED_SETS],
 )
