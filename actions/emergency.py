@@ -12,7 +12,7 @@ from actions.common import apologise, as_value, latest_text, sender_of, with_db
 from actions.report import reset_report
 from hotline.casework.actors import Actor
 from hotline.casework.cases import NewCase, create_case
-from hotline.casework.routing import classify_emergency
+from hotline.casework.routing import classify_emergency, emergency_category
 from hotline.casework.spool import amend_spooled, spool_report
 from hotline.casework.vocab import CaseType, Urgency, channel_of_sender
 from hotline.errors import StorageUnavailableError
@@ -43,7 +43,7 @@ class ActionEmergency(Action):
         )
         message_key = tracker.latest_message.get("message_id") or text
         new = NewCase(
-            category=kind.category,
+            category=emergency_category(tracker.latest_message),
             description=text,
             phone=tracker.get_slot("phone"),
             location=entity_location or location or "",

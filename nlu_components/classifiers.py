@@ -24,6 +24,14 @@ CATEGORY = "category"
 CATEGORY_RANKING = "category_ranking"
 
 
+def faq_topic_categories(path: str | Path) -> dict[str, str]:
+    """The category of each FAQ topic, by its retrieval key (``faq/<topic>``); empty when the
+    topics file is missing."""
+    path = Path(path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return {f"faq/{t['topic']}": str(t["category"]) for t in (data or {}).get("topics", [])}
+
+
 class _LinearComponent(GraphComponent):
     """Trains a ``LinearModel`` on labelled examples and applies it to messages."""
 
@@ -149,11 +157,7 @@ class CategoryClassifier(_LinearComponent):
 
     def _faq_categories(self) -> dict[str, str]:
         if self._faq is None:
-            path = Path(self.config["faq_topics"])
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-            self._faq = {
-                f"faq/{t['topic']}": str(t["category"]) for t in (data or {}).get("topics", [])
-            }
+            self._faq = faq_topic_categories(self.config["faq_topics"])
         return self._faq
 
     def label(self, message: Message) -> str | None:

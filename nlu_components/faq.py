@@ -11,6 +11,12 @@ Residents often put a policy question in the written register of a report (咨�
 which the intent stage calls ``report``. A report that reads as a question (a question word,
 no complaint word) and is nearer than ``question_threshold`` to a topic is answered as a
 policy question too; measured on the FAQ dev set in docs/nlu.md.
+
+A topic is not answered when the category stage is sure the question concerns another
+category (``category_veto``): 灵活就业人员怎么办就业登记 is near a topic on 灵活就业人员's
+insurance, but it is an employment matter, and a wrong policy answer is worse than a
+consultation case. The next topic above the threshold whose category agrees is answered
+instead, if there is one.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu_components.classifiers import CATEGORY
+from nlu_components.classifiers import CATEGORY, faq_topic_categories
 from nlu_components.encoder import sentence_vector
 
 RESPONSE_SELECTOR = "response_selector"
@@ -55,7 +61,9 @@ class FaqRetriever(GraphComponent):
         confidence is at least ``consult_min_category``; ``fallback_intent``: the intent of
         the other unanswered questions; ``featurizers``: the names (aliases) of the dense
         featurizers whose embedding is compared, all of them when empty (the threshold
-        belongs to one encoder's cosines).
+        belongs to one encoder's cosines); ``faq_topics``: the file that gives each topic's
+        category (read when training); ``category_veto``: the category confidence at which a
+        topic of another category is not answered.
         """
         return {
             "retrieval_intent": "faq",
@@ -69,6 +77,8 @@ class FaqRetriever(GraphComponent):
             "complaint_words": list(COMPLAINT_WORDS),
             "ranking_length": 5,
             "featurizers": [],
+            "faq_topics": "data/faq_topics.yml",
+            "category_veto": 0.9,
         }
 
     def __init__(
@@ -78,12 +88,15 @@ class FaqRetriever(GraphComponent):
         resource: Resource,
         vectors: np.ndarray | None = None,
         keys: list[str] | None = None,
+        categories: dict[str, str] | None = None,
     ) -> None:
         self.config = config
         self._storage = storage
         self._resource = resource
         self.vectors = vectors if vectors is not None else np.zeros((0, 0), dtype=np.float32)
         self.keys = keys or []
+        self.categories = categories or {}
+        """Each topic's category, by its retrieval key."""
 
     @classmethod
     def create(
@@ -108,8 +121,17 @@ class FaqRetriever(GraphComponent):
                 keys.append(str(key))
         self.vectors = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
         self.keys = keys
+        known = faq_topic_categories(self.config["faq_topics"])
+        self.categories = {key: known[key] for key in set(keys) if key in known}
+        topics = sorted(self.categories)
         with self._storage.write_to(self._resource) as directory:
-            np.savez(directory / "faq.npz", vectors=self.vectors, keys=np.array(keys))
+            np.savez(
+                directory / "faq.npz",
+                vectors=self.vectors,
+                keys=np.array(keys),
+                topics=np.array(topics),
+                categories=np.array([self.categories[t] for t in topics]),
+            )
         return self._resource
 
     @classmethod
@@ -126,9 +148,13 @@ class FaqRetriever(GraphComponent):
         try:
             with model_storage.read_from(resource) as directory:
                 data = np.load(directory / "faq.npz", allow_pickle=False)
-                return cls(
-                    merged, model_storage, resource, data["vectors"], [str(k) for k in data["keys"]]
+                categories = (
+                    dict(zip(map(str, data["topics"]), map(str, data["categories"]), strict=True))
+                    if "topics" in data
+                    else {}
                 )
+                keys = [str(k) for k in data["keys"]]
+                return cls(merged, model_storage, resource, data["vectors"], keys, categories)
         except (ValueError, FileNotFoundError):
             return cls(merged, model_storage, resource)
 
@@ -142,6 +168,18 @@ class FaqRetriever(GraphComponent):
             if sim > best.get(key, -1.0):
                 best[key] = float(sim)
         return sorted(best.items(), key=lambda kv: -kv[1])
+
+    def _contradicted(self, message: Message, key: str) -> bool:
+        """Whether the category stage is sure the message concerns another category than the
+        topic's."""
+        category = message.get(CATEGORY) or {}
+        topic_category = self.categories.get(key)
+        return (
+            topic_category is not None
+            and bool(category.get("name"))
+            and category.get("name") != topic_category
+            and float(category.get("confidence") or 0.0) >= self.config["category_veto"]
+        )
 
     def _unanswered(self, message: Message) -> str:
         """The intent of a question no topic answers (see ``get_default_config``)."""
@@ -163,7 +201,11 @@ class FaqRetriever(GraphComponent):
             intent = message.get(INTENT) or {}
             if intent.get("name") not in (intent_name, *self.config["question_intents"]):
                 continue
-            ranked = self.topics(sentence_vector(message, self.config["featurizers"]))
+            ranked = [
+                (key, sim)
+                for key, sim in self.topics(sentence_vector(message, self.config["featurizers"]))
+                if not self._contradicted(message, key)
+            ]
             if (
                 intent.get("name") in self.config["question_intents"]
                 and ranked

@@ -320,6 +320,22 @@ def unclear_message_is_report(parse: dict[str, Any], catalogue: Catalogue | None
     )
 
 
+def emergency_category(parse: dict[str, Any], catalogue: Catalogue | None = None) -> str:
+    """The category of an emergency case on a parsed message.
+
+    An emergency of a known kind (fire, gas, violence …) goes to its kind's category. One of no
+    known kind goes to the category the category stage names when it is confident
+    (清水湖边有人往湖里倒废油: city management, not the police); to the default kind's otherwise.
+    The resident is given the emergency numbers either way.
+    """
+    kind = classify_emergency(str(parse.get("text") or ""))
+    if kind == emergency_kinds()[-1]:
+        ranked = category_ranking(parse, catalogue)
+        if ranked and ranked[0].confidence >= CONFIDENT_ROUTE:
+            return ranked[0].code
+    return kind.category
+
+
 def category_for_parse(parse: dict[str, Any], catalogue: Catalogue | None = None) -> str | None:
     """The category the assistant would open a case under for a parsed message, or None.
 
@@ -334,7 +350,7 @@ def category_for_parse(parse: dict[str, Any], catalogue: Catalogue | None = None
     if name == REPORT_INTENT or unclear_message_is_report(parse, catalogue):
         return top_category(parse, catalogue)
     if name == "emergency":
-        return classify_emergency(str(parse.get("text") or "")).category
+        return emergency_category(parse, catalogue)
     if name == "faq":
         topic = faq_topic_of(parse)
         return topic.category if topic is not None else top_category(parse, catalogue)

@@ -161,6 +161,18 @@ async def test_each_kind_of_emergency(db, dispatcher, domain, make_tracker, text
     assert [(c.category, c.urgency) for c in cases(db)] == [(category, "emergency")]
 
 
+async def test_an_emergency_of_no_known_kind_goes_to_the_category_the_nlu_is_sure_of(
+    db, dispatcher, domain, make_tracker
+):
+    ranking = [{"name": "city_management", "confidence": 0.86}]
+    tracker = emergency(make_tracker, text="清水湖边有人往湖里倒废油", category_ranking=ranking)
+
+    await ActionEmergency().run(dispatcher, tracker, domain)
+
+    assert "110" in dispatcher.messages[0]["advice"]
+    assert [(c.category, c.urgency) for c in cases(db)] == [("city_management", "emergency")]
+
+
 async def test_rasa_retrying_the_emergency_logs_one_case(db, dispatcher, domain, make_tracker):
     tracker = emergency(make_tracker)
 

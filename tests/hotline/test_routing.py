@@ -9,6 +9,7 @@ from hotline.casework.routing import (
     category_for_parse,
     category_from_text,
     classify_emergency,
+    emergency_category,
     faq_topics,
     infer_case_type,
     plausible_place,
@@ -44,6 +45,33 @@ def test_category_for_parse() -> None:
         "response_selector": {"faq": {"response": {"intent_response_key": "faq/gaoling_jintie"}}},
     }
     assert category_for_parse(faq) == "elderly_care"
+
+
+def test_an_emergency_of_no_known_kind_goes_where_the_category_stage_is_sure_it_belongs() -> None:
+    def emergency(text: str, category: str, confidence: float) -> dict[str, object]:
+        return {
+            "intent": {"name": "emergency", "confidence": 0.6},
+            "text": text,
+            "category_ranking": [{"name": category, "confidence": confidence}],
+        }
+
+    assert emergency_category(emergency("清水湖边有人往湖里倒废油", "city_management", 0.86)) == (
+        "city_management"
+    )
+    assert category_for_parse(emergency("村口有人烧垃圾", "city_management", 0.9)) == (
+        "city_management"
+    )
+    # Unsure: the default kind's category.
+    assert emergency_category(emergency("路边有人在杀活鸡", "city_management", 0.5)) == (
+        "public_security"
+    )
+    # A known kind keeps its own category whatever the category stage says.
+    assert emergency_category(emergency("楼道着火了", "property_housing", 0.95)) == (
+        "public_security"
+    )
+    assert emergency_category({"intent": {"name": "emergency"}, "text": "救命"}) == (
+        "public_security"
+    )
 
 
 def test_category_for_parse_follows_the_dialogue_for_unclear_long_descriptions() -> None:

@@ -400,6 +400,67 @@ class FaqCases(unittest.TestCase):
         self._retriever().process([message])
         self.assertEqual(message.get("intent")["name"], "report")
 
+    def test_a_topic_of_another_category_than_a_sure_category_stage_is_not_answered(
+        self,
+    ) -> None:
+        storage, resource = _storage()
+        vectors = np.array([[1.0, 0.0], [0.96, 0.28]], dtype=np.float32)
+        categories = {"faq/a": "social_security", "faq/b": "employment"}
+        retriever = FaqRetriever(
+            FaqRetriever.get_default_config(),
+            storage,
+            resource,
+            vectors,
+            ["faq/a", "faq/b"],
+            categories,
+        )
+
+        def ask(category: str, confidence: float) -> Message:
+            message = _with_dense(
+                "q",
+                np.array([1.0, 0.0]),
+                intent={"name": "faq", "confidence": 0.9},
+                category={"name": category, "confidence": confidence},
+            )
+            retriever.process([message])
+            return message
+
+        def answered(message: Message) -> str | None:
+            chosen = message.get(RESPONSE_SELECTOR)
+            return chosen["faq"]["response"]["intent_response_key"] if chosen else None
+
+        self.assertEqual(answered(ask("social_security", 0.95)), "faq/a")
+        self.assertEqual(answered(ask("employment", 0.5)), "faq/a")
+        # Sure of employment: the nearest topic (social security) is passed over for the next
+        # one above the threshold whose category agrees.
+        self.assertEqual(answered(ask("employment", 0.95)), "faq/b")
+        # Sure of a category no near topic has: a consultation case instead of an answer.
+        unanswered = ask("legal_aid", 0.95)
+        self.assertIsNone(answered(unanswered))
+        self.assertEqual(unanswered.get("intent")["name"], "report")
+
+    def test_topic_categories_are_stored_with_the_index(self) -> None:
+        storage, resource = _storage()
+        config = FaqRetriever.get_default_config()
+        retriever = FaqRetriever(config, storage, resource)
+        from rasa.shared.nlu.training_data.training_data import TrainingData
+
+        retriever.train(
+            TrainingData(
+                [
+                    _with_dense(
+                        "高龄津贴怎么领",
+                        np.array([1.0, 0.0]),
+                        intent="faq",
+                        intent_response_key="faq/gaoling_jintie",
+                    )
+                ]
+            )
+        )
+        loaded = FaqRetriever.load(config, storage, resource, None)  # type: ignore[arg-type]
+        self.assertEqual(loaded.keys, ["faq/gaoling_jintie"])
+        self.assertEqual(loaded.categories, {"faq/gaoling_jintie": "elderly_care"})
+
     def test_other_intents_are_left_alone(self) -> None:
         message = _with_dense(
             "请问吗", np.array([1.0, 0.0]), intent={"name": "greet", "confidence": 0.9}
