@@ -56,7 +56,8 @@ SEALED_SETS = {
     "sealed2": f"{_WRITTEN_APART}, and never used to choose anything",
     "sealed3": f"{_WRITTEN_APART}; it judged the plain-register data and the unsure "
     "out-of-scope rule on 2026-11-27 and is no longer sealed: a third development set",
-    "sealed4": f"{_WRITTEN_APART}, and never used to choose anything",
+    "sealed4": f"{_WRITTEN_APART}; it judged the sub-topic training examples on 2026-11-27 and "
+    "is no longer sealed: a fourth development set",
     "sealed5": f"{_WRITTEN_APART}, and never used to choose anything",
 }
 """The evaluation sets written like the sealed ones, each with what it has been used for
