@@ -16,7 +16,13 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, METADATA, TEX
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu_components.linear import LINEAR_DEFAULTS, LinearModel, sentence_matrix, sentence_row
+from nlu_components.linear import (
+    LINEAR_DEFAULTS,
+    LinearModel,
+    SentenceBlocks,
+    sentence_blocks,
+    sentence_row,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +107,9 @@ class _LinearComponent(GraphComponent):
         self.model.save(self._storage, self._resource)
         return self._resource
 
-    def _matrix(self, messages: list[Message]) -> Any:
-        return sentence_matrix(messages, self.config["sparse_weight"], self.config["dense_weight"])
+    def _matrix(self, messages: list[Message]) -> SentenceBlocks:
+        weights = self.config["sparse_weight"], self.config["dense_weight"]
+        return sentence_blocks(messages, *weights, keep=False)
 
     def rank(self, messages: list[Message]) -> list[list[dict[str, Any]]]:
         """The model's ranking for each message (empty when untrained)."""

@@ -3,10 +3,17 @@
 Shared by the intent and the category classifiers. Sparse features (character n-gram counts)
 are log-scaled and L2-normalised so that their scale matches the encoder's unit vectors; each
 part then gets its configured weight. The model is stored as plain arrays (no pickle).
+
+The regression is fitted here rather than by scikit-learn's ``LogisticRegression``, on the same
+objective and with the same optimiser (scipy's L-BFGS-B): that class takes one matrix, so the
+384 dense encoder columns of every example had to be stored as sparse entries, four fifths of
+the matrix, and every gradient multiplied them as sparse (docs/nlu.md: the fits of a cold
+training went from about 65 s to about 15 s).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +24,12 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from sklearn.linear_model import LogisticRegression
+from scipy.optimize import minimize
 
 LINEAR_DEFAULTS: dict[str, Any] = {
     "C": 10.0,
     "max_iter": 400,
+    "tol": 1e-4,
     "sparse_weight": 1.0,
     "dense_weight": 1.0,
     "ranking_length": 10,
@@ -45,6 +53,7 @@ class SentenceRow:
 
 
 _ROW_PREFIX = "__linear_row:"
+log = logging.getLogger(__name__)
 
 
 def sentence_counts(message: Message) -> sp.csr_matrix | None:
@@ -72,12 +81,16 @@ def sentence_counts(message: Message) -> sp.csr_matrix | None:
     return counts
 
 
-def sentence_row(message: Message, sparse_weight: float, dense_weight: float) -> SentenceRow:
+def sentence_row(
+    message: Message, sparse_weight: float, dense_weight: float, *, keep: bool = True
+) -> SentenceRow:
     """The message's :class:`SentenceRow`: sparse counts log-scaled, L2-normalised and weighted;
     the dense sentence vector weighted.
 
-    The row is kept on the message (a private, non-output property), so the intent and the
-    category classifiers, which read the same features, build it once per message.
+    With ``keep`` the row is kept on the message (a private, non-output property), so the intent
+    and the category classifiers, which read the same features, build it once per live
+    message. Training does not keep it: Rasa fingerprints every training message after each
+    graph node, and a row on the message cost 12 s of a cold training there (docs/nlu.md).
     """
     key = f"{_ROW_PREFIX}{sparse_weight}:{dense_weight}"
     cached = message.get(key)
@@ -99,40 +112,115 @@ def sentence_row(message: Message, sparse_weight: float, dense_weight: float) ->
         else None
     )
     row = SentenceRow(indices, values, width, dense_part)
-    message.set(key, row)
+    if keep:
+        message.set(key, row)
     return row
+
+
+@dataclass(frozen=True)
+class SentenceBlocks:
+    """The rows of many messages (:func:`sentence_row`) as the model's two blocks of columns:
+    the sparse counts, then the dense vectors. A block no message has is 0 columns wide."""
+
+    sparse: sp.csr_matrix
+    dense: np.ndarray
+
+    def matrix(self) -> sp.csr_matrix:
+        """The two blocks side by side, as one sparse matrix."""
+        rows = self.sparse.shape[0]
+        if not self.sparse.shape[1] + self.dense.shape[1]:
+            return sp.csr_matrix((rows, 0))
+        return sp.hstack([self.sparse, sp.csr_matrix(self.dense)]).tocsr()
+
+
+def sentence_blocks(
+    messages: Iterable[Message], sparse_weight: float, dense_weight: float, *, keep: bool = True
+) -> SentenceBlocks:
+    """One row per message (:func:`sentence_row`; ``keep`` as there), in two blocks.
+
+    A message without sparse (or dense) features gets zeros where the others have them.
+    """
+    rows = [sentence_row(m, sparse_weight, dense_weight, keep=keep) for m in messages]
+    width = next((r.sparse_width for r in rows if r.sparse_width), 0)
+    pointers = np.cumsum([0, *(len(r.indices) if width else 0 for r in rows)])
+    sparse = sp.csr_matrix(
+        (
+            np.concatenate([np.zeros(0), *(r.values for r in rows if width)]),
+            np.concatenate([np.zeros(0, dtype=np.int32), *(r.indices for r in rows if width)]),
+            pointers,
+        ),
+        shape=(len(rows), width),
+    )
+    dense_width = next((len(r.dense) for r in rows if r.dense is not None), 0)
+    dense = np.zeros((len(rows), dense_width))
+    for i, row in enumerate(rows):
+        if dense_width and row.dense is not None:
+            dense[i] = row.dense
+    return SentenceBlocks(sparse, dense)
 
 
 def sentence_matrix(
     messages: Iterable[Message], sparse_weight: float, dense_weight: float
 ) -> sp.csr_matrix:
-    """One row per message (:func:`sentence_row`), as a sparse matrix (training).
+    """One row per message (:func:`sentence_row`), as one sparse matrix."""
+    return sentence_blocks(messages, sparse_weight, dense_weight).matrix()
 
-    A message without sparse (or dense) features gets zeros where the others have them.
+
+def fit_multinomial(
+    blocks: SentenceBlocks, labels: np.ndarray, n_classes: int, config: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and biases of an L2-regularised multinomial logistic regression.
+
+    scikit-learn's objective for ``LogisticRegression(C, class_weight="balanced")`` (its
+    version 1.1, which Rasa 3.6 pins): each example's log loss weighted by
+    ``n / (n_classes * count of its class)``, plus ``||W||^2 / (2 C)``, the biases not
+    penalised; minimised from zeros by scipy's L-BFGS-B with its ``gtol`` and ``maxiter``. Only
+    the products differ: the sparse block is multiplied as sparse, the dense one by BLAS.
+
+    Args:
+        labels: Each row's class, 0 to ``n_classes`` - 1.
+        config: ``C``, ``max_iter`` and ``tol``.
     """
-    rows = [sentence_row(m, sparse_weight, dense_weight) for m in messages]
-    parts = []
-    width = next((r.sparse_width for r in rows if r.sparse_width), 0)
-    if width:
-        pointers = np.cumsum([0, *(len(r.indices) for r in rows)])
-        parts.append(
-            sp.csr_matrix(
-                (
-                    np.concatenate([r.values for r in rows]),
-                    np.concatenate([r.indices for r in rows]),
-                    pointers,
-                ),
-                shape=(len(rows), width),
-            )
+    sparse, dense = blocks.sparse, blocks.dense
+    n, sparse_width, dense_width = len(labels), sparse.shape[1], dense.shape[1]
+    width = sparse_width + dense_width + 1
+    weight = (n / (n_classes * np.bincount(labels, minlength=n_classes)))[labels]
+    onehot = np.zeros((n, n_classes))
+    onehot[np.arange(n), labels] = 1.0
+    sparse_t = sparse.T.tocsr()
+    penalty = 1.0 / config["C"]
+
+    def loss_and_gradient(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        w = flat.reshape(n_classes, width)
+        w_sparse, w_dense, bias = w[:, :sparse_width], w[:, sparse_width:-1], w[:, -1]
+        raw = np.asarray(sparse @ w_sparse.T) + dense @ w_dense.T + bias
+        top = raw.max(axis=1, keepdims=True)
+        exp = np.exp(raw - top)
+        total = exp.sum(axis=1, keepdims=True)
+        log_loss = np.log(total[:, 0]) + top[:, 0] - raw[np.arange(n), labels]
+        weights = w[:, :-1]
+        loss = float(weight @ log_loss) + 0.5 * penalty * float(np.sum(weights * weights))
+        residual = weight[:, None] * (exp / total - onehot)
+        grad = np.empty_like(w)
+        grad[:, :sparse_width] = np.asarray(sparse_t @ residual).T
+        grad[:, sparse_width:-1] = residual.T @ dense
+        grad[:, :-1] += penalty * weights
+        grad[:, -1] = residual.sum(axis=0)
+        return loss, grad.ravel()
+
+    result = minimize(
+        loss_and_gradient,
+        np.zeros(n_classes * width),
+        method="L-BFGS-B",
+        jac=True,
+        options={"gtol": config["tol"], "maxiter": config["max_iter"]},
+    )
+    if not result.success:
+        log.warning(
+            "the regression did not converge in %d iterations: %s", result.nit, result.message
         )
-    dense_width = next((len(r.dense) for r in rows if r.dense is not None), 0)
-    if dense_width:
-        block = np.zeros((len(rows), dense_width))
-        for i, row in enumerate(rows):
-            if row.dense is not None:
-                block[i] = row.dense
-        parts.append(sp.csr_matrix(block))
-    return sp.hstack(parts).tocsr() if parts else sp.csr_matrix((len(rows), 0))
+    w = result.x.reshape(n_classes, width)
+    return w[:, :-1].copy(), w[:, -1].copy()
 
 
 class LinearModel:
@@ -147,17 +235,11 @@ class LinearModel:
         as a few contiguous rows."""
 
     @classmethod
-    def fit(cls, x: sp.csr_matrix, labels: list[str], config: dict[str, Any]) -> LinearModel:
-        """Trains on the rows of ``x`` (at least two distinct labels)."""
-        clf = LogisticRegression(
-            C=config["C"], max_iter=config["max_iter"], class_weight="balanced", random_state=42
-        )
-        clf.fit(x, labels)
-        coef, intercept = clf.coef_, clf.intercept_
-        if coef.shape[0] == 1:  # sklearn keeps one row for two classes
-            coef = np.vstack([-coef[0], coef[0]]) / 2
-            intercept = np.array([-intercept[0], intercept[0]]) / 2
-        return cls(coef, intercept, [str(c) for c in clf.classes_])
+    def fit(cls, blocks: SentenceBlocks, labels: list[str], config: dict[str, Any]) -> LinearModel:
+        """Trains on the rows of ``blocks`` (at least two distinct labels)."""
+        classes, indices = np.unique(np.asarray(labels), return_inverse=True)
+        coef, intercept = fit_multinomial(blocks, indices, len(classes), config)
+        return cls(coef, intercept, [str(c) for c in classes])
 
     def row_probabilities(self, rows: Sequence[SentenceRow]) -> np.ndarray:
         """Class probabilities of messages given as rows: the same figures as

@@ -20,6 +20,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.linear_model import LogisticRegression
 
 from hotline.text_encoder import SHARED_VECTOR, shared_vector
 from nlu_components.classifiers import CATEGORY, CATEGORY_RANKING, CategoryClassifier
@@ -36,6 +37,8 @@ from nlu_components.faq import RESPONSE_SELECTOR, FaqRetriever
 from nlu_components.linear import (
     LINEAR_DEFAULTS,
     LinearModel,
+    SentenceBlocks,
+    sentence_blocks,
     sentence_counts,
     sentence_matrix,
     sentence_row,
@@ -229,10 +232,31 @@ class LinearCases(unittest.TestCase):
             any("linear_row" in k for k in message.as_dict(only_output_properties=True))
         )
 
+    def test_a_training_row_is_not_kept_on_the_message(self) -> None:
+        message = Message(data={TEXT: "x"})
+        message.add_features(Features(np.array([[0.6, 0.8]]), "sentence", TEXT, "encoder"))
+        blocks = sentence_blocks([message], 1.0, 1.0, keep=False)
+        np.testing.assert_allclose(blocks.dense, [[0.6, 0.8]])
+        self.assertFalse(any("linear_row" in key for key in message.data))
+
+    def test_the_fit_is_scikit_learns_regression(self) -> None:
+        rng = np.random.default_rng(11)
+        sparse = sp.random(90, 30, density=0.1, format="csr", random_state=3)
+        dense = rng.normal(size=(90, 6))
+        labels = [str(n) for n in rng.integers(0, 4, size=90)]
+        config = {**LINEAR_DEFAULTS, "C": 2.0}
+        ours = LinearModel.fit(SentenceBlocks(sparse, dense), labels, config)
+        theirs = LogisticRegression(C=2.0, max_iter=400, class_weight="balanced").fit(
+            sp.hstack([sparse, sp.csr_matrix(dense)]).tocsr(), labels
+        )
+        self.assertEqual(ours.classes, [str(c) for c in theirs.classes_])
+        np.testing.assert_allclose(ours.coef, theirs.coef_, atol=1e-3)
+        np.testing.assert_allclose(ours.intercept, theirs.intercept_, atol=1e-3)
+
     def test_fit_predict_save_load(self) -> None:
         x = sp.csr_matrix(np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.5, 0.5], [0, 0]]))
         labels = ["a", "a", "b", "b", "c", "c"]
-        model = LinearModel.fit(x, labels, LINEAR_DEFAULTS)
+        model = LinearModel.fit(SentenceBlocks(x, np.zeros((6, 0))), labels, LINEAR_DEFAULTS)
         probabilities = model.probabilities(x)
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
         self.assertEqual(model.probabilities(x[:1])[0].argmax(), 0)
