@@ -148,7 +148,10 @@ class SentenceEncoder:
         out = np.zeros((len(keys), DIM), dtype=np.float32)
         wanted = {k for k in keys if worth_encoding(k, self.min_chars)}
         found = self._disk_lookup(wanted)
-        missing = sorted(wanted - found.keys())
+        # By length: the engine splits a batch evenly between its OpenMP threads, so a batch of
+        # texts of like length keeps both cores busy to its end (13% less wall time in
+        # training's cold encoding, docs/nlu.md).
+        missing = sorted(wanted - found.keys(), key=lambda key: (len(key), key))
         for start in range(0, len(missing), BATCH):
             batch = missing[start : start + BATCH]
             with self._model_lock:
