@@ -59,6 +59,8 @@ SEALED_SETS = {
     "sealed4": f"{_WRITTEN_APART}; it judged the sub-topic training examples on 2026-11-27 and "
     "is no longer sealed: a fourth development set",
     "sealed5": f"{_WRITTEN_APART}, and never used to choose anything",
+    "sealed6": f"{_WRITTEN_APART}; it judged the out-of-scope examples with civic words on "
+    "2026-11-27 and is no longer sealed: a fifth development set",
 }
 """The evaluation sets written like the sealed ones, each with what it has been used for
 (tests/nlu/README.md): their prefixes, ``{prefix}_civic.tsv`` and ``{prefix}_oos.tsv``."""
