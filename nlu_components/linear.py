@@ -7,8 +7,8 @@ part then gets its configured weight. The model is stored as plain arrays (no pi
 The regression is fitted here rather than by scikit-learn's ``LogisticRegression``, on the same
 objective and with the same optimiser (scipy's L-BFGS-B): that class takes one matrix, so the
 384 dense encoder columns of every example had to be stored as sparse entries, four fifths of
-the matrix, and every gradient multiplied them as sparse (docs/nlu.md: the fits of a cold
-training went from about 65 s to about 15 s).
+the matrix, and every gradient multiplied them as sparse (docs/nlu.md: the two fits of a
+training went from 64 s to 42 s).
 """
 
 from __future__ import annotations
