@@ -21,7 +21,7 @@ RASA_VENV := .venv-rasa
 RASA := $(RASA_VENV)/bin/rasa
 PY := $(VENV)/bin/python
 MODEL := models/hotline.tar.gz
-RASA_INPUTS := config.yml domain.yml $(shell find data nlu_components -type f \( -name '*.yml' -o -name '*.txt' -o -name '*.py' \) 2>/dev/null)
+RASA_INPUTS := config.yml domain.yml hotline/text_encoder.py $(shell find data nlu_components -type f \( -name '*.yml' -o -name '*.txt' -o -name '*.py' \) 2>/dev/null)
 
 export HOTLINE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/hotline.db
 export PYTHONDONTWRITEBYTECODE := 1

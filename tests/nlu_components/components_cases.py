@@ -22,7 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
 
-from hotline.text_encoder import SHARED_VECTOR, shared_vector
+from hotline.text_encoder import SHARED_VECTOR, rule_fingerprint, shared_vector
 from nlu_components.classifiers import CATEGORY, CATEGORY_RANKING, CategoryClassifier
 from nlu_components.encoder import (
     DIM,
@@ -129,7 +129,7 @@ class EncoderPayloadCases(unittest.TestCase):
         config = {**SentenceEncoderFeaturizer.get_default_config(), "disk_cache": ""}
         featurizer = SentenceEncoderFeaturizer(config, "e")
         dense = []
-        for text in ('/affirm{"publish": "yes"}', "滨湖花园五栋二单元"):
+        for text in ('/affirm{"publish": "yes"}', "滨湖花园五栋二单元门口的路灯坏了"):
             message = Message(data={TEXT: text})
             featurizer.process([message])
             _, features = message.get_dense_features(TEXT)
@@ -161,9 +161,13 @@ class PrefetchCases(unittest.TestCase):
         SentenceEncoderFeaturizer(config, "e")
         encoder = shared_encoder(config)
         before = encoder.encoded
-        for text in ("/affirm", "孙", "13512345678", ""):
+        for text in ("/affirm", "孙", "13512345678", "", "幸福小区3栋2单元门口"):
             asyncio.run(prefetch(text))
         self.assertEqual(encoder.encoded, before)
+
+    def test_the_training_cache_key_carries_the_rule_of_what_is_encoded(self) -> None:
+        config = SentenceEncoderFeaturizer.get_default_config()
+        self.assertEqual(SentenceEncoderFeaturizer.fingerprint_addon(config), rule_fingerprint())
 
     def test_the_rest_channel_encodes_before_rasa_gets_the_message(self) -> None:
         config = {**SentenceEncoderFeaturizer.get_default_config(), "disk_cache": ""}
