@@ -47,7 +47,7 @@ def test_a_text_with_any_other_word_is_encoded(text: str) -> None:
     assert worth_encoding(text, 3) or len(text) < 3
 
 
-def test_the_model_never_sees_a_bare_answer() -> None:
+def test_the_model_never_sees_a_bare_address() -> None:
     encoder = SentenceEncoder(threads=1)
     assert not encoder.encode_one("幸福小区3栋2单元门口").any()
     assert not encoder.encode_many(["3栋2单元", "光明路88号"]).any()
