@@ -196,60 +196,51 @@ def category_button(code: str) -> dict[str, str]:
     }
 
 
-class ActionStartReport(Action):
-    """Keeps the first description verbatim, routes it, and confirms the category."""
+def start_report(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Starts a report from the message that opened it.
 
-    def name(self) -> str:
-        return "action_start_report"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        catalogue = get_catalogue()
-        message = tracker.latest_message
-        text = latest_text(tracker)
-        ranked = category_ranking(message, catalogue)
-        # 其他 is always offered as its own button, so it must not take a candidate's place.
-        candidates = [r.code for r in ranked if r.code != "other"][:3]
-        best = ranked[0] if ranked else None
-        category = catalogue.get(best.code) if best else None
-        stated_type = next(
-            (
-                e.get("value")
-                for e in message.get("entities") or []
-                if e.get("entity") == "case_type"
-            ),
-            None,
+    Keeps the description verbatim, routes it, keeps what else it already says (the place,
+    the resident's surname), and confirms the category when the routing is confident.
+    """
+    catalogue = get_catalogue()
+    message = tracker.latest_message
+    text = latest_text(tracker)
+    ranked = category_ranking(message, catalogue)
+    # 其他 is always offered as its own button, so it must not take a candidate's place.
+    candidates = [r.code for r in ranked if r.code != "other"][:3]
+    best = ranked[0] if ranked else None
+    category = catalogue.get(best.code) if best else None
+    stated_type = next(
+        (e.get("value") for e in message.get("entities") or [] if e.get("entity") == "case_type"),
+        None,
+    )
+    place = named_place(message)
+    events: list[EventType] = [
+        *reset_report(),
+        SlotSet("description", text),
+        SlotSet("case_type", infer_case_type(text, stated_type).value),
+        SlotSet("category_candidates", candidates or [c.code for c in catalogue.categories[:3]]),
+    ]
+    if tracker.get_slot("awaiting_description"):
+        events.append(SlotSet("awaiting_description", False))
+    if place and not is_vague_location(place):
+        # The first message named the place: keep it rather than ask again.
+        events.append(SlotSet("location", place[:500]))
+    surname = _STATED_SURNAME.search(str(message.get("text") or text))
+    if surname:
+        # 我姓孙，…: the resident gave their name too.
+        events.append(SlotSet("contact_name", surname.group(1)))
+    if category is not None and best is not None and best.confidence >= CONFIDENT_ROUTE:
+        events.append(SlotSet("category", category.code))
+        dispatcher.utter_message(
+            response="utter_routed",
+            category_name=category.name,
+            department=category.department,
         )
-        place = named_place(message)
-        events: list[EventType] = [
-            *reset_report(),
-            SlotSet("description", text),
-            SlotSet("case_type", infer_case_type(text, stated_type).value),
-            SlotSet(
-                "category_candidates", candidates or [c.code for c in catalogue.categories[:3]]
-            ),
-        ]
-        if tracker.get_slot("awaiting_description"):
-            events.append(SlotSet("awaiting_description", False))
-        if place and not is_vague_location(place):
-            # The first message named the place: keep it rather than ask again.
-            events.append(SlotSet("location", place[:500]))
-        surname = _STATED_SURNAME.search(str(message.get("text") or text))
-        if surname:
-            # 我姓孙，…: the resident gave their name too.
-            events.append(SlotSet("contact_name", surname.group(1)))
-        if category is not None and best is not None and best.confidence >= CONFIDENT_ROUTE:
-            events.append(SlotSet("category", category.code))
-            dispatcher.utter_message(
-                response="utter_routed",
-                category_name=category.name,
-                department=category.department,
-            )
-            if category.code == "other":
-                referrals = "、".join(f"{r.number}（{r.covers}）" for r in catalogue.referrals)
-                dispatcher.utter_message(response="utter_other_hotlines", referrals=referrals)
-        return events
+        if category.code == "other":
+            referrals = "、".join(f"{r.number}（{r.covers}）" for r in catalogue.referrals)
+            dispatcher.utter_message(response="utter_other_hotlines", referrals=referrals)
+    return events
 
 
 def named_place(message: dict[str, Any]) -> str | None:
@@ -282,8 +273,8 @@ class ActionUnclearMessage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if unclear_message_is_report(tracker.latest_message):
-            events = await ActionStartReport().run(dispatcher, tracker, domain)
-            return [*events, FollowupAction("report_form")]
+            # The form's activation starts the report from this message (ValidateReportForm).
+            return [FollowupAction("report_form")]
         dispatcher.utter_message(response="utter_default")
         return []
 
@@ -364,6 +355,21 @@ class ValidateReportForm(FormValidationAction):
 
     def name(self) -> str:
         return "validate_report_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validates the answers; at the form's activation, first starts the report.
+
+        Every activation of the form opens a report, and Rasa calls this action then anyway;
+        starting the report here rather than in an action of its own saves the Rasa server
+        one call to the action server on the turn that carries the most work (docs/nlu.md).
+        """
+        if not _activated_now(tracker, self.form_name()):
+            return await super().run(dispatcher, tracker, domain)
+        started = start_report(dispatcher, tracker)
+        _offer_started_slots(tracker, started, self.domain_slots(domain))
+        return [*started, *await super().run(dispatcher, tracker, domain)]
 
     async def required_slots(
         self,
@@ -512,6 +518,39 @@ class ValidateReportForm(FormValidationAction):
             return {"confirmed": None}
         dispatcher.utter_message(response="utter_field_again", field_label=FIELD_LABELS[field])
         return {"confirmed": None, field: None}
+
+
+def _activated_now(tracker: Tracker, form: str) -> bool:
+    """Whether the form was activated after the resident's latest message.
+
+    Rasa marks the loop active before it calls the validation at activation, so the loop's
+    name alone cannot tell; its activation event after the message can.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return True
+    return False
+
+
+def _offer_started_slots(tracker: Tracker, started: list[EventType], form_slots: list[str]) -> None:
+    """Makes the started report's filled slots the candidates the validation checks.
+
+    At activation Rasa offers the form's slots that were filled before the report started; the
+    start has since cleared some and set others (the place and surname the message gave), so
+    the slots filled now are offered instead, as Rasa would have after a start action.
+    """
+    while tracker.events and tracker.events[-1].get("event") == "slot":
+        tracker.events.pop()
+    tracker.slots.update({e["name"]: e["value"] for e in started if e.get("event") == "slot"})
+    tracker.add_slots(
+        [
+            SlotSet(slot, tracker.slots[slot])
+            for slot in form_slots
+            if tracker.slots.get(slot) is not None
+        ]
+    )
 
 
 def confirmation_key(tracker: Tracker) -> str:

@@ -175,7 +175,6 @@ def report_form_started(started: float = FORM_STARTED) -> list[dict[str, Any]]:
                 "category": {"name": "city_management", "confidence": 0.9},
             },
         },
-        {"event": "action", "name": "action_start_report", "timestamp": started - 0.5},
         {"event": "action", "name": "report_form", "timestamp": started},
         {"event": "active_loop", "name": "report_form", "timestamp": started},
         {"event": "slot", "name": "requested_slot", "value": "location", "timestamp": started},

@@ -12,10 +12,10 @@ from actions.report import (
     ActionAskCategory,
     ActionAskConfirmed,
     ActionCancelReport,
-    ActionStartReport,
     ActionSubmitCase,
     ActionUnclearMessage,
     ValidateReportForm,
+    start_report,
 )
 from hotline.casework.routing import CONFIDENT_ROUTE
 from hotline.casework.spool import flush_spool, pending_reports
@@ -60,7 +60,7 @@ def button(title: str, code: str) -> dict[str, str]:
     return {"title": title, "payload": f'/choose_category{{"category": "{code}"}}'}
 
 
-# --- action_start_report -------------------------------------------------------------------
+# --- start_report --------------------------------------------------------------------------
 
 
 async def test_start_report_routes_a_confident_intent(dispatcher, domain, make_tracker):
@@ -76,7 +76,7 @@ async def test_start_report_routes_a_confident_intent(dispatcher, domain, make_t
         ),
     )
 
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
+    events = start_report(dispatcher, tracker)
 
     assert events == [
         *RESET,
@@ -109,7 +109,7 @@ async def test_start_report_keeps_a_surname_the_resident_gave(dispatcher, domain
         text=said, intent="report", category_ranking=ranking(("property_housing", 0.9))
     )
 
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
+    events = start_report(dispatcher, tracker)
 
     assert SlotSet("contact_name", "孙") in events
 
@@ -120,7 +120,7 @@ async def test_start_report_takes_no_name_from_other_words(dispatcher, domain, m
         text=said, intent="report", category_ranking=ranking(("property_housing", 0.9))
     )
 
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
+    events = start_report(dispatcher, tracker)
 
     assert not [e for e in events if e.get("name") == "contact_name"]
 
@@ -142,10 +142,12 @@ async def test_a_long_description_taken_for_an_answer_starts_the_report(
 
     events = await ActionUnclearMessage().run(dispatcher, tracker, domain)
 
-    assert events[-1] == FollowupAction("report_form")
-    assert SlotSet("description", said) in events
-    assert SlotSet("location", "滨湖花园5栋") in events
-    assert SlotSet("contact_name", "孙") in events
+    assert events == [FollowupAction("report_form")]
+    # The form's activation starts the report from the same message.
+    started = start_report(dispatcher, tracker)
+    assert SlotSet("description", said) in started
+    assert SlotSet("location", "滨湖花园5栋") in started
+    assert SlotSet("contact_name", "孙") in started
     assert dispatcher.messages == []  # not confident: the form asks for the category
 
 
@@ -178,8 +180,8 @@ async def test_a_fallback_description_with_a_clear_category_starts_the_report(
 
     events = await ActionUnclearMessage().run(dispatcher, tracker, domain)
 
-    assert events[-1] == FollowupAction("report_form")
-    assert SlotSet("category", "property_housing") in events
+    assert events == [FollowupAction("report_form")]
+    assert SlotSet("category", "property_housing") in start_report(dispatcher, tracker)
 
 
 async def test_start_report_keeps_the_type_the_resident_stated(dispatcher, domain, make_tracker):
@@ -191,7 +193,7 @@ async def test_start_report_keeps_the_type_the_resident_stated(dispatcher, domai
         entities={"case_type": "投诉"},
     )
 
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
+    events = start_report(dispatcher, tracker)
 
     assert SlotSet("case_type", "complaint") in events
     assert SlotSet("description", "小区门口天天有人占道摆摊") in events
@@ -205,7 +207,7 @@ async def test_start_report_infers_the_type_from_the_words(dispatcher, domain, m
         confidence=0.8,
     )
 
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
+    events = start_report(dispatcher, tracker)
 
     assert SlotSet("case_type", "suggestion") in events
 
@@ -215,7 +217,7 @@ async def test_start_report_names_the_other_hotlines_for_other(dispatcher, domai
         text="家里又停电了", intent="report", category_ranking=ranking(("other", 0.9))
     )
 
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
+    events = start_report(dispatcher, tracker)
 
     assert events[-1] == SlotSet("category", "other")
     assert dispatcher.messages == [
@@ -243,7 +245,7 @@ async def test_low_confidence_leaves_the_category_to_the_resident(dispatcher, do
         ),
     )
 
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
+    events = start_report(dispatcher, tracker)
 
     assert events == [
         *RESET,
@@ -280,7 +282,7 @@ async def test_exactly_at_the_threshold_routes(dispatcher, domain, make_tracker)
         confidence=CONFIDENT_ROUTE,
     )
 
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
+    events = start_report(dispatcher, tracker)
 
     assert events[-1] == SlotSet("category", "city_management")
 
@@ -300,7 +302,7 @@ async def test_low_confidence_candidates_skip_other_to_offer_three(
         ),
     )
 
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
+    events = start_report(dispatcher, tracker)
 
     assert events[-1] == SlotSet("category_candidates", ["legal_aid", "mediation", "employment"])
     asked = make_tracker(slots={"category_candidates": events[-1]["value"]})
@@ -318,12 +320,105 @@ async def test_no_category_intent_in_the_ranking_offers_the_first_three(
 ):
     tracker = make_tracker(text="我要反映个问题", intent="report_start", confidence=0.9)
 
-    events = await ActionStartReport().run(dispatcher, tracker, domain)
+    events = start_report(dispatcher, tracker)
 
     assert events[-1] == SlotSet(
         "category_candidates", ["elderly_care", "employment", "social_security"]
     )
     assert dispatcher.messages == []
+
+
+# --- the report starts when the form activates ---------------------------------------------
+
+
+def activation(make_tracker, offered: dict[str, Any], **message: Any):
+    """What Rasa sends validate_report_form when the form activates: the loop marked active
+    after the message, the form's execution, then the form's slots that were filled before
+    (``offered``)."""
+    return make_tracker(
+        slots={**offered, "requested_slot": None},
+        active_loop="report_form",
+        then=[
+            {"event": "active_loop", "name": "report_form"},
+            {"event": "slot", "name": "requested_slot", "value": None},
+            {"event": "action", "name": "report_form"},
+            *({"event": "slot", "name": k, "value": v} for k, v in offered.items()),
+        ],
+        **message,
+    )
+
+
+ROUTED = {
+    "text": DESCRIPTION,
+    "intent": "report",
+    "confidence": 0.93,
+    "category_ranking": ranking(
+        ("city_management", 0.93), ("property_housing", 0.02), ("household_services", 0.01)
+    ),
+}
+
+
+async def test_the_form_starts_the_report_when_it_activates(dispatcher, domain, make_tracker):
+    tracker = activation(make_tracker, {"phone": PHONE, "contact_name": "张三"}, **ROUTED)
+
+    events = await ValidateReportForm().run(dispatcher, tracker, domain)
+
+    assert events == [
+        *RESET,
+        SlotSet("description", DESCRIPTION),
+        SlotSet("case_type", "help"),
+        SlotSet(
+            "category_candidates", ["city_management", "property_housing", "household_services"]
+        ),
+        SlotSet("category", "city_management"),
+        # The slots filled now, validated: the routed category, the kept phone and name.
+        SlotSet("category", "city_management"),
+        SlotSet("phone", PHONE),
+        SlotSet("contact_name", "张三"),
+        SlotSet("phone_failures", 0),
+    ]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_routed"]
+
+
+async def test_a_category_left_from_before_does_not_replace_the_routing(
+    dispatcher, domain, make_tracker
+):
+    tracker = activation(make_tracker, {"category": "employment"}, **ROUTED)
+
+    events = await ValidateReportForm().run(dispatcher, tracker, domain)
+
+    assert [e["value"] for e in events if e["name"] == "category"][-1] == "city_management"
+
+
+async def test_an_unsure_routing_at_activation_asks_the_category(dispatcher, domain, make_tracker):
+    tracker = activation(
+        make_tracker,
+        {"category": "employment"},
+        text="这个事情不知道该找谁",
+        intent="report",
+        category_ranking=ranking(("legal_aid", 0.3), ("mediation", 0.2)),
+    )
+
+    events = await ValidateReportForm().run(dispatcher, tracker, domain)
+
+    assert SlotSet("description", "这个事情不知道该找谁") in events
+    assert not [e for e in events if e["name"] == "category" and e["value"]]
+    assert dispatcher.messages == []
+
+
+async def test_an_active_form_does_not_start_the_report_again(dispatcher, domain, make_tracker):
+    tracker = make_tracker(
+        text="幸福小区3栋",
+        intent="inform",
+        slots={"description": DESCRIPTION, "category": "city_management"},
+        active_loop="report_form",
+        validating={"location": "幸福小区3栋"},
+    )
+
+    events = await ValidateReportForm().run(dispatcher, tracker, domain)
+
+    assert not [e for e in events if e["name"] == "description"]
+    assert SlotSet("location", "幸福小区3栋") in events
 
 
 async def test_ask_category_without_candidates_offers_other(dispatcher, domain, make_tracker):

@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from sqlalchemy import select
 
+from actions.report import start_report
 from actions.service import (
     ActionLogConsultation,
     ActionOutOfScope,
@@ -227,9 +228,11 @@ async def test_an_unsure_out_of_scope_with_a_clear_category_starts_the_report(
 
     events = await ActionOutOfScope().run(dispatcher, tracker, domain)
 
-    assert events[-1] == FollowupAction("report_form")
-    assert SlotSet("description", said) in events
-    assert SlotSet("category", "city_management") in events
+    assert events == [FollowupAction("report_form")]
+    # The form's activation starts the report from the same message.
+    started = start_report(dispatcher, tracker)
+    assert SlotSet("description", said) in started
+    assert SlotSet("category", "city_management") in started
     assert [(m["response"], m["department"]) for m in dispatcher.messages] == [
         ("utter_routed", "街道城管执法中队")
     ]

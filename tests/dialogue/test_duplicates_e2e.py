@@ -169,3 +169,17 @@ def test_no_logs_a_second_case_as_before(rasa_stack: Stack) -> None:
     assert (case.number, case.location) == (new, place)
     with transaction(rasa_stack.db_url) as session:
         assert co_reporters(session, get_case(session, number)) == []
+
+
+def test_a_no_in_the_first_message_is_no_answer_to_the_question(rasa_stack: Stack) -> None:
+    """「不知道归谁管」 in the description is not the resident's answer to a question the
+    assistant has not asked yet: when the place matches an open case, it still asks."""
+    place = "桂花巷12号门口"
+    _, number = first_report(rasa_stack, "桂花巷12号门口的路灯坏了，晚上很黑", place)
+
+    second = Resident(rasa_stack)
+    replies = second.report(
+        "请求维修路灯，已经一个星期了，不知道归谁管",
+        {"location": place, "phone": "13912345678", "contact_name": "钱女士"},
+    )
+    asked_about(second, replies, number)
