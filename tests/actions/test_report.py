@@ -62,31 +62,34 @@ def button(title: str, code: str) -> dict[str, str]:
 
 # --- start_report --------------------------------------------------------------------------
 
+ROUTED = {
+    "text": DESCRIPTION,
+    "intent": "report",
+    "confidence": 0.93,
+    "category_ranking": ranking(
+        ("city_management", 0.93),
+        ("property_housing", 0.02),
+        ("household_services", 0.01),
+        ("mediation", 0.01),
+    ),
+}
+"""A report the NLU routes with confidence."""
+STARTED = [
+    *RESET,
+    SlotSet("description", DESCRIPTION),
+    SlotSet("case_type", "help"),
+    SlotSet("category_candidates", ["city_management", "property_housing", "household_services"]),
+    SlotSet("category", "city_management"),
+]
+"""What starting the ROUTED report sets."""
+
 
 async def test_start_report_routes_a_confident_intent(dispatcher, domain, make_tracker):
-    tracker = make_tracker(
-        text=DESCRIPTION,
-        intent="report",
-        confidence=0.93,
-        category_ranking=ranking(
-            ("city_management", 0.93),
-            ("property_housing", 0.02),
-            ("household_services", 0.01),
-            ("mediation", 0.01),
-        ),
-    )
+    tracker = make_tracker(**ROUTED)
 
     events = start_report(dispatcher, tracker)
 
-    assert events == [
-        *RESET,
-        SlotSet("description", DESCRIPTION),
-        SlotSet("case_type", "help"),
-        SlotSet(
-            "category_candidates", ["city_management", "property_housing", "household_services"]
-        ),
-        SlotSet("category", "city_management"),
-    ]
+    assert events == STARTED
     assert dispatcher.messages == [
         {
             "text": None,
@@ -348,29 +351,13 @@ def activation(make_tracker, offered: dict[str, Any], **message: Any):
     )
 
 
-ROUTED = {
-    "text": DESCRIPTION,
-    "intent": "report",
-    "confidence": 0.93,
-    "category_ranking": ranking(
-        ("city_management", 0.93), ("property_housing", 0.02), ("household_services", 0.01)
-    ),
-}
-
-
 async def test_the_form_starts_the_report_when_it_activates(dispatcher, domain, make_tracker):
     tracker = activation(make_tracker, {"phone": PHONE, "contact_name": "张三"}, **ROUTED)
 
     events = await ValidateReportForm().run(dispatcher, tracker, domain)
 
     assert events == [
-        *RESET,
-        SlotSet("description", DESCRIPTION),
-        SlotSet("case_type", "help"),
-        SlotSet(
-            "category_candidates", ["city_management", "property_housing", "household_services"]
-        ),
-        SlotSet("category", "city_management"),
+        *STARTED,
         # The slots filled now, validated: the routed category, the kept phone and name.
         SlotSet("category", "city_management"),
         SlotSet("phone", PHONE),

@@ -73,6 +73,21 @@ def first_report(stack: Stack, first: str, place: str) -> tuple[Resident, str]:
     return resident, number
 
 
+def second_report(
+    stack: Stack, place: str, first: str, second: str, name: str
+) -> tuple[Resident, str]:
+    """One resident reports at ``place`` and confirms; another then describes ``second`` at the
+    same place and is asked, once, whether it is the first one's case. Returns the second
+    resident and the first case's number."""
+    _, number = first_report(stack, first, place)
+    resident = Resident(stack)
+    replies = resident.report(
+        second, {"location": place, "phone": "13912345678", "contact_name": name}
+    )
+    asked_about(resident, replies, number)
+    return resident, number
+
+
 def asked_about(resident: Resident, replies: Reply, number: str) -> None:
     """The reply asks once, naming the open case and its status, with the two buttons."""
     text = texts(replies)
@@ -152,14 +167,13 @@ def test_the_second_resident_joins_the_case_and_both_hear_the_resolution(
 
 def test_no_logs_a_second_case_as_before(rasa_stack: Stack) -> None:
     place = "锦绣路88号公交站旁"
-    _, number = first_report(rasa_stack, "锦绣路88号公交站旁的路灯坏了，晚上很黑", place)
-
-    second = Resident(rasa_stack)
-    replies = second.report(
+    second, number = second_report(
+        rasa_stack,
+        place,
+        "锦绣路88号公交站旁的路灯坏了，晚上很黑",
         "公交站那边的路灯一直不亮",
-        {"location": place, "phone": "13912345678", "contact_name": "赵先生"},
+        "赵先生",
     )
-    asked_about(second, replies, number)
     summary = second.report("/deny", {"phone": "13912345678", "contact_name": "赵先生"})
     assert SUMMARY in texts(summary), second.transcript()
     done = texts(second.say("/affirm"))
@@ -174,12 +188,10 @@ def test_no_logs_a_second_case_as_before(rasa_stack: Stack) -> None:
 def test_a_no_in_the_first_message_is_no_answer_to_the_question(rasa_stack: Stack) -> None:
     """「不知道归谁管」 in the description is not the resident's answer to a question the
     assistant has not asked yet: when the place matches an open case, it still asks."""
-    place = "桂花巷12号门口"
-    _, number = first_report(rasa_stack, "桂花巷12号门口的路灯坏了，晚上很黑", place)
-
-    second = Resident(rasa_stack)
-    replies = second.report(
+    second_report(
+        rasa_stack,
+        "桂花巷12号门口",
+        "桂花巷12号门口的路灯坏了，晚上很黑",
         "请求维修路灯，已经一个星期了，不知道归谁管",
-        {"location": place, "phone": "13912345678", "contact_name": "钱女士"},
+        "钱女士",
     )
-    asked_about(second, replies, number)
