@@ -75,17 +75,17 @@ def first_report(stack: Stack, first: str, place: str) -> tuple[Resident, str]:
 
 def second_report(
     stack: Stack, place: str, first: str, second: str, name: str
-) -> tuple[Resident, str]:
+) -> tuple[Resident, Resident, str]:
     """One resident reports at ``place`` and confirms; another then describes ``second`` at the
-    same place and is asked, once, whether it is the first one's case. Returns the second
-    resident and the first case's number."""
-    _, number = first_report(stack, first, place)
+    same place and is asked, once, whether it is the first one's case. Returns both
+    residents and the first case's number."""
+    reporter, number = first_report(stack, first, place)
     resident = Resident(stack)
     replies = resident.report(
         second, {"location": place, "phone": "13912345678", "contact_name": name}
     )
     asked_about(resident, replies, number)
-    return resident, number
+    return reporter, resident, number
 
 
 def asked_about(resident: Resident, replies: Reply, number: str) -> None:
@@ -102,17 +102,13 @@ def asked_about(resident: Resident, replies: Reply, number: str) -> None:
 def test_the_second_resident_joins_the_case_and_both_hear_the_resolution(
     rasa_stack: Stack,
 ) -> None:
-    place = "枫林湾小区7栋门口"
-    first, number = first_report(
-        rasa_stack, "枫林湾小区7栋门口的路灯坏了好几天了，晚上一片漆黑", place
-    )
-
-    second = Resident(rasa_stack)
-    replies = second.report(
+    first, second, number = second_report(
+        rasa_stack,
+        "枫林湾小区7栋门口",
+        "枫林湾小区7栋门口的路灯坏了好几天了，晚上一片漆黑",
         "我们楼前那盏路灯不亮三四天了，晚上走路看不清",
-        {"location": place, "phone": "13912345678", "contact_name": "李女士"},
+        "李女士",
     )
-    asked_about(second, replies, number)
     joined = texts(second.say("/affirm"))
     assert f"已将您登记为工单 {number} 的共同反映人" in joined, second.transcript()
     assert "满意度回访" in joined
@@ -167,7 +163,7 @@ def test_the_second_resident_joins_the_case_and_both_hear_the_resolution(
 
 def test_no_logs_a_second_case_as_before(rasa_stack: Stack) -> None:
     place = "锦绣路88号公交站旁"
-    second, number = second_report(
+    _, second, number = second_report(
         rasa_stack,
         place,
         "锦绣路88号公交站旁的路灯坏了，晚上很黑",
